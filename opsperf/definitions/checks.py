@@ -1,0 +1,715 @@
+"""Checks across definitions: references, graphs, weights, quotas and SMART warnings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from difflib import get_close_matches
+
+from opsperf.definitions import statetree
+from opsperf.definitions.expressions import Expression
+from opsperf.definitions.loader import DefinitionSet, Located
+from opsperf.definitions.schema import (
+    GLOBAL_ROLES,
+    KPI_COLUMNS,
+    PHASES,
+    RELATIVE_ROLES,
+    BandsScoring,
+    ChoiceField,
+    Department,
+    ExpressionScoring,
+    Form,
+    IncentivePolicy,
+    InverseRatioScoring,
+    Kpi,
+    KpiTableField,
+    LinearScoring,
+    RatioScoring,
+    TableField,
+    Workflow,
+)
+from opsperf.definitions.scopes import (
+    SCORING_SCOPE,
+    Scope,
+    bonus_scope,
+    form_scope,
+    guard_scope,
+)
+from opsperf.definitions.yamlio import KeyPath
+from opsperf.errors import Diagnostic
+
+WEIGHT_TOLERANCE = 1e-6
+
+
+def check(defs: DefinitionSet) -> list[Diagnostic]:
+    """Every cross-definition problem in ``defs``."""
+    found: list[Diagnostic] = []
+    for item in defs.located.values():
+        definition = item.definition
+        if isinstance(definition, Department):
+            found += _department(defs, item, definition)
+        elif isinstance(definition, Form):
+            found += _form(item, definition, defs)
+        elif isinstance(definition, Workflow):
+            found += _workflow(defs, item, definition)
+        else:
+            found += _policy(defs, item, definition)
+    found += _department_cycles(defs)
+    return found
+
+
+def _hint(name: str, options: Iterable[str]) -> str:
+    close = get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _unknown(
+    item: Located, at: KeyPath, what: str, name: str, options: Iterable[str]
+) -> Diagnostic:
+    return item.at(at, "error", f"unknown {what} '{name}'{_hint(name, options)}")
+
+
+def roles_known(defs: DefinitionSet) -> set[str]:
+    """Relative, global and every department's custom roles."""
+    custom = {r.id for d in defs.departments.values() for r in d.roles}
+    return {*RELATIVE_ROLES, *GLOBAL_ROLES, *custom}
+
+
+def forms_of_workflow(defs: DefinitionSet, workflow_id: str) -> list[str]:
+    """Ids of the forms that positions pair with ``workflow_id``."""
+    ids = {
+        p.form
+        for d in defs.departments.values()
+        for p in d.positions
+        if p.workflow == workflow_id and p.form in defs.forms
+    }
+    return sorted(ids)
+
+
+def _duplicates(ids: Iterable[str]) -> Iterator[tuple[int, str]]:
+    seen: set[str] = set()
+    for index, ident in enumerate(ids):
+        if ident in seen:
+            yield index, ident
+        seen.add(ident)
+
+
+# --------------------------------------------------------------------------- departments
+
+
+def _department(defs: DefinitionSet, item: Located, dept: Department) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    if dept.parent is not None and dept.parent not in defs.departments:
+        out.append(_unknown(item, ("parent",), "parent department", dept.parent, defs.departments))
+    position_ids = [p.id for p in dept.positions]
+    if dept.head is not None and dept.head not in position_ids:
+        out.append(_unknown(item, ("head",), "head position", dept.head, position_ids))
+    for label, ids in (("position", position_ids), ("goal", [g.id for g in dept.goals])):
+        for index, ident in _duplicates(ids):
+            key = "positions" if label == "position" else "goals"
+            out.append(item.at((key, index, "id"), "error", f"{label} id '{ident}' repeats"))
+    for index, role in enumerate(dept.roles):
+        if role.id in RELATIVE_ROLES or role.id in GLOBAL_ROLES:
+            out.append(item.at(("roles", index, "id"), "error", f"'{role.id}' is a built-in role"))
+    for index, position in enumerate(dept.positions):
+        out += _position(defs, item, index, position.form, position.workflow, position.policy)
+    return out
+
+
+def _position(
+    defs: DefinitionSet, item: Located, index: int, form: str, workflow: str, policy: str | None
+) -> list[Diagnostic]:
+    at: KeyPath = ("positions", index)
+    out: list[Diagnostic] = []
+    if form not in defs.forms:
+        out.append(_unknown(item, (*at, "form"), "form", form, defs.forms))
+    if workflow not in defs.workflows:
+        out.append(_unknown(item, (*at, "workflow"), "workflow", workflow, defs.workflows))
+    if policy is not None:
+        if policy not in defs.policies:
+            out.append(_unknown(item, (*at, "policy"), "incentive policy", policy, defs.policies))
+        return out
+    matching = [p.id for p in defs.policies.values() if p.workflow == workflow]
+    if len(matching) > 1:
+        out.append(
+            item.at(
+                at,
+                "error",
+                f"several incentive policies grade workflow '{workflow}' "
+                f"({', '.join(sorted(matching))}); name one with 'policy:'",
+            )
+        )
+    elif not matching and workflow in defs.workflows:
+        out.append(
+            item.at(
+                at,
+                "warning",
+                f"no incentive policy grades workflow '{workflow}'; "
+                "appraisals of this position get a score but no grade or bonus",
+            )
+        )
+    return out
+
+
+def _department_cycles(defs: DefinitionSet) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    reported: set[str] = set()
+    for start in defs.departments:
+        chain: list[str] = []
+        current: str | None = start
+        while current is not None and current in defs.departments and current not in chain:
+            chain.append(current)
+            current = defs.departments[current].parent
+        if current is None or current not in chain or current in reported:
+            continue
+        cycle = chain[chain.index(current) :]
+        reported.update(cycle)
+        text = " → ".join([*cycle, cycle[0]])
+        for member in cycle:
+            out.append(
+                defs.source("Department", member).at(
+                    ("parent",), "error", f"departments form a cycle: {text}"
+                )
+            )
+    return out
+
+
+# --------------------------------------------------------------------------- forms
+
+
+def _form(item: Located, form: Form, defs: DefinitionSet) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    ids: list[tuple[KeyPath, str]] = []
+    for s_index, section in enumerate(form.sections):
+        ids.append((("sections", s_index, "id"), section.id))
+        for f_index, f in enumerate(section.fields):
+            ids.append((("sections", s_index, "fields", f_index, "id"), f.id))
+    seen: set[str] = set()
+    for at, ident in ids:
+        if ident in seen:
+            out.append(
+                item.at(
+                    at,
+                    "error",
+                    f"id '{ident}' is used twice; sections and fields "
+                    "share one namespace in a form",
+                )
+            )
+        seen.add(ident)
+    scope = form_scope(form)
+    out += _form_expressions(item, form, scope)
+    for s_index, section in enumerate(form.sections):
+        for f_index, f in enumerate(section.fields):
+            f_at: KeyPath = ("sections", s_index, "fields", f_index)
+            if isinstance(f, KpiTableField):
+                out += _kpi_table(item, f_at, f, form, defs)
+            elif isinstance(f, ChoiceField):
+                out += _choice_default(item, f_at, f)
+    field_ids = {f.id for f in form.fields()}
+    for index, rule in enumerate(form.rules):
+        if rule.field is not None and rule.field not in field_ids:
+            out.append(_unknown(item, ("rules", index, "field"), "field", rule.field, field_ids))
+    out += _compute_cycles(item, form)
+    return out
+
+
+def _expressions_of(form: Form) -> Iterator[tuple[KeyPath, Expression]]:
+    for s_index, section in enumerate(form.sections):
+        if section.visible_if is not None:
+            yield ("sections", s_index, "visible_if"), section.visible_if
+        for f_index, f in enumerate(section.fields):
+            for name in ("required_if", "visible_if", "readonly_if", "compute"):
+                expr = getattr(f, name)
+                if expr is not None:
+                    yield ("sections", s_index, "fields", f_index, name), expr
+    for index, rule in enumerate(form.rules):
+        yield ("rules", index, "check"), rule.check
+    if form.score is not None:
+        yield ("score",), form.score
+
+
+def _form_expressions(item: Located, form: Form, scope: Scope) -> list[Diagnostic]:
+    return [
+        item.at(at, "error", f"{problem} in `{expr}`")
+        for at, expr in _expressions_of(form)
+        for problem in expr.check(scope)
+    ]
+
+
+def _compute_cycles(item: Located, form: Form) -> list[Diagnostic]:
+    computed = {f.id: f.compute for f in form.fields() if f.compute is not None}
+    depends = {
+        fid: {c[0] for c in expr.names()} & computed.keys() for fid, expr in computed.items()
+    }
+    out: list[Diagnostic] = []
+    for fid in computed:
+        stack, seen = list(depends[fid]), set()
+        while stack:
+            current = stack.pop()
+            if current == fid:
+                at = _field_path(form, fid)
+                out.append(
+                    item.at((*at, "compute"), "error", f"computed field '{fid}' depends on itself")
+                )
+                break
+            if current not in seen:
+                seen.add(current)
+                stack.extend(depends[current])
+    return out
+
+
+def _field_path(form: Form, field_id: str) -> KeyPath:
+    for s_index, section in enumerate(form.sections):
+        for f_index, f in enumerate(section.fields):
+            if f.id == field_id:
+                return ("sections", s_index, "fields", f_index)
+    return ()
+
+
+def _choice_default(item: Located, at: KeyPath, f: ChoiceField) -> list[Diagnostic]:
+    values = {c.value for c in f.choices}
+    defaults = f.default if isinstance(f.default, list) else [f.default]
+    return [
+        item.at((*at, "default"), "error", f"default '{d}' is not one of the choices")
+        for d in defaults
+        if d is not None and d not in values
+    ]
+
+
+def _kpi_table(
+    item: Located, at: KeyPath, table: KpiTableField, form: Form, defs: DefinitionSet
+) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for index, ident in _duplicates(k.id for k in table.kpis):
+        out.append(item.at((*at, "kpis", index, "id"), "error", f"KPI id '{ident}' repeats"))
+    total = sum(k.weight for k in table.kpis)
+    if abs(total - 100) > WEIGHT_TOLERANCE:
+        out.append(
+            item.at(
+                (*at, "kpis"),
+                "error",
+                f"KPI weights add up to {total:g}, not 100; adjust the weights of "
+                f"{', '.join(k.id for k in table.kpis)}",
+                key=True,
+            )
+        )
+    for index, kpi in enumerate(table.kpis):
+        out += _kpi(item, (*at, "kpis", index), kpi, form, defs)
+    return out
+
+
+def _kpi(item: Located, at: KeyPath, kpi: Kpi, form: Form, defs: DefinitionSet) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    scoring = kpi.effective_scoring
+    needs_target = isinstance(scoring, RatioScoring | InverseRatioScoring | LinearScoring)
+    if isinstance(scoring, ExpressionScoring):
+        needs_target = any(c[0] == "target" for c in scoring.expr.names())
+    if kpi.unit is None:
+        out.append(item.at(at, "warning", f"KPI '{kpi.id}' has no unit (SMART: measurable)"))
+    if kpi.target is None and needs_target:
+        out.append(
+            item.at(
+                at,
+                "warning",
+                f"KPI '{kpi.id}' has no target; its scoring needs one "
+                "(SMART: measurable, attainable); it must be agreed while planning",
+            )
+        )
+    if kpi.period is None and form.period is None:
+        out.append(
+            item.at(
+                at,
+                "warning",
+                f"KPI '{kpi.id}' has no period and the form none either "
+                "(SMART: time-bound); add `period: quarter` to the form",
+            )
+        )
+    out += _scoring(item, (*at, "scoring"), kpi)
+    if kpi.aligns_to is not None:
+        dept_id, goal_id = kpi.aligns_to.split(".", 1)
+        dept = defs.departments.get(dept_id)
+        goals = [g.id for g in dept.goals] if dept else []
+        if dept is None:
+            out.append(_unknown(item, (*at, "aligns_to"), "department", dept_id, defs.departments))
+        elif goal_id not in goals:
+            out.append(_unknown(item, (*at, "aligns_to"), f"goal of '{dept_id}'", goal_id, goals))
+    return out
+
+
+def _scoring(item: Located, at: KeyPath, kpi: Kpi) -> list[Diagnostic]:
+    scoring = kpi.scoring
+    higher = kpi.direction == "higher"
+    if isinstance(scoring, RatioScoring) and not higher:
+        return [
+            item.at(
+                at,
+                "warning",
+                f"KPI '{kpi.id}': ratio rewards higher actuals but the "
+                "direction is lower; use method: inverse_ratio",
+            )
+        ]
+    if isinstance(scoring, InverseRatioScoring) and higher:
+        return [
+            item.at(
+                at,
+                "warning",
+                f"KPI '{kpi.id}': inverse_ratio rewards lower actuals but "
+                "the direction is higher; use method: ratio",
+            )
+        ]
+    if isinstance(scoring, BandsScoring):
+        points = [b.at for b in scoring.bands]
+        ordered = sorted(points, reverse=higher)
+        if points != ordered or len(set(points)) != len(points):
+            order = "highest" if higher else "lowest"
+            return [
+                item.at(
+                    (*at, "bands"),
+                    "error",
+                    f"bands must go from the {order} threshold "
+                    f"down, each threshold once (direction is {kpi.direction})",
+                )
+            ]
+    if isinstance(scoring, LinearScoring):
+        return _linear(item, at, kpi, scoring)
+    if isinstance(scoring, ExpressionScoring):
+        return [
+            item.at((*at, "expr"), "error", f"{p} in `{scoring.expr}`")
+            for p in scoring.expr.check(SCORING_SCOPE)
+        ]
+    return []
+
+
+def _linear(item: Located, at: KeyPath, kpi: Kpi, scoring: LinearScoring) -> list[Diagnostic]:
+    if kpi.target is None:
+        return [item.at(at, "error", f"KPI '{kpi.id}': linear scoring needs a target")]
+    points = [scoring.threshold, kpi.target]
+    if scoring.stretch is not None:
+        points.append(scoring.stretch)
+    higher = kpi.direction == "higher"
+    if points != sorted(points, reverse=not higher) or len(set(points)) != len(points):
+        word = "below" if higher else "above"
+        return [
+            item.at(
+                at,
+                "error",
+                f"KPI '{kpi.id}': threshold must lie {word} the target "
+                "and the target between threshold and stretch",
+            )
+        ]
+    return []
+
+
+# --------------------------------------------------------------------------- workflows
+
+
+def _workflow(defs: DefinitionSet, item: Located, wf: Workflow) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    states = statetree.all_states(wf)
+    missing = [p for p in PHASES if p not in wf.states]
+    if missing:
+        out.append(
+            item.at(
+                ("states",),
+                "error",
+                "the top level needs the phases plan, monitor, "
+                f"assess, feedback; missing: {', '.join(missing)}",
+                key=True,
+            )
+        )
+    for path, state in states.items():
+        at = statetree.key_path(path)
+        if state.initial and state.states and state.initial not in state.states:
+            out.append(_unknown(item, (*at, "initial"), "child state", state.initial, state.states))
+    if wf.initial is not None and wf.initial not in wf.states:
+        out.append(_unknown(item, ("initial",), "state", wf.initial, wf.states))
+        return out
+    out += _transitions(defs, item, wf, states)
+    out += _graph(item, wf)
+    out += _edit_rights(defs, item, wf, states)
+    return out
+
+
+def _resolve(
+    item: Located, at: KeyPath, name: str, states: Mapping[str, object]
+) -> Diagnostic | None:
+    if name in states:
+        return None
+    underscored = {p.replace(".", "_"): p for p in states}
+    if name in underscored:
+        return item.at(
+            at,
+            "error",
+            f"unknown state '{name}'; nested states are written with a dot: '{underscored[name]}'",
+        )
+    return _unknown(item, at, "state", name, states)
+
+
+def _transitions(
+    defs: DefinitionSet, item: Located, wf: Workflow, states: Mapping[str, object]
+) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    roles = roles_known(defs)
+    leaves = statetree.leaves(wf)
+    seen: dict[tuple[str, str], int] = {}
+    forms = [defs.forms[f] for f in forms_of_workflow(defs, wf.id)]
+    for index, t in enumerate(wf.transitions):
+        at: KeyPath = ("transitions", index)
+        sources = t.sources
+        for s_index, source in enumerate(sources):
+            s_at = (*at, "source", s_index) if isinstance(t.source, list) else (*at, "source")
+            if source == "*":
+                continue
+            problem = _resolve(item, s_at, source, states)
+            if problem:
+                out.append(problem)
+                continue
+            for leaf in statetree.leaves_under(wf, source):
+                if leaves[leaf].final:
+                    out.append(item.at(s_at, "error", f"'{leaf}' is final; nothing leaves it"))
+                if (t.trigger, leaf) in seen:
+                    out.append(
+                        item.at(
+                            (*at, "trigger"),
+                            "error",
+                            f"trigger '{t.trigger}' already leaves '{leaf}' "
+                            f"(transitions[{seen[t.trigger, leaf]}]); give it "
+                            "another name",
+                        )
+                    )
+                seen[(t.trigger, leaf)] = index
+        problem = _resolve(item, (*at, "dest"), t.dest, states)
+        if problem:
+            out.append(problem)
+        named = [((*at, "roles", i), r) for i, r in enumerate(t.roles)]
+        if t.approval is not None:
+            named += [((*at, "approval", "roles", i), r) for i, r in enumerate(t.approval.roles)]
+            out += _quorum(item, at, t.approval.mode, t.approval.quorum, len(t.approval.roles))
+        out += [_unknown(item, r_at, "role", r, roles) for r_at, r in named if r not in roles]
+        if t.guard is not None:
+            for form in forms:
+                out += [
+                    item.at((*at, "guard"), "error", f"{p} in `{t.guard}` (form '{form.id}')")
+                    for p in t.guard.check(guard_scope(form))
+                ]
+    out += _overdue(item, wf, roles, seen)
+    return out
+
+
+def _quorum(item: Located, at: KeyPath, mode: str, quorum: int | None, n: int) -> list[Diagnostic]:
+    del n  # several people may hold one role, so a quorum above the role count can still hold
+    if mode == "quorum" and quorum is not None and quorum < 2:
+        return [
+            item.at((*at, "approval", "quorum"), "warning", "a quorum of 1 is mode: any; say so")
+        ]
+    return []
+
+
+def _overdue(
+    item: Located, wf: Workflow, roles: set[str], fired: dict[tuple[str, str], int]
+) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for path, state in statetree.all_states(wf).items():
+        at = statetree.key_path(path)
+        action = state.on_overdue
+        if action is None:
+            continue
+        if state.due is None:
+            out.append(
+                item.at(
+                    (*at, "on_overdue"),
+                    "warning",
+                    "on_overdue never happens: the state has no 'due'",
+                )
+            )
+        named: list[tuple[KeyPath, str]] = [
+            ((*at, "on_overdue", "notify", i), r) for i, r in enumerate(action.notify)
+        ]
+        if action.escalate_to:
+            named.append(((*at, "on_overdue", "escalate_to"), action.escalate_to))
+        out += [_unknown(item, r_at, "role", r, roles) for r_at, r in named if r not in roles]
+        if action.fire is not None:
+            leaves = statetree.leaves_under(wf, path)
+            if not all((action.fire, leaf) in fired for leaf in leaves):
+                out.append(
+                    item.at(
+                        (*at, "on_overdue", "fire"),
+                        "error",
+                        f"no transition '{action.fire}' leaves '{path}'",
+                    )
+                )
+    return out
+
+
+def _graph(item: Located, wf: Workflow) -> list[Diagnostic]:
+    """Unreachable states, dead ends, and whether any final state can be reached."""
+    try:
+        edges = transition_edges(wf)
+    except KeyError:
+        return []  # unknown states are reported already
+    leaves = statetree.leaves(wf)
+    start = statetree.initial_leaf(wf)
+    reached, stack = {start}, [start]
+    while stack:
+        for dest in edges.get(stack.pop(), ()):
+            if dest not in reached:
+                reached.add(dest)
+                stack.append(dest)
+    out: list[Diagnostic] = []
+    finals = [p for p, s in leaves.items() if s.final]
+    if not finals:
+        out.append(
+            item.at(
+                ("states",),
+                "error",
+                "no state is final; mark the end of the cycle with `final: true`",
+                key=True,
+            )
+        )
+    elif not reached & set(finals):
+        out.append(
+            item.at(("states",), "error", f"no final state can be reached from '{start}'", key=True)
+        )
+    for path, state in leaves.items():
+        at = statetree.key_path(path)
+        if path not in reached:
+            out.append(
+                item.at(at, "error", f"state '{path}' cannot be reached from '{start}'", key=True)
+            )
+        elif not state.final and not edges.get(path):
+            out.append(
+                item.at(
+                    at,
+                    "error",
+                    f"state '{path}' is a dead end: no transition leaves it and it is not final",
+                    key=True,
+                )
+            )
+    return out
+
+
+def transition_edges(wf: Workflow) -> dict[str, set[str]]:
+    """Leaf → leaves reachable in one transition. Raises KeyError for unknown states."""
+    leaves = statetree.leaves(wf)
+    known = statetree.all_states(wf)
+    edges: dict[str, set[str]] = {}
+    for t in wf.transitions:
+        if t.dest not in known:
+            raise KeyError(t.dest)
+        dest = statetree.initial_leaf(wf, t.dest)
+        for source in t.sources:
+            if source != "*" and source not in known:
+                raise KeyError(source)
+            froms = (
+                [p for p, s in leaves.items() if not s.final]
+                if source == "*"
+                else (statetree.leaves_under(wf, source))
+            )
+            for leaf in froms:
+                edges.setdefault(leaf, set()).add(dest)
+    return edges
+
+
+def edit_targets(form: Form) -> set[str]:
+    """Everything an edit right may name in ``form``: sections, fields, kpi_field.column."""
+    targets = {s.id for s in form.sections}
+    for f in form.fields():
+        targets.add(f.id)
+        if isinstance(f, KpiTableField):
+            targets.update(f"{f.id}.{column}" for column in KPI_COLUMNS)
+        if isinstance(f, TableField):
+            targets.update(f"{f.id}.{c.id}" for c in f.columns)
+    return targets
+
+
+def _edit_rights(
+    defs: DefinitionSet, item: Located, wf: Workflow, states: Mapping[str, object]
+) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    roles = roles_known(defs)
+    form_ids = forms_of_workflow(defs, wf.id)
+    if not form_ids:
+        out.append(item.at(("id",), "warning", f"no position uses workflow '{wf.id}'"))
+    for path, state in statetree.all_states(wf).items():
+        at = statetree.key_path(path)
+        for role, refs in state.edit.items():
+            if role not in roles:
+                out.append(_unknown(item, (*at, "edit", role), "role", role, roles))
+            for index, ref in enumerate(refs):
+                for form_id in form_ids:
+                    targets = edit_targets(defs.forms[form_id])
+                    if ref not in targets:
+                        out.append(
+                            item.at(
+                                (*at, "edit", role, index),
+                                "error",
+                                f"form '{form_id}' has no section or field '{ref}'"
+                                f"{_hint(ref, targets)}",
+                            )
+                        )
+    del states
+    return out
+
+
+# --------------------------------------------------------------------------- policies
+
+
+def _policy(defs: DefinitionSet, item: Located, policy: IncentivePolicy) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    if policy.workflow is not None and policy.workflow not in defs.workflows:
+        out.append(_unknown(item, ("workflow",), "workflow", policy.workflow, defs.workflows))
+    for index, name in _duplicates(g.grade for g in policy.grades):
+        out.append(item.at(("grades", index, "grade"), "error", f"grade '{name}' repeats"))
+    scores = [g.min_score for g in policy.grades]
+    for index in range(1, len(scores)):
+        if scores[index] >= scores[index - 1]:
+            out.append(
+                item.at(
+                    ("grades", index, "min_score"),
+                    "error",
+                    f"grades must go from the highest min_score down: {scores[index]:g}"
+                    f" is not below {scores[index - 1]:g}",
+                )
+            )
+    if scores and scores[-1] > 0:
+        out.append(
+            item.at(
+                ("grades", len(scores) - 1, "min_score"),
+                "error",
+                f"scores below {scores[-1]:g} get no grade; give the last grade min_score: 0",
+            )
+        )
+    out += _quotas(item, policy)
+    if policy.bonus is not None:
+        out += [
+            item.at(("bonus",), "error", f"{p} in `{policy.bonus}`")
+            for p in policy.bonus.check(bonus_scope())
+        ]
+    return out
+
+
+def _quotas(item: Located, policy: IncentivePolicy) -> list[Diagnostic]:
+    lows = [g.quota_min or 0 for g in policy.grades]
+    highs = [g.quota_max for g in policy.grades]
+    out: list[Diagnostic] = []
+    if sum(lows) > 100:
+        out.append(
+            item.at(
+                ("grades",),
+                "error",
+                f"quota_min values add up to {sum(lows):g}%, more than everyone",
+                key=True,
+            )
+        )
+    if all(h is not None for h in highs):
+        total = sum(h for h in highs if h is not None)
+        if total < 100:
+            out.append(
+                item.at(
+                    ("grades",),
+                    "error",
+                    f"quota_max values add up to {total:g}%: "
+                    "not everyone can get a grade; leave one grade without a quota_max",
+                    key=True,
+                )
+            )
+    return out

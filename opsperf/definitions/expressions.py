@@ -1,0 +1,389 @@
+"""The one expression language of opsperf: a small, safe subset of Python.
+
+Expressions appear in computed fields, ``visible_if`` / ``required_if`` / ``readonly_if``,
+form rules, transition guards, custom KPI scoring and incentive formulas. Each is parsed once
+when definitions load (syntax errors are load errors), checked against the names its context
+offers, and evaluated by ``simpleeval`` over plain values only: numbers, strings, booleans,
+``None``, lists and dicts. Attribute access reads dict keys (``kpis.revenue.actual``); no
+method, dunder or import is reachable, and powers, repetitions and comprehensions are bounded.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import math
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import simpleeval
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+from opsperf.errors import ExpressionError
+
+MAX_SOURCE = 2000
+MAX_SIZE = 10_000  # longest string or list an expression may build
+MAX_EXPONENT = 100
+MAX_MAGNITUDE = 1e18
+
+ANY: Mapping[str, Any] = {}  # a scope whose members are not known in advance
+
+
+def _avg(values: Iterable[float]) -> float | None:
+    items = [v for v in values if v is not None]
+    return sum(items) / len(items) if items else None
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return max(low, min(high, value))
+
+
+def _coalesce(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _days_between(start: Any, end: Any) -> int:
+    return (_as_date(end) - _as_date(start)).days
+
+
+def _round(value: float, digits: int = 0) -> float:
+    return round(value, digits)
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "abs": abs,
+    "len": len,
+    "round": _round,
+    "avg": _avg,
+    "clamp": _clamp,
+    "coalesce": _coalesce,
+    "days_between": _days_between,
+    "today": dt.date.today,
+    "floor": math.floor,
+    "ceil": math.ceil,
+}
+CONSTANTS = {"True": True, "False": False, "None": None}
+
+
+def _size(value: Any, budget: int = MAX_SIZE) -> int:
+    """Logical size of a value (nested items count), counted no further than ``budget``."""
+    if isinstance(value, str):
+        return len(value)
+    if not isinstance(value, list | tuple | dict):
+        return 1
+    total = len(value)
+    items = value.values() if isinstance(value, dict) else value
+    for item in items:
+        if total > budget:
+            break
+        if isinstance(item, list | tuple | dict):
+            total += _size(item, budget - total)
+    return total
+
+
+def _too_long() -> ExpressionError:
+    return ExpressionError(f"result is too long (over {MAX_SIZE} items)")
+
+
+def _check_size(value: Any) -> Any:
+    if isinstance(value, str | list | tuple | dict) and _size(value) > MAX_SIZE:
+        raise _too_long()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float) and math.isnan(value):
+            return value
+        if abs(value) > MAX_MAGNITUDE:
+            raise ExpressionError("number is too large")
+    return value
+
+
+def _bounded(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def apply(a: Any, b: Any) -> Any:
+        for seq, count in ((a, b), (b, a)):
+            if isinstance(seq, str | list | tuple) and isinstance(count, int):
+                if count * _size(seq) > MAX_SIZE:
+                    raise _too_long()
+        return _check_size(op(a, b))
+
+    return apply
+
+
+def _power(a: Any, b: Any) -> Any:
+    if abs(b) > MAX_EXPONENT:
+        raise ExpressionError(f"exponent {b} is too large (at most {MAX_EXPONENT})")
+    return _check_size(a**b)
+
+
+OPERATORS: dict[type, Callable[..., Any]] = {
+    ast.Add: _bounded(operator.add),
+    ast.Sub: _bounded(operator.sub),
+    ast.Mult: _bounded(operator.mul),
+    ast.Div: _bounded(operator.truediv),
+    ast.FloorDiv: _bounded(operator.floordiv),
+    ast.Mod: _bounded(operator.mod),
+    ast.Pow: _power,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Gt: operator.gt,
+    ast.Lt: operator.lt,
+    ast.GtE: operator.ge,
+    ast.LtE: operator.le,
+    ast.Not: operator.not_,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Is: lambda a, b: a is b,
+    ast.IsNot: lambda a, b: a is not b,
+}
+
+ALLOWED_NODES: tuple[type, ...] = (
+    ast.Expression,
+    ast.Name,
+    ast.Load,
+    ast.Store,
+    ast.Constant,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Slice,
+    ast.UnaryOp,
+    ast.BinOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Call,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.ListComp,
+    ast.GeneratorExp,
+    ast.comprehension,
+    ast.And,
+    ast.Or,
+    *OPERATORS,
+)
+
+
+class _Evaluator(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]
+    """simpleeval with dict-only attribute access and calls to whitelisted functions only."""
+
+    def _eval_attribute(self, node: ast.Attribute) -> Any:
+        base = self._eval(node.value)
+        if isinstance(base, Mapping) and node.attr in base:
+            return base[node.attr]
+        if isinstance(base, Mapping):
+            raise ExpressionError(f"'{node.attr}' is not known here")
+        raise ExpressionError(f"cannot read '.{node.attr}' of a {type(base).__name__}")
+
+    def _eval_list(self, node: ast.List) -> Any:
+        return _check_size(super()._eval_list(node))
+
+    def _eval_tuple(self, node: ast.Tuple) -> Any:
+        return _check_size(super()._eval_tuple(node))
+
+    def _eval_comprehension(self, node: ast.expr) -> Any:
+        return _check_size(super()._eval_comprehension(node))
+
+    def _eval_call(self, node: ast.Call) -> Any:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            raise ExpressionError("only the built-in functions may be called")
+        return _check_size(super()._eval_call(node))
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed expression: its source text and syntax tree."""
+
+    source: str
+    tree: ast.expr
+
+    def __str__(self) -> str:
+        return self.source
+
+    def names(self) -> list[tuple[str, ...]]:
+        """The free names the expression reads, as dotted chains (``kpis.revenue.actual``)."""
+        return sorted(set(_free_names(self.tree, frozenset())))
+
+    def check(self, scope: Mapping[str, Any]) -> list[str]:
+        """Problems with the names this expression reads, given what ``scope`` offers."""
+        problems = []
+        for chain in self.names():
+            problem = _check_chain(chain, scope)
+            if problem:
+                problems.append(problem)
+        return problems
+
+    def evaluate(self, names: Mapping[str, Any]) -> Any:
+        """Evaluate over plain values; any failure becomes an :class:`ExpressionError`."""
+        evaluator = _Evaluator(operators=OPERATORS, functions=FUNCTIONS, names={**names})
+        evaluator.names.update(CONSTANTS)
+        try:
+            return _check_size(evaluator.eval(self.source, previously_parsed=self.tree))
+        except ExpressionError:
+            raise
+        except simpleeval.NameNotDefined as exc:
+            raise ExpressionError(f"'{exc.name}' has no value in `{self.source}`") from exc
+        except (simpleeval.InvalidExpression, ArithmeticError, TypeError, ValueError) as exc:
+            raise ExpressionError(f"cannot evaluate `{self.source}`: {_reason(exc)}") from exc
+        except (KeyError, IndexError, RecursionError, MemoryError) as exc:
+            raise ExpressionError(f"cannot evaluate `{self.source}`: {_reason(exc)}") from exc
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            _parse_for_pydantic,
+            core_schema.union_schema(
+                [core_schema.str_schema(), core_schema.int_schema(), core_schema.bool_schema()]
+            ),
+            serialization=core_schema.plain_serializer_function_ser_schema(str),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {
+            "type": "string",
+            "description": "An expression (Python syntax subset), e.g. `rating <= 2`",
+        }
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, ZeroDivisionError):
+        return "division by zero"
+    if isinstance(exc, RecursionError):
+        return "expression nests too deeply"
+    return text.splitlines()[0][:200]
+
+
+def parse(source: str) -> Expression:
+    """Parse and vet an expression; raise :class:`ExpressionError` with the reason."""
+    text = source.strip()
+    if not text:
+        raise ExpressionError("the expression is empty")
+    if len(text) > MAX_SOURCE:
+        raise ExpressionError(f"the expression is longer than {MAX_SOURCE} characters")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        where = f" at column {exc.offset}" if exc.offset else ""
+        raise ExpressionError(f"syntax error{where}: {exc.msg}") from exc
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise ExpressionError(f"cannot parse: {_reason(exc)}") from exc
+    for node in ast.walk(tree):
+        _vet(node)
+    return Expression(text, tree.body)
+
+
+def _vet(node: ast.AST) -> None:
+    if not isinstance(node, ALLOWED_NODES):
+        raise ExpressionError(f"{_describe(node)} is not allowed in expressions")
+    if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+        raise ExpressionError(f"'.{node.attr}': names starting with '_' are not allowed")
+    if isinstance(node, ast.Name) and node.id.startswith("_"):
+        raise ExpressionError(f"'{node.id}': names starting with '_' are not allowed")
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name):
+            raise ExpressionError("methods cannot be called; use the built-in functions")
+        if node.func.id not in FUNCTIONS:
+            known = ", ".join(sorted(FUNCTIONS))
+            raise ExpressionError(f"unknown function '{node.func.id}'; known: {known}")
+        if node.keywords:
+            raise ExpressionError("keyword arguments are not supported")
+
+
+def _describe(node: ast.AST) -> str:
+    names = {
+        ast.Lambda: "lambda",
+        ast.NamedExpr: "':='",
+        ast.Starred: "'*' unpacking",
+        ast.JoinedStr: "an f-string",
+        ast.Set: "a set literal",
+        ast.SetComp: "a set comprehension",
+        ast.DictComp: "a dict comprehension",
+        ast.Await: "await",
+        ast.Yield: "yield",
+    }
+    return names.get(type(node), f"'{type(node).__name__}'")
+
+
+def _parse_for_pydantic(value: str | int | bool) -> Expression:
+    try:
+        return parse(str(value))
+    except ExpressionError as exc:
+        reason = {"reason": str(exc)}
+        raise PydanticCustomError("expression", "invalid expression: {reason}", reason) from None
+
+
+def _chain(node: ast.expr) -> tuple[str, ...] | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return (node.id, *reversed(parts))
+    return None
+
+
+def _free_names(node: ast.AST, bound: frozenset[str]) -> Iterable[tuple[str, ...]]:
+    if isinstance(node, ast.Attribute | ast.Name):
+        chain = _chain(node)
+        if chain is not None:
+            if chain[0] not in bound and chain[0] not in CONSTANTS:
+                yield chain
+            return
+    if isinstance(node, ast.ListComp | ast.GeneratorExp):
+        inner = set(bound)
+        for gen in node.generators:
+            yield from _free_names(gen.iter, frozenset(inner))
+            inner.update(n.id for n in ast.walk(gen.target) if isinstance(n, ast.Name))
+            for cond in gen.ifs:
+                yield from _free_names(cond, frozenset(inner))
+        yield from _free_names(node.elt, frozenset(inner))
+        return
+    if isinstance(node, ast.Call):
+        for arg in node.args:
+            yield from _free_names(arg, bound)
+        return
+    for child in ast.iter_child_nodes(node):
+        yield from _free_names(child, bound)
+
+
+def _check_chain(chain: tuple[str, ...], scope: Mapping[str, Any]) -> str | None:
+    current: Any = scope
+    for depth, part in enumerate(chain):
+        if current is ANY:
+            return None
+        if not isinstance(current, Mapping):
+            parent = ".".join(chain[:depth])
+            return f"'{parent}' is a single value; it has no '.{part}'"
+        if part not in current:
+            where = ".".join(chain[:depth])
+            return _unknown(part, where, current)
+        current = current[part]
+    return None
+
+
+def _unknown(part: str, where: str, options: Mapping[str, Any]) -> str:
+    from difflib import get_close_matches
+
+    close = get_close_matches(part, list(options), n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    if not where:
+        return f"unknown name '{part}'{hint}"
+    return f"'{where}' has no '{part}'{hint}"

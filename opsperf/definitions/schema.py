@@ -1,0 +1,589 @@
+"""Pydantic models of the four definition kinds: Department, Form, Workflow, IncentivePolicy.
+
+The models check shape only (types, required keys, unknown keys, value ranges). Anything that
+needs more than one definition at once, such as a position naming a form, lives in
+:mod:`opsperf.definitions.checks`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+from opsperf.definitions.expressions import Expression
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Version = Annotated[int, Field(ge=1, description="Bump when the definition changes meaning.")]
+Period = Literal["month", "quarter", "half_year", "year"]
+Direction = Literal["higher", "lower"]
+LANGUAGES = ("zh", "en")
+
+RELATIVE_ROLES = ("employee", "manager", "dept_head")
+GLOBAL_ROLES = ("hr", "admin")
+PHASES = ("plan", "monitor", "assess", "feedback")
+WorkflowAction = Literal["compute_scores", "notify_employee", "notify_manager"]
+IncentiveAction = Literal[
+    "promotion_nomination", "salary_review", "training", "coaching", "improvement_plan"
+]
+WORKFLOW_ACTIONS: tuple[str, ...] = get_args(WorkflowAction)
+INCENTIVE_ACTIONS: tuple[str, ...] = get_args(IncentiveAction)
+
+_DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
+
+
+class Model(BaseModel):
+    """Base of every definition model: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Model):
+    """A label: a plain string, or one text per language (``{zh: 销售额, en: Revenue}``)."""
+
+    zh: str | None = None
+    en: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return {"zh": str(value), "en": str(value)}
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Text:
+        if not (self.zh or self.en):
+            raise ValueError("a label needs at least one of zh or en")
+        return self
+
+    def get(self, language: str = "zh") -> str:
+        """The text in ``language``, falling back to the other one."""
+        preferred = self.en if language.startswith("en") else self.zh
+        return preferred or self.zh or self.en or ""
+
+    def __str__(self) -> str:
+        return self.get("zh")
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {
+            "anyOf": [{"type": "string"}, handler(schema)],
+            "description": "A label: a string, or {zh: ..., en: ...}",
+        }
+
+
+def _percent(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return float(value.strip()[:-1])
+    return value
+
+
+Percent = Annotated[
+    float,
+    BeforeValidator(_percent),
+    Field(ge=0, le=100, description="A share of the population: 10% or 10"),
+]
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """ISO 8601 duration in weeks, days, hours, minutes (``P14D``, ``P2W``, ``PT36H``)."""
+    match = _DURATION.match(text)
+    if not match or text in ("P", "PT") or text.endswith("T"):
+        raise ValueError(
+            f"'{text}' is not an ISO 8601 duration in weeks, days or hours, e.g. P14D, P2W, PT36H"
+        )
+    weeks, days, hours, minutes = (int(g) if g else 0 for g in match.groups())
+    return dt.timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        parse_duration(value)
+    return value
+
+
+Duration = Annotated[str, BeforeValidator(_duration)]
+
+
+# --------------------------------------------------------------------------- Department
+
+
+class Goal(Model):
+    """A company or department goal that KPIs can align to (目标设定)."""
+
+    id: Id
+    name: Text
+    unit: str | None = None
+    target: float | None = None
+    period: Period | None = None
+    help: Text | None = None
+
+
+class Position(Model):
+    """A position (岗位) and the form, workflow and incentive policy that apply to it."""
+
+    id: Id
+    name: Text
+    form: Id
+    workflow: Id
+    policy: Id | None = Field(
+        None, description="Incentive policy; default: the one whose workflow matches"
+    )
+    help: Text | None = None
+
+
+class RoleDef(Model):
+    """A custom role a department offers, assignable to people (e.g. quality_officer)."""
+
+    id: Id
+    name: Text
+    help: Text | None = None
+
+
+class Department(Model):
+    """An organisational unit: the company itself when it has no parent."""
+
+    kind: Literal["Department"]
+    id: Id
+    version: Version = 1
+    name: Text
+    parent: Id | None = None
+    head: Id | None = Field(None, description="The position whose holder heads the department")
+    bonus_coefficient: float = Field(1.0, ge=0, le=10)
+    positions: list[Position] = []
+    roles: list[RoleDef] = []
+    goals: list[Goal] = []
+    help: Text | None = None
+
+
+# --------------------------------------------------------------------------- Form fields
+
+
+class FieldBase(Model):
+    """What every field has: identity, texts and the conditional rules."""
+
+    id: Id
+    label: Text
+    help: Text | None = None
+    placeholder: Text | None = None
+    required: bool = False
+    required_if: Expression | None = None
+    visible_if: Expression | None = None
+    readonly_if: Expression | None = None
+    compute: Expression | None = Field(
+        None, description="Computed on the server; a computed field is read-only"
+    )
+
+
+class TextField(FieldBase):
+    type: Literal["text", "textarea"]
+    default: str | None = None
+    min_length: int | None = Field(None, ge=0)
+    max_length: int | None = Field(None, ge=1, le=100_000)
+    pattern: str | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _lengths(self) -> TextField:
+        if self.min_length is not None and self.max_length is not None:
+            if self.min_length > self.max_length:
+                raise ValueError("min_length is larger than max_length")
+        return self
+
+
+class NumberField(FieldBase):
+    type: Literal["number", "integer", "percent", "money"]
+    default: float | None = None
+    min: float | None = None
+    max: float | None = None
+    unit: str | None = None
+    decimals: int | None = Field(None, ge=0, le=6)
+    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
+
+    @model_validator(mode="after")
+    def _range(self) -> NumberField:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is larger than max")
+        return self
+
+
+class DateField(FieldBase):
+    type: Literal["date"]
+    default: dt.date | None = None
+    min: dt.date | None = None
+    max: dt.date | None = None
+
+
+class Choice(Model):
+    value: str
+    label: Text
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_scalar(cls, value: Any) -> Any:
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return {"value": str(value), "label": str(value)}
+        if isinstance(value, dict) and "value" in value:
+            return {
+                **value,
+                "value": str(value["value"]),
+                "label": value.get("label", value["value"]),
+            }
+        return value
+
+
+class ChoiceField(FieldBase):
+    type: Literal["select", "multiselect", "radio"]
+    choices: list[Choice] = Field(min_length=1)
+    default: str | list[str] | None = None
+    min_items: int | None = Field(None, ge=0)
+    max_items: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _unique_values(self) -> ChoiceField:
+        values = [c.value for c in self.choices]
+        if len(set(values)) != len(values):
+            raise ValueError("choices repeat a value; each choice needs its own value")
+        return self
+
+
+class CheckboxField(FieldBase):
+    type: Literal["checkbox"]
+    default: bool = False
+
+
+class RatingField(FieldBase):
+    type: Literal["rating"]
+    scale: int = Field(5, ge=2, le=10)
+    labels: list[Text] | None = Field(None, description="One label per step, lowest first")
+    default: int | None = None
+
+    @model_validator(mode="after")
+    def _labels_match_scale(self) -> RatingField:
+        if self.labels is not None and len(self.labels) != self.scale:
+            raise ValueError(
+                f"labels has {len(self.labels)} entries but scale is {self.scale}: "
+                "give one label per step"
+            )
+        return self
+
+
+ColumnField = Annotated[
+    TextField | NumberField | DateField | ChoiceField | CheckboxField | RatingField,
+    Field(discriminator="type"),
+]
+
+
+class TableField(FieldBase):
+    """Repeating rows with typed columns (e.g. improvement actions)."""
+
+    type: Literal["table"]
+    columns: list[ColumnField] = Field(min_length=1)
+    min_rows: int = Field(0, ge=0)
+    max_rows: int = Field(50, ge=1, le=500)
+
+
+# --------------------------------------------------------------------------- KPIs
+
+
+class RatioScoring(Model):
+    """actual ÷ target × 100, capped (higher is better)."""
+
+    method: Literal["ratio"]
+    cap: float = Field(1.2, ge=1, le=10)
+
+
+class InverseRatioScoring(Model):
+    """target ÷ actual × 100, capped (lower is better)."""
+
+    method: Literal["inverse_ratio"]
+    cap: float = Field(1.2, ge=1, le=10)
+
+
+class Band(Model):
+    """A threshold and the score reached at or beyond it."""
+
+    at: float
+    score: float = Field(ge=0, le=1000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_pair(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            if len(value) != 2:
+                raise ValueError("a band is a pair [threshold, score]")
+            return {"at": value[0], "score": value[1]}
+        return value
+
+
+class BandsScoring(Model):
+    """Score by bands: the first band whose threshold the actual reaches."""
+
+    method: Literal["bands"]
+    bands: list[Band] = Field(min_length=1)
+
+
+class LinearScoring(Model):
+    """Linear between threshold → target → stretch, e.g. 60 → 100 → 120 points."""
+
+    method: Literal["linear"]
+    threshold: float
+    stretch: float | None = None
+    threshold_score: float = Field(60, ge=0)
+    target_score: float = Field(100, ge=0)
+    stretch_score: float = Field(120, ge=0)
+    below_threshold_score: float = Field(0, ge=0)
+
+
+class ExpressionScoring(Model):
+    """A custom formula over ``actual``, ``target`` and ``weight``."""
+
+    method: Literal["expression"]
+    expr: Expression
+
+
+ScoringMethod = (
+    RatioScoring | InverseRatioScoring | BandsScoring | LinearScoring | ExpressionScoring
+)
+Scoring = Annotated[ScoringMethod, Field(discriminator="method")]
+
+
+class Kpi(Model):
+    """A key performance indicator (关键绩效指标)."""
+
+    id: Id
+    name: Text
+    unit: str | None = None
+    direction: Direction = "higher"
+    weight: float = Field(gt=0, le=100)
+    target: float | None = None
+    period: Period | None = None
+    scoring: Scoring | None = Field(
+        None, description="Default: ratio when higher is better, inverse_ratio when lower"
+    )
+    aligns_to: str | None = Field(
+        None,
+        pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$",
+        description="The goal this KPI serves, as department_id.goal_id",
+    )
+    help: Text | None = None
+
+    @property
+    def effective_scoring(self) -> ScoringMethod:
+        """The scoring rule in force: the one written, or the default for the direction."""
+        if self.scoring is not None:
+            return self.scoring
+        if self.direction == "lower":
+            return InverseRatioScoring(method="inverse_ratio", cap=1.2)
+        return RatioScoring(method="ratio", cap=1.2)
+
+
+class KpiTableField(FieldBase):
+    """The KPI table: targets agreed in planning, actuals recorded while monitoring."""
+
+    type: Literal["kpi_table"]
+    kpis: list[Kpi] = Field(min_length=1)
+
+
+AnyField = Annotated[
+    TextField
+    | NumberField
+    | DateField
+    | ChoiceField
+    | CheckboxField
+    | RatingField
+    | TableField
+    | KpiTableField,
+    Field(discriminator="type"),
+]
+KPI_COLUMNS = ("target", "actual", "note")
+
+
+# --------------------------------------------------------------------------- Form
+
+
+class Section(Model):
+    id: Id
+    title: Text
+    help: Text | None = None
+    visible_if: Expression | None = None
+    fields: list[AnyField] = Field(min_length=1)
+
+
+class Rule(Model):
+    """A form-level rule: ``check`` must hold, otherwise ``message`` is shown."""
+
+    check: Expression
+    message: Text
+    field: Id | None = Field(None, description="The field the message is shown beside")
+
+
+class Form(Model):
+    kind: Literal["Form"]
+    id: Id
+    version: Version = 1
+    title: Text
+    help: Text | None = None
+    period: Period | None = None
+    sections: list[Section] = Field(min_length=1)
+    rules: list[Rule] = []
+    score: Expression | None = Field(
+        None,
+        description="Total score; default: the weighted score of the KPI table(s)",
+    )
+
+    def fields(self) -> list[AnyField]:
+        """Every field of every section, in order."""
+        return [f for section in self.sections for f in section.fields]
+
+
+# --------------------------------------------------------------------------- Workflow
+
+
+class OverdueAction(Model):
+    notify: list[Id] = Field([], description="Roles to remind")
+    escalate_to: Id | None = Field(None, description="A role that takes the task over")
+    fire: Id | None = Field(None, description="A transition trigger fired automatically")
+
+
+class State(Model):
+    label: Text | None = None
+    help: Text | None = None
+    initial: Id | None = Field(None, description="The first child state (nested states only)")
+    states: dict[Id, State] | None = None
+    edit: dict[Id, list[str]] = Field(
+        {}, description="role → sections, fields or kpi_field.column each may edit here"
+    )
+    due: Duration | None = Field(None, description="ISO 8601 duration, e.g. P14D")
+    due_from: Literal["entered", "cycle_start"] = "entered"
+    on_overdue: OverdueAction | None = None
+    final: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> State:
+        if self.final and self.states:
+            raise ValueError("a final state cannot have child states")
+        if self.initial and not self.states:
+            raise ValueError("'initial' is only for a state with child 'states'")
+        return self
+
+
+class Approval(Model):
+    """Who must sign a transition off, and how many of them."""
+
+    roles: list[Id] = Field(min_length=1)
+    mode: Literal["any", "all", "quorum"] = "any"
+    quorum: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _quorum(self) -> Approval:
+        if self.mode == "quorum" and self.quorum is None:
+            raise ValueError("mode quorum needs 'quorum: N' (how many approvals)")
+        if self.mode != "quorum" and self.quorum is not None:
+            raise ValueError("'quorum' is only used with mode: quorum")
+        return self
+
+
+class TransitionDef(Model):
+    trigger: Id
+    label: Text | None = None
+    help: Text | None = None
+    source: str | list[str] = Field(description="State path(s) like assess.self, or '*'")
+    dest: str
+    roles: list[Id] = Field([], description="Who may fire (or request, when approval is set)")
+    guard: Expression | None = None
+    guard_message: Text | None = None
+    approval: Approval | None = None
+    allow_self_approval: bool = False
+    comment: Literal["required", "optional", "none"] = "optional"
+    actions: list[WorkflowAction] = []
+
+    @property
+    def sources(self) -> list[str]:
+        return [self.source] if isinstance(self.source, str) else list(self.source)
+
+    @model_validator(mode="after")
+    def _someone_fires(self) -> TransitionDef:
+        if not self.roles and self.approval is None:
+            raise ValueError("say who fires this transition: 'roles', 'approval', or both")
+        return self
+
+
+class Workflow(Model):
+    kind: Literal["Workflow"]
+    id: Id
+    version: Version = 1
+    name: Text
+    help: Text | None = None
+    initial: Id | None = Field(None, description="Default: the first state")
+    states: dict[Id, State] = Field(min_length=1)
+    transitions: list[TransitionDef] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- Incentives
+
+
+class Grade(Model):
+    grade: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+\-]{1,8}$")]
+    label: Text | None = None
+    min_score: float
+    quota_min: Percent | None = None
+    quota_max: Percent | None = None
+    bonus_multiplier: float = Field(ge=0, le=100)
+    actions: list[IncentiveAction] = []
+    help: Text | None = None
+
+    @model_validator(mode="after")
+    def _quota_order(self) -> Grade:
+        if self.quota_min is not None and self.quota_max is not None:
+            if self.quota_min > self.quota_max:
+                raise ValueError("quota_min is larger than quota_max")
+        return self
+
+
+class IncentivePolicy(Model):
+    kind: Literal["IncentivePolicy"]
+    id: Id
+    version: Version = 1
+    name: Text
+    help: Text | None = None
+    workflow: Id | None = Field(None, description="The workflow whose appraisals it grades")
+    base_bonus: float = Field(0, ge=0, description="Default base bonus when a person has none")
+    grades: list[Grade] = Field(min_length=1, description="Highest first; the first match wins")
+    bonus: Expression | None = Field(
+        None, description="Default: base_bonus * bonus_multiplier * department.bonus_coefficient"
+    )
+
+
+Definition = Department | Form | Workflow | IncentivePolicy
+KINDS: dict[str, type[Department] | type[Form] | type[Workflow] | type[IncentivePolicy]] = {
+    "Department": Department,
+    "Form": Form,
+    "Workflow": Workflow,
+    "IncentivePolicy": IncentivePolicy,
+}

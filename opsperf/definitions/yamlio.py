@@ -1,0 +1,226 @@
+"""Safe YAML reading that keeps the position of every key and value.
+
+PyYAML's ``safe_load`` forgets where values came from and silently keeps the last of two
+duplicate keys. Here documents are composed into nodes with ``SafeLoader`` and turned into
+plain Python values by a walker that records ``line:column`` for each key path, rejects
+duplicate keys, and stops alias bombs by bounding how many nodes a document may expand to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from opsperf.errors import Diagnostic
+
+KeyPath = tuple[str | int, ...]
+Position = tuple[int, int]
+
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass
+class Document:
+    """One YAML document: plain data plus where each key path sits in the file."""
+
+    path: str
+    data: Any
+    start: Position
+    values: dict[KeyPath, Position] = field(default_factory=dict)
+    keys: dict[KeyPath, Position] = field(default_factory=dict)
+
+    def position(self, key_path: KeyPath) -> Position:
+        """The nearest known position of ``key_path`` (walking up to its parents)."""
+        for end in range(len(key_path), -1, -1):
+            prefix = key_path[:end]
+            if prefix in self.values:
+                return self.values[prefix]
+        return self.start
+
+    def key_position(self, key_path: KeyPath) -> Position:
+        """Where the key of ``key_path`` is written (its value's position for list items)."""
+        return self.keys.get(key_path) or self.position(key_path)
+
+
+class _Limit(Exception):
+    pass
+
+
+class _Walker:
+    """Turns one composed node tree into plain values, recording marks and problems."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.problems: list[Diagnostic] = []
+        self.count = 0
+        self.open: set[int] = set()
+
+    def problem(self, node: yaml.Node, message: str, key_path: KeyPath) -> None:
+        line, col = _pos(node)
+        self.problems.append(
+            Diagnostic(self.doc.path, line, col, "error", message, format_key_path(key_path))
+        )
+
+    def walk(self, node: yaml.Node, key_path: KeyPath) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _Limit
+        self.doc.values.setdefault(key_path, _pos(node))
+        if isinstance(node, yaml.CollectionNode):
+            if id(node) in self.open or len(key_path) > MAX_DEPTH:
+                self.problem(node, "an alias refers to itself, or nesting is too deep", key_path)
+                return None
+            self.open.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, key_path)
+                return [self.walk(item, (*key_path, i)) for i, item in enumerate(node.value)]
+            finally:
+                self.open.discard(id(node))
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            self.problem(node, f"cannot read this value: {exc.problem}", key_path)
+            return None
+
+    def _mapping(self, node: yaml.MappingNode, key_path: KeyPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_seen: dict[str, int] = {}
+        merged: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                merged.append(value_node)
+                continue
+            key = self._key(key_node, key_path)
+            if key is None:
+                continue
+            line = _pos(key_node)[0]
+            if key in first_seen:
+                self.problem(
+                    key_node,
+                    f"duplicate key '{key}' (first written on line {first_seen[key]}); "
+                    "YAML would silently keep only the last one: remove or rename one of them",
+                    (*key_path, key),
+                )
+                continue
+            first_seen[key] = line
+            self.doc.keys[(*key_path, key)] = _pos(key_node)
+            result[key] = self.walk(value_node, (*key_path, key))
+        for source in merged:
+            self._merge(source, result, key_path)
+        return result
+
+    def _key(self, key_node: yaml.Node, key_path: KeyPath) -> str | None:
+        if not isinstance(key_node, yaml.ScalarNode):
+            self.problem(key_node, "a key must be a plain word, not a list or mapping", key_path)
+            return None
+        value = self.constructor.construct_object(key_node)
+        if value is None or isinstance(value, bool):
+            self.problem(
+                key_node,
+                f"key '{key_node.value}' reads as {value!r}; put it in quotes",
+                key_path,
+            )
+            return None
+        return str(value)
+
+    def _merge(self, source: yaml.Node, result: dict[str, Any], key_path: KeyPath) -> None:
+        sources = source.value if isinstance(source, yaml.SequenceNode) else [source]
+        for item in sources:
+            if not isinstance(item, yaml.MappingNode):
+                self.problem(item, "'<<' merges only mappings (use an alias to one)", key_path)
+                continue
+            for key, value in self._mapping(item, key_path).items():
+                result.setdefault(key, value)
+
+
+def _pos(node: yaml.Node | yaml.Mark) -> Position:
+    mark = node.start_mark if isinstance(node, yaml.Node) else node
+    return mark.line + 1, mark.column + 1
+
+
+def format_key_path(key_path: KeyPath) -> str:
+    """``('sections', 0, 'id')`` → ``sections[0].id``."""
+    out = ""
+    for part in key_path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _tab_problems(path: str, text: str) -> list[Diagnostic]:
+    problems = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent:
+            problems.append(
+                Diagnostic(
+                    path,
+                    number,
+                    indent.index("\t") + 1,
+                    "error",
+                    "tab character in indentation; YAML indents with spaces only: "
+                    "replace the tab with spaces",
+                )
+            )
+    return problems
+
+
+def read_documents(path: str, text: str) -> tuple[list[Document], list[Diagnostic]]:
+    """Parse every document of a YAML text; return documents and all problems found."""
+    problems = _tab_problems(path, text)
+    if problems:
+        return [], problems
+    documents: list[Document] = []
+    try:
+        for node in _compose_all(text):
+            if node is None:
+                continue
+            doc = Document(path, None, _pos(node))
+            walker = _Walker(doc)
+            try:
+                doc.data = walker.walk(node, ())
+            except _Limit:
+                line, col = _pos(node)
+                msg = (
+                    f"document expands to more than {MAX_NODES} values; "
+                    "are anchors and aliases (&name / *name) nested too deeply?"
+                )
+                problems.append(Diagnostic(path, line, col, "error", msg))
+                continue
+            problems.extend(walker.problems)
+            documents.append(doc)
+    except yaml.MarkedYAMLError as exc:
+        problems.append(_syntax_problem(path, exc))
+    except yaml.YAMLError as exc:  # pragma: no cover - PyYAML marks nearly everything
+        problems.append(Diagnostic(path, 1, 1, "error", f"cannot parse YAML: {exc}"))
+    except RecursionError:
+        problems.append(Diagnostic(path, 1, 1, "error", "YAML nesting is too deep to read"))
+    return documents, problems
+
+
+def _compose_all(text: str) -> Iterator[yaml.Node | None]:
+    loader = yaml.SafeLoader(text)
+    try:
+        while loader.check_node():
+            yield loader.get_node()
+    finally:
+        loader.dispose()
+
+
+def _syntax_problem(path: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = _pos(mark) if mark else (1, 1)
+    problem = exc.problem or "invalid YAML"
+    context = f" {exc.context}" if exc.context else ""
+    hint = ""
+    if "mapping values are not allowed" in problem:
+        hint = "; a value containing ': ' needs quotes, or a key is indented wrongly"
+    elif "expected <block end>" in problem or "could not find expected ':'" in problem:
+        hint = "; check the indentation of this line against the one above"
+    return Diagnostic(path, line, col, "error", f"YAML syntax: {problem}{context}{hint}")
