@@ -61,3 +61,19 @@ class NotFound(OpsperfError):
 
 class TransitionNotAllowed(OpsperfError):
     """A workflow transition cannot be fired from the current state by this person."""
+
+
+class PermissionDenied(OpsperfError):
+    """This person may not do this here."""
+
+
+class Conflict(OpsperfError):
+    """The record changed since the page was loaded; nothing was changed."""
+
+
+class ValidationFailed(OpsperfError):
+    """Input is incomplete or wrong; ``problems`` says where."""
+
+    def __init__(self, message: str, problems: list[object] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []

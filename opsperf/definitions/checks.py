@@ -202,6 +202,8 @@ def _form(item: Located, form: Form, defs: DefinitionSet) -> list[Diagnostic]:
             f_at: KeyPath = ("sections", s_index, "fields", f_index)
             if isinstance(f, KpiTableField):
                 out += _kpi_table(item, f_at, f, form, defs)
+            elif isinstance(f, TableField):
+                out += _table_columns(item, f_at, f)
             elif isinstance(f, ChoiceField):
                 out += _choice_default(item, f_at, f)
     field_ids = {f.id for f in form.fields()}
@@ -265,6 +267,26 @@ def _field_path(form: Form, field_id: str) -> KeyPath:
     return ()
 
 
+def _table_columns(item: Located, at: KeyPath, table: TableField) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for index, column in enumerate(table.columns):
+        for name in ("required_if", "visible_if", "readonly_if", "compute"):
+            if getattr(column, name) is not None:
+                out.append(
+                    item.at(
+                        (*at, "columns", index, name),
+                        "error",
+                        f"table columns do not support '{name}'; use it on the "
+                        "table field, or a form rule over the rows",
+                    )
+                )
+        if isinstance(column, ChoiceField):
+            out += _choice_default(item, (*at, "columns", index), column)
+    for index, ident in _duplicates(c.id for c in table.columns):
+        out.append(item.at((*at, "columns", index, "id"), "error", f"column id '{ident}' repeats"))
+    return out
+
+
 def _choice_default(item: Located, at: KeyPath, f: ChoiceField) -> list[Diagnostic]:
     values = {c.value for c in f.choices}
     defaults = f.default if isinstance(f.default, list) else [f.default]
@@ -279,6 +301,16 @@ def _kpi_table(
     item: Located, at: KeyPath, table: KpiTableField, form: Form, defs: DefinitionSet
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
+    for index, kpi in enumerate(table.kpis):
+        if kpi.id == "score":
+            out.append(
+                item.at(
+                    (*at, "kpis", index, "id"),
+                    "error",
+                    f"a KPI cannot be called 'score': {table.id}.score is the "
+                    "table's weighted score",
+                )
+            )
     for index, ident in _duplicates(k.id for k in table.kpis):
         out.append(item.at((*at, "kpis", index, "id"), "error", f"KPI id '{ident}' repeats"))
     total = sum(k.weight for k in table.kpis)
@@ -458,12 +490,14 @@ def _transitions(
         for s_index, source in enumerate(sources):
             s_at = (*at, "source", s_index) if isinstance(t.source, list) else (*at, "source")
             if source == "*":
-                continue
-            problem = _resolve(item, s_at, source, states)
-            if problem:
-                out.append(problem)
-                continue
-            for leaf in statetree.leaves_under(wf, source):
+                covered = [p for p, s in leaves.items() if not s.final]
+            else:
+                problem = _resolve(item, s_at, source, states)
+                if problem:
+                    out.append(problem)
+                    continue
+                covered = statetree.leaves_under(wf, source)
+            for leaf in covered:
                 if leaves[leaf].final:
                     out.append(item.at(s_at, "error", f"'{leaf}' is final; nothing leaves it"))
                 if (t.trigger, leaf) in seen:

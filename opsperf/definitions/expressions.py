@@ -15,7 +15,7 @@ import datetime as dt
 import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import simpleeval
@@ -207,7 +207,7 @@ class Expression:
     """A parsed expression: its source text and syntax tree."""
 
     source: str
-    tree: ast.expr
+    tree: ast.expr = field(compare=False, hash=False, repr=False)
 
     def __str__(self) -> str:
         return self.source

@@ -289,6 +289,9 @@ def _message(err: ErrorDetails, key_path: KeyPath) -> str:
         )
     if kind == "expression":
         return str(err["msg"])
+    if kind == "string_type" and isinstance(value, bool):
+        word = "true/false (yes, no, on, off read as booleans in YAML)"
+        return f"this reads as {word}; put the text in quotes, e.g. 'yes'"
     if kind in ("value_error", "assertion_error"):
         return str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind == "literal_error":

@@ -246,7 +246,14 @@ class Choice(Model):
     @model_validator(mode="before")
     @classmethod
     def _from_scalar(cls, value: Any) -> Any:
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
+        if isinstance(value, bool) or (
+            isinstance(value, dict) and isinstance(value.get("value"), bool)
+        ):
+            raise ValueError(
+                "a choice reads as true/false (yes, no, on, off are booleans in YAML); "
+                "put it in quotes, e.g. 'yes'"
+            )
+        if isinstance(value, str | int | float):
             return {"value": str(value), "label": str(value)}
         if isinstance(value, dict) and "value" in value:
             return {

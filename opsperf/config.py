@@ -1,0 +1,22 @@
+"""Configuration defaults; ``instance/config.py`` and ``OPSPERF_*`` variables override them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Defaults:
+    SECRET_KEY = "dev-only-change-me"
+    SQLALCHEMY_DATABASE_URI: str | None = None  # default: sqlite:///<instance>/opsperf.sqlite
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    DEFINITION_ROOTS = [str(PROJECT_ROOT / name) for name in ("org", "forms", "workflows")]
+    DEFINITION_CHECK_INTERVAL = 2.0
+    LANGUAGES = ["zh", "en"]
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024

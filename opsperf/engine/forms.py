@@ -1,0 +1,467 @@
+"""Form definitions → WTForms classes, server-side evaluation, and parsing of posted values.
+
+Stored values are plain data: ``{field_id: value}``; a KPI table is
+``{kpi_id: {"target", "actual", "note"}}`` and a table is a list of row dicts. Posted names
+follow WTForms: ``manager_rating``, ``kpis-revenue-actual``, ``actions-0-owner``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import wtforms
+from wtforms import fields as wf
+
+from opsperf.definitions.schema import (
+    KPI_COLUMNS,
+    AnyField,
+    CheckboxField,
+    ChoiceField,
+    ColumnField,
+    DateField,
+    Form,
+    KpiTableField,
+    NumberField,
+    RatingField,
+    TableField,
+    Text,
+    TextField,
+)
+from opsperf.engine.scoring import FormScore, expression_values, score_form
+from opsperf.errors import ExpressionError
+
+MAX_COMPUTE_PASSES = 8
+
+
+class FormData(Protocol):
+    """What WTForms reads a post from (werkzeug's MultiDict fits)."""
+
+    def getlist(self, key: str) -> list[Any]: ...
+    def __contains__(self, key: object) -> bool: ...
+    def __iter__(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """A problem with one value: ``code`` says which, ``params`` fill the message."""
+
+    path: str
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    text: Text | None = None
+
+
+# --------------------------------------------------------------------------- WTForms classes
+
+
+def _scalar_field(f: AnyField | ColumnField) -> wf.Field:
+    if isinstance(f, TextField):
+        return wf.TextAreaField() if f.type == "textarea" else wf.StringField()
+    if isinstance(f, NumberField):
+        return wf.IntegerField() if f.type == "integer" else wf.FloatField()
+    if isinstance(f, DateField):
+        return wf.DateField()
+    if isinstance(f, ChoiceField):
+        choices = [(c.value, c.value) for c in f.choices]
+        if f.type == "multiselect":
+            return wf.SelectMultipleField(choices=choices, validate_choice=False)
+        return wf.SelectField(choices=choices, validate_choice=False)
+    if isinstance(f, CheckboxField):
+        return wf.BooleanField()
+    if isinstance(f, RatingField):
+        return wf.IntegerField()
+    raise TypeError(f"no scalar WTForms field for {type(f).__name__}")
+
+
+def _kpi_form(f: KpiTableField) -> type[wtforms.Form]:
+    row = type(
+        f"{f.id}_row",
+        (wtforms.Form,),
+        {"target": wf.FloatField(), "actual": wf.FloatField(), "note": wf.StringField()},
+    )
+    return type(f"{f.id}_kpis", (wtforms.Form,), {k.id: wf.FormField(row) for k in f.kpis})
+
+
+def _field(f: AnyField) -> wf.Field:
+    if isinstance(f, KpiTableField):
+        return wf.FormField(_kpi_form(f))
+    if isinstance(f, TableField):
+        row = type(f"{f.id}_row", (wtforms.Form,), {c.id: _scalar_field(c) for c in f.columns})
+        return wf.FieldList(wf.FormField(row), min_entries=0, max_entries=f.max_rows)
+    return _scalar_field(f)
+
+
+_CLASSES: dict[tuple[str, int, int], type[wtforms.Form]] = {}
+_LOCK = threading.Lock()
+
+
+def form_class(form: Form) -> type[wtforms.Form]:
+    """The WTForms class of a form definition, built once per definition object."""
+    key = (form.id, form.version, id(form))
+    cls = _CLASSES.get(key)
+    if cls is None:
+        attrs = {f.id: _field(f) for f in form.fields()}
+        with _LOCK:
+            cls = _CLASSES.setdefault(key, type(f"{form.id}_form", (wtforms.Form,), attrs))
+    return cls
+
+
+# --------------------------------------------------------------------------- edit rights
+
+
+@dataclass(frozen=True)
+class Editable:
+    """What one person may change in the current state: fields, KPI columns, table columns."""
+
+    fields: frozenset[str] = frozenset()
+    kpi_columns: frozenset[tuple[str, str]] = frozenset()
+    table_columns: frozenset[tuple[str, str]] = frozenset()
+
+    @classmethod
+    def from_refs(cls, form: Form, refs: Iterable[str]) -> Editable:
+        """Resolve edit rights (section ids, field ids, ``field.column``) against ``form``."""
+        fields: set[str] = set()
+        kpi: set[tuple[str, str]] = set()
+        table: set[tuple[str, str]] = set()
+        sections = {s.id: s for s in form.sections}
+        by_id = {f.id: f for f in form.fields()}
+        for ref in refs:
+            if ref in sections:
+                fields.update(f.id for f in sections[ref].fields)
+            elif ref in by_id:
+                fields.add(ref)
+            elif "." in ref:
+                owner, column = ref.split(".", 1)
+                target = by_id.get(owner)
+                if isinstance(target, KpiTableField) and column in KPI_COLUMNS:
+                    kpi.add((owner, column))
+                elif isinstance(target, TableField):
+                    table.add((owner, column))
+        for fid in list(fields):
+            target = by_id[fid]
+            if isinstance(target, KpiTableField):
+                kpi.update((fid, c) for c in KPI_COLUMNS)
+            elif isinstance(target, TableField):
+                table.update((fid, c.id) for c in target.columns)
+        return cls(frozenset(fields), frozenset(kpi), frozenset(table))
+
+    def __bool__(self) -> bool:
+        return bool(self.fields or self.kpi_columns or self.table_columns)
+
+    def touches(self, f: AnyField) -> bool:
+        """Whether any part of field ``f`` is editable."""
+        if f.id in self.fields:
+            return True
+        if isinstance(f, KpiTableField):
+            return any(owner == f.id for owner, _ in self.kpi_columns)
+        if isinstance(f, TableField):
+            return any(owner == f.id for owner, _ in self.table_columns)
+        return False
+
+    def column(self, f: AnyField, column: str) -> bool:
+        if isinstance(f, KpiTableField):
+            return (f.id, column) in self.kpi_columns
+        return (f.id, column) in self.table_columns
+
+
+NOTHING = Editable()
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class FieldState:
+    """How one field shows right now: visible, required, read-only, editable, its value."""
+
+    definition: AnyField
+    visible: bool = True
+    required: bool = False
+    readonly: bool = False
+    editable: bool = False
+    value: Any = None
+    errors: list[FieldError] = field(default_factory=list)
+
+
+@dataclass
+class Evaluation:
+    """A form evaluated over a set of values, on the server."""
+
+    form: Form
+    values: dict[str, Any]
+    context: dict[str, Any]
+    fields: dict[str, FieldState]
+    sections: dict[str, bool]
+    score: FormScore
+    rule_errors: list[FieldError] = field(default_factory=list)
+
+    def errors(self) -> list[FieldError]:
+        return [e for s in self.fields.values() for e in s.errors] + self.rule_errors
+
+
+def _truth(expression: Any, context: Mapping[str, Any], default: bool) -> bool:
+    if expression is None:
+        return default
+    try:
+        return bool(expression.evaluate(context))
+    except ExpressionError:
+        return default
+
+
+def with_computed(form: Form, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with every ``compute`` field filled in (repeated until stable)."""
+    result = dict(values)
+    computed = [f for f in form.fields() if f.compute is not None]
+    for _ in range(MAX_COMPUTE_PASSES if computed else 0):
+        context = expression_values(form, result)
+        changed = False
+        for f in computed:
+            assert f.compute is not None
+            try:
+                value = f.compute.evaluate(context)
+            except ExpressionError:
+                value = None
+            if isinstance(value, float):
+                value = round(value, 4)
+            if result.get(f.id) != value:
+                result[f.id] = value
+                changed = True
+        if not changed:
+            break
+    return result
+
+
+def evaluate(form: Form, values: Mapping[str, Any], editable: Editable = NOTHING) -> Evaluation:
+    """Compute values, visibility, required-ness and read-only state of every field."""
+    full = with_computed(form, values)
+    context = expression_values(form, full)
+    states: dict[str, FieldState] = {}
+    sections: dict[str, bool] = {}
+    for section in form.sections:
+        shown = _truth(section.visible_if, context, True)
+        sections[section.id] = shown
+        for f in section.fields:
+            readonly = f.compute is not None or _truth(f.readonly_if, context, False)
+            states[f.id] = FieldState(
+                definition=f,
+                visible=shown and _truth(f.visible_if, context, True),
+                required=f.required or _truth(f.required_if, context, False),
+                readonly=readonly,
+                editable=not readonly and editable.touches(f),
+                value=full.get(f.id),
+            )
+    return Evaluation(form, full, context, states, sections, score_form(form, full))
+
+
+def check_complete(evaluation: Evaluation, scope: Editable) -> list[FieldError]:
+    """Required values missing and rules broken, for the fields ``scope`` covers."""
+    errors: list[FieldError] = []
+    for state in evaluation.fields.values():
+        f = state.definition
+        if not state.visible or not scope.touches(f):
+            continue
+        if isinstance(f, KpiTableField):
+            errors += _kpi_missing(f, state.value or {}, scope)
+        elif state.required and _empty(state.value):
+            errors.append(FieldError(f.id, "required"))
+    field_ids = {f.id for f in evaluation.form.fields() if scope.touches(f)}
+    for rule in evaluation.form.rules:
+        if rule.field is not None and rule.field not in field_ids:
+            continue
+        if not _truth(rule.check, evaluation.context, True):
+            errors.append(FieldError(rule.field or "", "rule", {}, rule.message))
+    return errors
+
+
+def _kpi_missing(f: KpiTableField, rows: Mapping[str, Any], scope: Editable) -> list[FieldError]:
+    errors = []
+    for kpi in f.kpis:
+        row = rows.get(kpi.id) or {}
+        for column in ("target", "actual"):
+            if scope.column(f, column) and row.get(column) is None:
+                if column == "target" and kpi.target is not None:
+                    continue
+                errors.append(FieldError(f"{f.id}.{kpi.id}.{column}", "required"))
+    return errors
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value is False
+
+
+# --------------------------------------------------------------------------- posts
+
+
+@dataclass
+class PostResult:
+    """Values after applying a post, with problems found and what changed."""
+
+    values: dict[str, Any]
+    errors: list[FieldError]
+    changes: dict[str, list[Any]]
+    refused: list[str]
+    raw: dict[str, Any]
+
+
+def parse_post(
+    form: Form, formdata: FormData, current: Mapping[str, Any], editable: Editable
+) -> PostResult:
+    """Apply the editable parts of a post to ``current``; report refused and invalid input."""
+    wt = form_class(form)(formdata=formdata)
+    result = PostResult(dict(current), [], {}, [], {})
+    for f in form.fields():
+        if f.compute is not None:
+            continue
+        bound = wt[f.id]
+        if isinstance(f, KpiTableField):
+            _apply_kpis(f, bound, result, editable)
+        elif isinstance(f, TableField):
+            _apply_table(f, bound, formdata, result, editable)
+        elif _posted(bound):
+            _apply_scalar(f, bound, result, editable)
+        elif isinstance(f, CheckboxField) and f.id in editable.fields and "_present" in formdata:
+            _set(result, f.id, f.id, False)
+    return result
+
+
+def _posted(bound: wf.Field) -> bool:
+    return bool(bound.raw_data) or (
+        isinstance(bound, wf.SelectMultipleField) and bound.raw_data == []
+    )
+
+
+def _apply_scalar(f: AnyField, bound: wf.Field, result: PostResult, editable: Editable) -> None:
+    raw = bound.raw_data
+    result.raw[f.id] = raw if isinstance(f, ChoiceField) and f.type == "multiselect" else raw[0]
+    value, errors = _coerce(f, bound, f.id)
+    if f.id not in editable.fields:
+        if value != result.values.get(f.id) and not (
+            value in ("", None) and result.values.get(f.id) in ("", None)
+        ):
+            result.refused.append(f.id)
+        return
+    if errors:
+        result.errors += errors
+        return
+    _set(result, f.id, f.id, value)
+
+
+def _set(result: PostResult, path: str, key: str, value: Any) -> None:
+    old = result.values.get(key)
+    if old != value:
+        result.changes[path] = [old, value]
+        result.values[key] = value
+
+
+def _coerce(f: AnyField | ColumnField, bound: wf.Field, path: str) -> tuple[Any, list[FieldError]]:
+    if bound.process_errors:
+        code = {"integer": "integer", "date": "date"}.get(f.type, "number")
+        if isinstance(f, RatingField):
+            code = "choice"
+        return None, [FieldError(path, code)]
+    value = bound.data
+    if isinstance(f, TextField | ChoiceField) and f.type != "multiselect":
+        value = (value or "").strip() or None
+    if isinstance(value, dt.date):
+        value = value.isoformat()
+    return value, _range_errors(f, value, path)
+
+
+def _range_errors(f: AnyField | ColumnField, value: Any, path: str) -> list[FieldError]:
+    if value is None or value == "" or value == []:
+        return []
+    if isinstance(f, NumberField):
+        if f.min is not None and value < f.min:
+            return [FieldError(path, "min", {"min": f.min})]
+        if f.max is not None and value > f.max:
+            return [FieldError(path, "max", {"max": f.max})]
+    if isinstance(f, RatingField) and not 1 <= value <= f.scale:
+        return [FieldError(path, "choice")]
+    if isinstance(f, TextField):
+        return _text_errors(f, value, path)
+    if isinstance(f, ChoiceField):
+        allowed = {c.value for c in f.choices}
+        picked = value if isinstance(value, list) else [value]
+        if any(v not in allowed for v in picked):
+            return [FieldError(path, "choice")]
+    if isinstance(f, DateField):
+        day = dt.date.fromisoformat(value)
+        if (f.min and day < f.min) or (f.max and day > f.max):
+            return [FieldError(path, "date_range", {"min": f.min, "max": f.max})]
+    return []
+
+
+def _text_errors(f: TextField, value: str, path: str) -> list[FieldError]:
+    if f.max_length is not None and len(value) > f.max_length:
+        return [FieldError(path, "max_length", {"max": f.max_length})]
+    if f.min_length is not None and len(value) < f.min_length:
+        return [FieldError(path, "min_length", {"min": f.min_length})]
+    if f.pattern is not None and not re.fullmatch(f.pattern, value):
+        return [FieldError(path, "pattern", {"pattern": f.pattern})]
+    return []
+
+
+def _apply_kpis(f: KpiTableField, bound: wf.Field, result: PostResult, ed: Editable) -> None:
+    rows = {k: dict(v) for k, v in (result.values.get(f.id) or {}).items()}
+    for kpi in f.kpis:
+        row = rows.setdefault(kpi.id, {})
+        for column in KPI_COLUMNS:
+            cell = bound[kpi.id][column]
+            if not cell.raw_data:
+                continue
+            path = f"{f.id}.{kpi.id}.{column}"
+            result.raw[path] = cell.raw_data[0]
+            value = (cell.data or "").strip() or None if column == "note" else cell.data
+            if not ed.column(f, column):
+                if value != row.get(column) and cell.raw_data[0] != "":
+                    result.refused.append(path)
+                continue
+            if cell.process_errors:
+                result.errors.append(FieldError(path, "number"))
+                continue
+            if row.get(column) != value:
+                result.changes[path] = [row.get(column), value]
+                row[column] = value
+    result.values[f.id] = rows
+
+
+def _apply_table(
+    f: TableField, bound: wf.Field, formdata: FormData, result: PostResult, ed: Editable
+) -> None:
+    prefix = f"{f.id}-"
+    if not any(str(key).startswith(prefix) for key in formdata) and f"{f.id}__rows" not in formdata:
+        return
+    old_rows: list[dict[str, Any]] = list(result.values.get(f.id) or [])
+    whole = f.id in ed.fields
+    if not whole and not any(ed.column(f, c.id) for c in f.columns):
+        result.refused.append(f.id)
+        return
+    rows: list[dict[str, Any]] = []
+    for index, entry in enumerate(bound.entries):
+        old = old_rows[index] if index < len(old_rows) else {}
+        row: dict[str, Any] = {}
+        for column in f.columns:
+            path = f"{f.id}.{index}.{column.id}"
+            cell = entry[column.id]
+            result.raw[path] = cell.raw_data[0] if cell.raw_data else None
+            if not (whole or ed.column(f, column.id)):
+                row[column.id] = old.get(column.id)
+                continue
+            value, errors = _coerce(column, cell, path)
+            result.errors += errors
+            row[column.id] = value
+        if any(v not in (None, "", False, []) for v in row.values()):
+            rows.append(row)
+    if not whole and len(rows) != len(old_rows):
+        result.refused.append(f.id)
+        return
+    if len(rows) > f.max_rows:
+        result.errors.append(FieldError(f.id, "max_rows", {"max": f.max_rows}))
+    if rows != old_rows:
+        result.changes[f.id] = [len(old_rows), len(rows)]
+        result.values[f.id] = rows

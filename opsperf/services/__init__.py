@@ -1,0 +1,1 @@
+"""Use cases. Each public function here owns its transaction."""

@@ -1,0 +1,558 @@
+"""Appraisals: who may do what, saving form values, firing transitions, approvals, scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from opsperf.definitions import statetree
+from opsperf.definitions.schema import (
+    GLOBAL_ROLES,
+    Department,
+    Form,
+    IncentivePolicy,
+    State,
+    Text,
+    TransitionDef,
+    Workflow,
+    parse_duration,
+)
+from opsperf.engine.forms import (
+    NOTHING,
+    Editable,
+    Evaluation,
+    FieldError,
+    FormData,
+    check_complete,
+    evaluate,
+    parse_post,
+)
+from opsperf.engine.scoring import bonus_for, grade_for, score_form
+from opsperf.engine.workflow import CompiledWorkflow, compile_workflow
+from opsperf.errors import (
+    Conflict,
+    ExpressionError,
+    NotFound,
+    PermissionDenied,
+    TransitionNotAllowed,
+    ValidationFailed,
+)
+from opsperf.persistence.models import Appraisal, Event, User, Vote, db, utcnow
+from opsperf.services import snapshots
+
+
+@dataclass
+class Context:
+    """An appraisal with the pinned definitions it runs on."""
+
+    appraisal: Appraisal
+    form: Form
+    workflow: CompiledWorkflow
+    policy: IncentivePolicy | None
+    department: Department
+
+    @property
+    def state(self) -> State:
+        return self.workflow.state(self.appraisal.state)
+
+    @property
+    def final(self) -> bool:
+        return self.workflow.is_final(self.appraisal.state)
+
+
+def context(appraisal: Appraisal) -> Context:
+    """Load the pinned form, workflow, policy and department of ``appraisal``."""
+    workflow: Workflow = snapshots.definition(appraisal.workflow_snapshot_id)
+    digest = snapshots.content_hash(appraisal.workflow_snapshot_id)
+    policy = (
+        snapshots.definition(appraisal.policy_snapshot_id) if appraisal.policy_snapshot_id else None
+    )
+    return Context(
+        appraisal=appraisal,
+        form=snapshots.definition(appraisal.form_snapshot_id),
+        workflow=compile_workflow(workflow, digest),
+        policy=policy,
+        department=snapshots.definition(appraisal.department_snapshot_id),
+    )
+
+
+def get(appraisal_id: int) -> Appraisal:
+    appraisal = db.session.get(Appraisal, appraisal_id)
+    if appraisal is None:
+        raise NotFound(f"appraisal {appraisal_id} does not exist")
+    return appraisal
+
+
+# --------------------------------------------------------------------------- roles and rights
+
+
+def is_dept_head(user: User, department_id: str, head_position: str | None) -> bool:
+    return (
+        head_position is not None
+        and user.department_id == department_id
+        and user.position_id == head_position
+    )
+
+
+def roles_of(ctx: Context, user: User) -> set[str]:
+    """The roles ``user`` holds for this appraisal: relative ones, then global and custom."""
+    a = ctx.appraisal
+    roles = set(user.roles or [])
+    if a.employee_id == user.id:
+        roles.add("employee")
+    if a.manager_id == user.id:
+        roles.add("manager")
+    if is_dept_head(user, a.department_id, ctx.department.head):
+        roles.add("dept_head")
+    return roles
+
+
+def can_view(ctx: Context, user: User) -> bool:
+    """Employees see their own; managers and heads their people; HR and admins everything."""
+    roles = roles_of(ctx, user)
+    return bool(roles & {"employee", "manager", "dept_head", *GLOBAL_ROLES})
+
+
+def require_view(ctx: Context, user: User) -> None:
+    if not can_view(ctx, user):
+        raise PermissionDenied("you may not open this appraisal")
+
+
+def state_chain(ctx: Context) -> list[State]:
+    """The current state and its parents: edit rights written on a parent apply inside it."""
+    return [ctx.workflow.state(p) for p in statetree.ancestors(ctx.appraisal.state)]
+
+
+def editable(ctx: Context, roles: Iterable[str]) -> Editable:
+    """What these roles may edit now (nothing while a request awaits approval)."""
+    if ctx.final or ctx.appraisal.pending_trigger:
+        return NOTHING
+    held = set(roles)
+    refs = [
+        ref
+        for state in state_chain(ctx)
+        for role, role_refs in state.edit.items()
+        if role in held
+        for ref in role_refs
+    ]
+    return Editable.from_refs(ctx.form, refs)
+
+
+# --------------------------------------------------------------------------- deadlines
+
+
+def due_at(ctx: Context) -> dt.datetime | None:
+    """When the current state is due, from the innermost state that sets a deadline."""
+    for state in reversed(state_chain(ctx)):
+        if state.due:
+            start = ctx.appraisal.state_entered_at
+            if state.due_from == "cycle_start":
+                start = dt.datetime.combine(ctx.appraisal.cycle.period_start, dt.time())
+            return start + parse_duration(state.due)
+    return None
+
+
+def is_overdue(ctx: Context, now: dt.datetime | None = None) -> bool:
+    due = due_at(ctx)
+    return due is not None and (now or utcnow()) > due
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@dataclass
+class Action:
+    """Something a person can do now: fire, request approval for, approve or decline a step."""
+
+    trigger: str
+    kind: str  # fire | request | approve | decline
+    label: Text
+    comment: str
+    enabled: bool = True
+    reason: str | None = None
+    help: Text | None = None
+
+
+@dataclass
+class ApprovalStatus:
+    trigger: str
+    mode: str
+    needed: str
+    voters: list[tuple[str, list[str]]] = field(default_factory=list)
+    requested_by: str | None = None
+
+
+def _label(t: TransitionDef) -> Text:
+    return t.label or Text(zh=t.trigger, en=t.trigger)
+
+
+def _votes(ctx: Context, trigger: str) -> list[Vote]:
+    a = ctx.appraisal
+    return list(
+        db.session.scalars(
+            select(Vote)
+            .filter_by(appraisal_id=a.id, entry_seq=a.entry_seq, trigger=trigger)
+            .order_by(Vote.id)
+        )
+    )
+
+
+def _may_vote(ctx: Context, t: TransitionDef, user: User, roles: set[str]) -> bool:
+    assert t.approval is not None
+    a = ctx.appraisal
+    if not roles & set(t.approval.roles):
+        return False
+    if not t.allow_self_approval and user.id in (a.employee_id, a.pending_by_id):
+        return False
+    return all(v.user_id != user.id for v in _votes(ctx, t.trigger))
+
+
+def approval_satisfied(t: TransitionDef, votes: list[Vote]) -> bool:
+    """Whether the votes meet the approval mode; under ``all`` each role needs its own person."""
+    assert t.approval is not None
+    wanted = t.approval.roles
+    if t.approval.mode == "any":
+        return bool(votes)
+    if t.approval.mode == "quorum":
+        return len({v.user_id for v in votes}) >= (t.approval.quorum or 1)
+    return _cover(list(wanted), [set(v.roles) for v in votes])
+
+
+def _cover(roles: list[str], voters: list[set[str]]) -> bool:
+    if not roles:
+        return True
+    role, rest = roles[0], roles[1:]
+    return any(
+        role in held and _cover(rest, voters[:i] + voters[i + 1 :]) for i, held in enumerate(voters)
+    )
+
+
+def _guard_values(ctx: Context, evaluation: Evaluation | None = None) -> dict[str, Any]:
+    ev = evaluation or evaluate(ctx.form, ctx.appraisal.values or {})
+    return {**ev.context, "score": ev.score.total}
+
+
+def actions_for(ctx: Context, user: User) -> list[Action]:
+    """Exactly the steps ``user`` may take on this appraisal now."""
+    if ctx.final:
+        return []
+    roles = roles_of(ctx, user)
+    a = ctx.appraisal
+    if a.pending_trigger:
+        t = ctx.workflow.transition(a.state, a.pending_trigger)
+        if not _may_vote(ctx, t, user, roles):
+            return []
+        return [
+            Action(t.trigger, "approve", _label(t), "optional", help=t.help),
+            Action(t.trigger, "decline", _label(t), "required"),
+        ]
+    values = _guard_values(ctx)
+    actions = []
+    for t in ctx.workflow.transitions_from(a.state):
+        kind = _kind_for(ctx, t, user, roles)
+        if kind is None:
+            continue
+        action = Action(t.trigger, kind, _label(t), t.comment, help=t.help)
+        if not ctx.workflow.guard_passes(t, values):
+            action.enabled = False
+            action.reason = t.guard_message.get() if t.guard_message else str(t.guard)
+        actions.append(action)
+    return actions
+
+
+def _kind_for(ctx: Context, t: TransitionDef, user: User, roles: set[str]) -> str | None:
+    if t.approval is None:
+        return "fire" if roles & set(t.roles) else None
+    if t.roles:
+        return "request" if roles & set(t.roles) else None
+    return "approve" if _may_vote(ctx, t, user, roles) else None
+
+
+def approval_status(ctx: Context) -> list[ApprovalStatus]:
+    """Sign-offs under way in the current state, for the appraisal page."""
+    a = ctx.appraisal
+    out = []
+    for t in ctx.workflow.transitions_from(a.state):
+        if t.approval is None:
+            continue
+        votes = _votes(ctx, t.trigger)
+        if not votes and a.pending_trigger != t.trigger:
+            continue
+        needed = (
+            f"quorum {t.approval.quorum}"
+            if t.approval.mode == "quorum"
+            else f"{t.approval.mode}: {', '.join(t.approval.roles)}"
+        )
+        requester = db.session.get(User, a.pending_by_id) if a.pending_by_id else None
+        out.append(
+            ApprovalStatus(
+                t.trigger,
+                t.approval.mode,
+                needed,
+                [(v.user.name, list(v.roles)) for v in votes],
+                requester.name if requester and a.pending_trigger == t.trigger else None,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- use cases
+
+
+def _check_version(appraisal: Appraisal, expected: int | None) -> None:
+    if expected is not None and appraisal.version != expected:
+        raise Conflict(
+            "this appraisal changed since you opened it (someone else acted or saved); "
+            "reload the page to see the current state — nothing was changed"
+        )
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except (StaleDataError, IntegrityError) as exc:
+        db.session.rollback()
+        raise Conflict(
+            "someone else changed this appraisal at the same moment; reload — nothing was changed"
+        ) from exc
+
+
+@dataclass
+class SaveOutcome:
+    changes: dict[str, list[Any]]
+    errors: list[FieldError]
+    raw: dict[str, Any]
+
+
+def save(
+    appraisal_id: int, user: User, formdata: FormData, expected_version: int | None
+) -> SaveOutcome:
+    """Store the values ``user`` may edit now; refuse the whole post on any problem."""
+    a = get(appraisal_id)
+    ctx = context(a)
+    require_view(ctx, user)
+    _check_version(a, expected_version)
+    rights = editable(ctx, roles_of(ctx, user))
+    if not rights:
+        raise PermissionDenied("you cannot edit anything in this appraisal at this step")
+    result = parse_post(ctx.form, formdata, a.values or {}, rights)
+    if result.refused:
+        db.session.rollback()
+        raise PermissionDenied(
+            "you may not change these fields at this step: " + ", ".join(sorted(result.refused))
+        )
+    outcome = SaveOutcome(result.changes, result.errors, result.raw)
+    if result.errors:
+        db.session.rollback()
+        return outcome
+    if result.changes:
+        a.values = result.values
+        db.session.add(_event(a, user, "save", changes=result.changes))
+        _commit()
+    return outcome
+
+
+def _event(a: Appraisal, user: User | None, kind: str, **fields: Any) -> Event:
+    return Event(
+        appraisal_id=a.id,
+        cycle_id=a.cycle_id,
+        actor_id=user.id if user else None,
+        kind=kind,
+        **fields,
+    )
+
+
+def fire(
+    appraisal_id: int,
+    user: User,
+    trigger: str,
+    kind: str,
+    comment: str | None,
+    expected_version: int | None,
+) -> Appraisal:
+    """Fire, request, approve or decline ``trigger`` for ``user``; all or nothing."""
+    a = get(appraisal_id)
+    ctx = context(a)
+    require_view(ctx, user)
+    _check_version(a, expected_version)
+    action = next(
+        (x for x in actions_for(ctx, user) if (x.trigger, x.kind) == (trigger, kind)), None
+    )
+    if action is None:
+        raise TransitionNotAllowed(
+            f"'{trigger}' is not something you can do at this step ({a.state})"
+        )
+    if not action.enabled:
+        raise TransitionNotAllowed(f"'{trigger}' is not possible yet: {action.reason}")
+    comment = (comment or "").strip() or None
+    if action.comment == "required" and not comment:
+        raise ValidationFailed("a comment is required for this step")
+    t = ctx.workflow.transition(a.state, trigger)
+    if kind in ("fire", "request"):
+        _require_complete(ctx, user)
+    handlers = {"fire": _move, "request": _request, "approve": _approve, "decline": _decline}
+    handlers[kind](ctx, t, user, comment)
+    _commit()
+    return a
+
+
+def _require_complete(ctx: Context, user: User) -> None:
+    evaluation = evaluate(ctx.form, ctx.appraisal.values or {})
+    missing = check_complete(evaluation, editable(ctx, roles_of(ctx, user)))
+    if missing:
+        raise ValidationFailed("fill in the required values before this step", list(missing))
+
+
+def _request(ctx: Context, t: TransitionDef, user: User, comment: str | None) -> None:
+    a = ctx.appraisal
+    a.pending_trigger = t.trigger
+    a.pending_by_id = user.id
+    db.session.add(
+        _event(a, user, "request", trigger=t.trigger, from_state=a.state, comment=comment)
+    )
+
+
+def _approve(ctx: Context, t: TransitionDef, user: User, comment: str | None) -> None:
+    a = ctx.appraisal
+    assert t.approval is not None
+    held = sorted(roles_of(ctx, user) & set(t.approval.roles))
+    vote = Vote(
+        appraisal_id=a.id, entry_seq=a.entry_seq, trigger=t.trigger, user_id=user.id, roles=held
+    )
+    db.session.add(vote)
+    db.session.add(_event(a, user, "vote", trigger=t.trigger, from_state=a.state, comment=comment))
+    a.updated_at = utcnow()  # bumps the version: concurrent votes are serialised
+    if approval_satisfied(t, [*_votes(ctx, t.trigger), vote]):
+        _move(ctx, t, user, None)
+
+
+def _decline(ctx: Context, t: TransitionDef, user: User, comment: str | None) -> None:
+    a = ctx.appraisal
+    a.pending_trigger = None
+    a.pending_by_id = None
+    a.entry_seq += 1  # earlier votes no longer count
+    db.session.add(
+        _event(a, user, "decline", trigger=t.trigger, from_state=a.state, comment=comment)
+    )
+
+
+def _move(ctx: Context, t: TransitionDef, user: User, comment: str | None) -> None:
+    a = ctx.appraisal
+    source = a.state
+    new_state = ctx.workflow.fire(source, t.trigger, _guard_values(ctx))
+    changes = compute_scores(ctx) if "compute_scores" in t.actions else None
+    a.state = new_state
+    a.state_entered_at = utcnow()
+    a.entry_seq += 1
+    a.pending_trigger = None
+    a.pending_by_id = None
+    db.session.add(
+        _event(
+            a,
+            user,
+            "transition",
+            trigger=t.trigger,
+            from_state=source,
+            to_state=new_state,
+            comment=comment,
+            changes=changes,
+        )
+    )
+
+
+def compute_scores(ctx: Context) -> dict[str, Any]:
+    """Score, grade and bonus, stored with formulas, definition versions and inputs."""
+    a = ctx.appraisal
+    scored = score_form(ctx.form, a.values or {})
+    if scored.total is None:
+        raise ValidationFailed(f"the score cannot be computed yet: {scored.formula}")
+    result: dict[str, Any] = {
+        "computed_at": utcnow().isoformat(timespec="seconds"),
+        "definitions": _versions(a),
+        "kpis": [_table_record(t) for t in scored.tables],
+        "total": {"value": scored.total, "formula": scored.formula, "inputs": scored.inputs},
+    }
+    a.score, a.grade, a.bonus = scored.total, None, None
+    if ctx.policy is not None:
+        grade = grade_for(ctx.policy, scored.total)
+        employee = db.session.get(User, a.employee_id)
+        try:
+            bonus = bonus_for(
+                ctx.policy,
+                grade,
+                scored.total,
+                employee.base_bonus if employee else None,
+                ctx.department.id,
+                ctx.department.bonus_coefficient,
+                a.position_id,
+            )
+        except ExpressionError as exc:
+            raise ValidationFailed(f"the bonus formula failed: {exc}") from exc
+        a.grade, a.bonus = grade.grade, bonus.amount
+        result["grade"] = {
+            "grade": grade.grade,
+            "min_score": grade.min_score,
+            "bonus_multiplier": grade.bonus_multiplier,
+            "actions": list(grade.actions),
+            "formula": grade.formula,
+        }
+        result["bonus"] = {"amount": bonus.amount, "formula": bonus.formula, "inputs": bonus.inputs}
+    a.result = result
+    return {"score": a.score, "grade": a.grade, "bonus": a.bonus}
+
+
+def _versions(a: Appraisal) -> dict[str, Any]:
+    out = {}
+    for name, snap_id in (
+        ("form", a.form_snapshot_id),
+        ("workflow", a.workflow_snapshot_id),
+        ("policy", a.policy_snapshot_id),
+        ("department", a.department_snapshot_id),
+    ):
+        if snap_id is None:
+            continue
+        snap = db.session.get(snapshots.Snapshot, snap_id)
+        if snap is not None:
+            out[name] = {"id": snap.def_id, "version": snap.version, "hash": snap.content_hash}
+    return out
+
+
+def _table_record(table: Any) -> dict[str, Any]:
+    return {
+        "field": table.field_id,
+        "score": table.score,
+        "formula": table.formula,
+        "kpis": [
+            {
+                "kpi": k.kpi_id,
+                "weight": k.weight,
+                "target": k.target,
+                "actual": k.actual,
+                "method": k.method,
+                "score": k.score,
+                "weighted": k.weighted,
+                "formula": k.formula,
+            }
+            for k in table.kpis
+        ],
+    }
+
+
+def timeline(appraisal: Appraisal) -> list[Event]:
+    return list(
+        db.session.scalars(select(Event).filter_by(appraisal_id=appraisal.id).order_by(Event.id))
+    )
+
+
+def preview(ctx: Context, user: User, formdata: FormData) -> tuple[Evaluation, SaveOutcome]:
+    """Evaluate a post without saving it: live scores, computed values and visibility."""
+    rights = editable(ctx, roles_of(ctx, user))
+    result = parse_post(ctx.form, formdata, ctx.appraisal.values or {}, rights)
+    evaluation = evaluate(ctx.form, result.values, rights)
+    return evaluation, SaveOutcome(result.changes, result.errors, result.raw)

@@ -1,0 +1,211 @@
+"""People: import from CSV/XLSX (all rows or none), accounts, passwords."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from opsperf.definitions.loader import DefinitionSet
+from opsperf.definitions.schema import GLOBAL_ROLES
+from opsperf.errors import ValidationFailed
+from opsperf.persistence.models import User, db
+
+COLUMNS = ("employee_no", "name", "email", "department", "position", "manager")
+OPTIONAL = ("roles", "password", "base_bonus", "language")
+ALIASES = {
+    "工号": "employee_no",
+    "员工编号": "employee_no",
+    "姓名": "name",
+    "邮箱": "email",
+    "部门": "department",
+    "岗位": "position",
+    "上级": "manager",
+    "直属上级": "manager",
+    "角色": "roles",
+    "密码": "password",
+    "奖金基数": "base_bonus",
+    "语言": "language",
+}
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PASSWORD_METHOD = "scrypt"
+
+
+@dataclass
+class RowProblem:
+    row: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+
+
+def hash_password(password: str, method: str | None = None) -> str:
+    return generate_password_hash(password, method=method or PASSWORD_METHOD)
+
+
+def verify(user: User | None, password: str) -> bool:
+    return bool(
+        user
+        and user.active
+        and user.password_hash
+        and check_password_hash(user.password_hash, password)
+    )
+
+
+def find_login(login: str) -> User | None:
+    """The user with this employee number or e-mail (case-insensitive)."""
+    key = login.strip()
+    if not key:
+        return None
+    return db.session.scalar(
+        select(User).where((User.employee_no == key) | (User.email == key.lower()))
+    )
+
+
+def read_rows(path: Path | str, content: bytes | None = None) -> list[dict[str, str]]:
+    """Rows of a CSV or XLSX file as dicts keyed by column (Chinese headers accepted)."""
+    name = str(path).lower()
+    data = content if content is not None else Path(path).read_bytes()
+    if name.endswith((".xlsx", ".xlsm")):
+        raw_rows = _xlsx_rows(data)
+    elif name.endswith(".csv"):
+        text = data.decode("utf-8-sig")
+        raw_rows = list(csv.reader(io.StringIO(text)))
+    else:
+        raise ValidationFailed("people files are .csv or .xlsx")
+    if not raw_rows:
+        raise ValidationFailed("the file is empty")
+    header = [ALIASES.get(h.strip(), h.strip().lower()) for h in raw_rows[0]]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise ValidationFailed(f"missing columns: {', '.join(missing)} (row 1 is the header)")
+    return [
+        {key: (cells[i] if i < len(cells) else "").strip() for i, key in enumerate(header)}
+        for cells in raw_rows[1:]
+    ]
+
+
+def _xlsx_rows(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise ValidationFailed(f"cannot read the spreadsheet: {exc}") from exc
+    sheet = book.worksheets[0]
+    return [
+        ["" if v is None else str(v) for v in row]
+        for row in sheet.iter_rows(values_only=True)
+        if any(v is not None and str(v).strip() for v in row)
+    ]
+
+
+def import_people(
+    defs: DefinitionSet, rows: Iterable[Mapping[str, str]], *, password_method: str | None = None
+) -> ImportResult:
+    """Create or update people from rows; on any problem nothing at all is written."""
+    rows = list(rows)
+    result = ImportResult()
+    known = {u.employee_no: u for u in db.session.scalars(select(User))}
+    in_file = {r.get("employee_no", ""): n for n, r in enumerate(rows, start=2)}
+    seen: dict[str, int] = {}
+    for number, row in enumerate(rows, start=2):
+        result.problems += [RowProblem(number, m) for m in _row_problems(defs, row, known, in_file)]
+        no = row.get("employee_no", "")
+        if no in seen:
+            result.problems.append(RowProblem(number, f"employee_no {no} repeats row {seen[no]}"))
+        seen[no] = number
+    if result.problems:
+        return result
+    users = {}
+    for row in rows:
+        user = known.get(row["employee_no"])
+        if user is None:
+            user = User(employee_no=row["employee_no"])
+            db.session.add(user)
+            result.created += 1
+        else:
+            result.updated += 1
+        _fill(user, row, password_method)
+        users[row["employee_no"]] = user
+    db.session.flush()
+    for row in rows:
+        manager = row.get("manager", "")
+        target = users.get(manager) or known.get(manager)
+        users[row["employee_no"]].manager_id = target.id if target else None
+    db.session.commit()
+    return result
+
+
+def _row_problems(
+    defs: DefinitionSet,
+    row: Mapping[str, str],
+    known: Mapping[str, User],
+    in_file: Mapping[str, int],
+) -> list[str]:
+    problems = [
+        f"{c} is empty" for c in ("employee_no", "name", "department", "position") if not row.get(c)
+    ]
+    dept = defs.departments.get(row.get("department", ""))
+    if row.get("department") and dept is None:
+        problems.append(f"unknown department '{row['department']}'")
+    if (
+        dept is not None
+        and row.get("position")
+        and row["position"] not in {p.id for p in dept.positions}
+    ):
+        problems.append(f"department {dept.id} has no position '{row['position']}'")
+    email = row.get("email", "")
+    if email and not EMAIL.match(email):
+        problems.append(f"'{email}' is not an e-mail address")
+    manager = row.get("manager", "")
+    if manager and manager not in in_file and manager not in known:
+        problems.append(f"manager '{manager}' is neither in the file nor known")
+    if manager and manager == row.get("employee_no"):
+        problems.append("a person cannot be their own manager")
+    roles = _roles(row.get("roles", ""))
+    custom = {r.id for d in defs.departments.values() for r in d.roles}
+    unknown = [r for r in roles if r not in GLOBAL_ROLES and r not in custom]
+    if unknown:
+        problems.append(f"unknown roles: {', '.join(unknown)}")
+    bonus = row.get("base_bonus", "")
+    if bonus:
+        try:
+            float(bonus)
+        except ValueError:
+            problems.append(f"base_bonus '{bonus}' is not a number")
+    return problems
+
+
+def _roles(text: str) -> list[str]:
+    return [r for r in re.split(r"[;,\s|，；]+", text.strip()) if r]
+
+
+def _fill(user: User, row: Mapping[str, Any], password_method: str | None) -> None:
+    user.name = row["name"]
+    user.email = (row.get("email") or "").lower() or None
+    user.department_id = row["department"]
+    user.position_id = row["position"]
+    user.roles = _roles(row.get("roles", ""))
+    if row.get("language") in ("zh", "en"):
+        user.language = row["language"]
+    if row.get("base_bonus"):
+        user.base_bonus = float(row["base_bonus"])
+    if row.get("password"):
+        user.password_hash = hash_password(row["password"], password_method)
+    user.active = True

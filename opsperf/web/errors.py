@@ -1,0 +1,83 @@
+"""Domain errors → HTTP status codes with a clear message; never a traceback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from opsperf.errors import (
+    Conflict,
+    DefinitionError,
+    NotFound,
+    PermissionDenied,
+    TransitionNotAllowed,
+    ValidationFailed,
+)
+
+STATUS = {
+    NotFound: 404,
+    PermissionDenied: 403,
+    TransitionNotAllowed: 403,
+    Conflict: 409,
+    ValidationFailed: 422,
+    DefinitionError: 503,
+}
+TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Changed meanwhile",
+    413: "Too large",
+    422: "Please check your input",
+    500: "Something went wrong",
+    503: "Definitions are not available",
+}
+
+
+def respond(status: int, message: str, problems: list[Any] | None = None) -> Any:
+    """One error response: JSON for the API, a fragment for HTMX, else a full page."""
+    title = _(TITLES.get(status, "Error"))
+    if request.path.startswith("/api/"):
+        payload: dict[str, Any] = {"error": title, "message": message, "status": status}
+        if problems:
+            payload["problems"] = [str(p) for p in problems]
+        return jsonify(payload), status
+    if getattr(request, "htmx", False):
+        html = render_template("_error_fragment.html", title=title, message=message)
+        headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
+        return html, status, headers
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    for error_class, status in STATUS.items():
+        app.register_error_handler(error_class, _domain(status))
+    app.register_error_handler(CSRFError, _csrf)
+    app.register_error_handler(HTTPException, _http)
+
+
+def _domain(status: int) -> Any:
+    def handle(exc: Exception) -> Any:
+        problems = getattr(exc, "problems", None)
+        return respond(status, str(exc), problems)
+
+    return handle
+
+
+def _csrf(exc: CSRFError) -> Any:
+    return respond(400, _("The form expired or was not sent by this site. Reload and try again."))
+
+
+def _http(exc: HTTPException) -> Any:
+    status = exc.code or 500
+    messages = {
+        403: _("You do not have access to this page or action."),
+        404: _("There is nothing at this address."),
+        405: _("This address does not accept that kind of request."),
+    }
+    return respond(status, messages.get(status, exc.description or ""))

@@ -1,0 +1,129 @@
+"""Small helpers the blueprints share: current definitions, locale, labels, rendering."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Flask, abort, current_app, request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from jinja2_fragments.flask import render_block
+from markupsafe import Markup
+
+from opsperf.definitions import statetree
+from opsperf.definitions.loader import DefinitionSet
+from opsperf.definitions.registry import Registry
+from opsperf.definitions.schema import Text
+from opsperf.persistence.models import User
+
+F = TypeVar("F", bound=Callable[..., Any])
+LANGUAGES = {"zh": "中文", "en": "English"}
+
+
+def registry() -> Registry:
+    return cast(Registry, current_app.extensions["opsperf.registry"])
+
+
+def defs() -> DefinitionSet:
+    """The live definitions (the last good set)."""
+    return registry().current
+
+
+def user() -> User:
+    return cast(User, current_user._get_current_object())
+
+
+def select_locale() -> str:
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
+        return str(current_user.language)
+    return request.accept_languages.best_match(list(LANGUAGES)) or "zh"
+
+
+def lang() -> str:
+    return str(get_locale() or "zh")[:2]
+
+
+def label(text: Text | str | None, fallback: str = "") -> str:
+    """A YAML label in the current language."""
+    if text is None:
+        return fallback
+    if isinstance(text, str):
+        return text
+    return text.get(lang())
+
+
+def state_label(workflow: Any, path: str) -> str:
+    """``assess.manager`` → 绩效评估 · 上级评价 (the labels of the state and its parents)."""
+    parts = []
+    for ancestor in statetree.ancestors(path):
+        state = workflow.states.get(ancestor) if hasattr(workflow, "states") else None
+        name = ancestor.rsplit(".", 1)[-1]
+        parts.append(label(state.label, name) if state is not None else name)
+    return " · ".join(parts)
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Refuse with 403 unless the user holds one of these global roles."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not any(user().has_role(r) for r in roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorate
+
+
+def render(template: str, block: str | None = None, **context: Any) -> str:
+    """The full page, or — for an HTMX request naming ``block`` — just that block."""
+    from flask import render_template
+
+    if block is not None and getattr(request, "htmx", False):
+        return str(render_block(template, block, **context))
+    return render_template(template, **context)
+
+
+def fmt_number(value: Any, digits: int = 2) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    if isinstance(value, int | float):
+        text = f"{value:,.{digits}f}".rstrip("0").rstrip(".")
+        return text if text not in ("", "-0") else "0"
+    return str(value)
+
+
+def fmt_when(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        return format_datetime(value, "yyyy-MM-dd HH:mm")
+    if isinstance(value, dt.date):
+        return format_date(value, "yyyy-MM-dd")
+    return str(value)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        label=label, num=fmt_number, when=fmt_when, state_label=state_label
+    )
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, lang=lang, label=label)
+
+    @app.before_request
+    def _refresh_definitions() -> None:
+        registry().refresh()
+
+    @app.context_processor
+    def _inject() -> dict[str, Any]:
+        return {"definition_problems": registry().failed, "_": _, "Markup": Markup}
