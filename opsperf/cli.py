@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -61,3 +62,74 @@ def schema(output: Path | None) -> None:
     else:
         output.write_text(text + "\n", encoding="utf-8")
         click.echo(f"wrote {output}")
+
+
+def _app(database: str | None = None) -> Any:
+    from opsperf import create_app
+
+    config = {"SQLALCHEMY_DATABASE_URI": database} if database else None
+    return create_app(config)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--reset", is_flag=True, help="Start again from fresh demo data.")
+def demo(host: str, port: int, reset: bool) -> None:
+    """Run the app on SQLite (instance/demo.sqlite) with demo people and a running cycle."""
+    from opsperf.config import PROJECT_ROOT
+    from opsperf.services.demo import PASSWORD, PEOPLE, seed
+
+    instance = PROJECT_ROOT / "instance"
+    instance.mkdir(exist_ok=True)
+    database = instance / "demo.sqlite"
+    if reset:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+    app = _app(f"sqlite:///{database}")
+    with app.app_context():
+        seed(app.extensions["opsperf.registry"].current)
+    click.echo(f"\nopsperf demo on http://{host}:{port}/  (password for everyone: {PASSWORD})")
+    for number, name, dept, position, _manager, roles in PEOPLE:
+        role = f" [{roles}]" if roles else ""
+        click.echo(f"  {number:<6} {name}  {dept}/{position or '-'}{role}")
+    click.echo("")
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the app with the configured database (development server; use gunicorn in production)."""
+    _app().run(host=host, port=port)
+
+
+@main.group()
+def people() -> None:
+    """Manage people."""
+
+
+@people.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def people_import(file: Path) -> None:
+    """Import people from a CSV or XLSX file (all rows or none)."""
+    from opsperf.errors import ValidationFailed
+    from opsperf.services.people import import_people, read_rows
+
+    app = _app()
+    with app.app_context():
+        try:
+            rows = read_rows(file)
+        except ValidationFailed as exc:
+            raise click.ClickException(str(exc)) from exc
+        result = import_people(app.extensions["opsperf.registry"].current, rows)
+    if result.problems:
+        for problem in result.problems:
+            click.echo(f"{file}: {problem}", err=True)
+        raise click.ClickException(f"{len(result.problems)} problem(s): nothing was imported")
+    click.echo(f"imported {result.created} new and {result.updated} updated people")
+
+
+if __name__ == "__main__":
+    main(prog_name="opsperf")

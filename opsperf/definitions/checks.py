@@ -57,21 +57,47 @@ def check(defs: DefinitionSet) -> list[Diagnostic]:
     return found
 
 
+MAX_LISTED = 12
+
+
 def _hint(name: str, options: Iterable[str]) -> str:
-    close = get_close_matches(name, list(options), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    """``; did you mean 'x'?``, else the options when they are few."""
+    known = sorted(options)
+    close = get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    if 0 < len(known) <= MAX_LISTED:
+        return f"; use one of: {', '.join(known)}"
+    return ""
 
 
 def _unknown(
-    item: Located, at: KeyPath, what: str, name: str, options: Iterable[str]
+    item: Located, at: KeyPath, what: str, name: str, options: Iterable[str], *, key: bool = False
 ) -> Diagnostic:
-    return item.at(at, "error", f"unknown {what} '{name}'{_hint(name, options)}")
+    return item.at(at, "error", f"unknown {what} '{name}'{_hint(name, options)}", key=key)
 
 
 def roles_known(defs: DefinitionSet) -> set[str]:
-    """Relative, global and every department's custom roles."""
+    """Relative, global and every department's custom roles (also of broken departments)."""
     custom = {r.id for d in defs.departments.values() for r in d.roles}
-    return {*RELATIVE_ROLES, *GLOBAL_ROLES, *custom}
+    return {*RELATIVE_ROLES, *GLOBAL_ROLES, *custom, *_salvaged(defs, "roles", "id")}
+
+
+def _salvaged(defs: DefinitionSet, key: str, name: str) -> set[str]:
+    """``name`` of every item under ``key`` in the raw data of departments that failed."""
+    found: set[str] = set()
+    for (kind, _), data in defs.invalid.items():
+        items = data.get(key) if kind == "Department" else None
+        for entry in items if isinstance(items, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get(name), str):
+                found.add(entry[name])
+    return found
+
+
+def _workflow_used(defs: DefinitionSet, workflow_id: str) -> bool:
+    """Whether some position (of a valid or broken department) follows ``workflow_id``."""
+    used = {p.workflow for d in defs.departments.values() for p in d.positions}
+    return workflow_id in used | _salvaged(defs, "positions", "workflow")
 
 
 def forms_of_workflow(defs: DefinitionSet, workflow_id: str) -> list[str]:
@@ -98,11 +124,11 @@ def _duplicates(ids: Iterable[str]) -> Iterator[tuple[int, str]]:
 
 def _department(defs: DefinitionSet, item: Located, dept: Department) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    if dept.parent is not None and dept.parent not in defs.departments:
+    if dept.parent is not None and not defs.has("Department", dept.parent):
         out.append(_unknown(item, ("parent",), "parent department", dept.parent, defs.departments))
     position_ids = [p.id for p in dept.positions]
     if dept.head is not None and dept.head not in position_ids:
-        out.append(_unknown(item, ("head",), "head position", dept.head, position_ids))
+        out.append(_unknown_head(item, dept.head, position_ids))
     for label, ids in (("position", position_ids), ("goal", [g.id for g in dept.goals])):
         for index, ident in _duplicates(ids):
             key = "positions" if label == "position" else "goals"
@@ -115,20 +141,27 @@ def _department(defs: DefinitionSet, item: Located, dept: Department) -> list[Di
     return out
 
 
+def _unknown_head(item: Located, head: str, position_ids: list[str]) -> Diagnostic:
+    if not position_ids:
+        message = f"head position '{head}' is not here: the department has no positions"
+        return item.at(("head",), "error", message + "; add it under 'positions:'")
+    return _unknown(item, ("head",), "head position", head, position_ids)
+
+
 def _position(
     defs: DefinitionSet, item: Located, index: int, form: str, workflow: str, policy: str | None
 ) -> list[Diagnostic]:
     at: KeyPath = ("positions", index)
     out: list[Diagnostic] = []
-    if form not in defs.forms:
+    if not defs.has("Form", form):
         out.append(_unknown(item, (*at, "form"), "form", form, defs.forms))
-    if workflow not in defs.workflows:
+    if not defs.has("Workflow", workflow):
         out.append(_unknown(item, (*at, "workflow"), "workflow", workflow, defs.workflows))
     if policy is not None:
-        if policy not in defs.policies:
+        if not defs.has("IncentivePolicy", policy):
             out.append(_unknown(item, (*at, "policy"), "incentive policy", policy, defs.policies))
         return out
-    matching = [p.id for p in defs.policies.values() if p.workflow == workflow]
+    matching = _policies_of(defs, workflow)
     if len(matching) > 1:
         out.append(
             item.at(
@@ -148,6 +181,17 @@ def _position(
             )
         )
     return out
+
+
+def _policies_of(defs: DefinitionSet, workflow: str) -> list[str]:
+    """Ids of the policies grading ``workflow``, counting broken ones that name it."""
+    valid = [p.id for p in defs.policies.values() if p.workflow == workflow]
+    broken = [
+        ident
+        for (kind, ident), data in defs.invalid.items()
+        if kind == "IncentivePolicy" and data.get("workflow") == workflow
+    ]
+    return valid + broken
 
 
 def _department_cycles(defs: DefinitionSet) -> list[Diagnostic]:
@@ -288,10 +332,12 @@ def _table_columns(item: Located, at: KeyPath, table: TableField) -> list[Diagno
 
 
 def _choice_default(item: Located, at: KeyPath, f: ChoiceField) -> list[Diagnostic]:
-    values = {c.value for c in f.choices}
+    values = [c.value for c in f.choices]
     defaults = f.default if isinstance(f.default, list) else [f.default]
     return [
-        item.at((*at, "default"), "error", f"default '{d}' is not one of the choices")
+        item.at(
+            (*at, "default"), "error", f"default '{d}' is not one of the choices{_hint(d, values)}"
+        )
         for d in defaults
         if d is not None and d not in values
     ]
@@ -357,14 +403,23 @@ def _kpi(item: Located, at: KeyPath, kpi: Kpi, form: Form, defs: DefinitionSet) 
         )
     out += _scoring(item, (*at, "scoring"), kpi)
     if kpi.aligns_to is not None:
-        dept_id, goal_id = kpi.aligns_to.split(".", 1)
-        dept = defs.departments.get(dept_id)
-        goals = [g.id for g in dept.goals] if dept else []
-        if dept is None:
-            out.append(_unknown(item, (*at, "aligns_to"), "department", dept_id, defs.departments))
-        elif goal_id not in goals:
-            out.append(_unknown(item, (*at, "aligns_to"), f"goal of '{dept_id}'", goal_id, goals))
+        out += _aligns_to(item, (*at, "aligns_to"), kpi.aligns_to, defs)
     return out
+
+
+def _aligns_to(item: Located, at: KeyPath, target: str, defs: DefinitionSet) -> list[Diagnostic]:
+    dept_id, goal_id = target.split(".", 1)
+    dept = defs.departments.get(dept_id)
+    if dept is None:
+        if defs.has("Department", dept_id):
+            return []  # the department is broken; its own errors say why
+        return [_unknown(item, at, "department", dept_id, defs.departments)]
+    goals = [g.id for g in dept.goals]
+    if goal_id in goals:
+        return []
+    message = f"department '{dept_id}' has no goal '{goal_id}'"
+    hint = _hint(goal_id, goals) if goals else "; its goals are listed under 'goals:'"
+    return [item.at(at, "error", message + hint)]
 
 
 def _scoring(item: Located, at: KeyPath, kpi: Kpi) -> list[Diagnostic]:
@@ -392,13 +447,13 @@ def _scoring(item: Located, at: KeyPath, kpi: Kpi) -> list[Diagnostic]:
         points = [b.at for b in scoring.bands]
         ordered = sorted(points, reverse=higher)
         if points != ordered or len(set(points)) != len(points):
-            order = "highest" if higher else "lowest"
+            order = "highest threshold down" if higher else "lowest threshold up"
             return [
                 item.at(
                     (*at, "bands"),
                     "error",
-                    f"bands must go from the {order} threshold "
-                    f"down, each threshold once (direction is {kpi.direction})",
+                    f"bands must go from the {order}, each threshold once "
+                    f"(direction is {kpi.direction})",
                 )
             ]
     if isinstance(scoring, LinearScoring):
@@ -578,10 +633,10 @@ def _graph(item: Located, wf: Workflow) -> list[Diagnostic]:
     """Unreachable states, dead ends, and whether any final state can be reached."""
     try:
         edges = transition_edges(wf)
+        start = statetree.initial_leaf(wf)
     except KeyError:
         return []  # unknown states are reported already
     leaves = statetree.leaves(wf)
-    start = statetree.initial_leaf(wf)
     reached, stack = {start}, [start]
     while stack:
         for dest in edges.get(stack.pop(), ()):
@@ -661,13 +716,13 @@ def _edit_rights(
     out: list[Diagnostic] = []
     roles = roles_known(defs)
     form_ids = forms_of_workflow(defs, wf.id)
-    if not form_ids:
+    if not _workflow_used(defs, wf.id):
         out.append(item.at(("id",), "warning", f"no position uses workflow '{wf.id}'"))
     for path, state in statetree.all_states(wf).items():
         at = statetree.key_path(path)
         for role, refs in state.edit.items():
             if role not in roles:
-                out.append(_unknown(item, (*at, "edit", role), "role", role, roles))
+                out.append(_unknown(item, (*at, "edit", role), "role", role, roles, key=True))
             for index, ref in enumerate(refs):
                 for form_id in form_ids:
                     targets = edit_targets(defs.forms[form_id])
@@ -689,7 +744,7 @@ def _edit_rights(
 
 def _policy(defs: DefinitionSet, item: Located, policy: IncentivePolicy) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    if policy.workflow is not None and policy.workflow not in defs.workflows:
+    if policy.workflow is not None and not defs.has("Workflow", policy.workflow):
         out.append(_unknown(item, ("workflow",), "workflow", policy.workflow, defs.workflows))
     for index, name in _duplicates(g.grade for g in policy.grades):
         out.append(item.at(("grades", index, "grade"), "error", f"grade '{name}' repeats"))

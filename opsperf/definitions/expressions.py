@@ -14,6 +14,7 @@ import ast
 import datetime as dt
 import math
 import operator
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ MAX_SOURCE = 2000
 MAX_SIZE = 10_000  # longest string or list an expression may build
 MAX_EXPONENT = 100
 MAX_MAGNITUDE = 1e18
+MAX_DIGITS = 18  # round(x, n): |n| at most this
+MAX_NESTING = 100  # levels of the syntax tree; real expressions use a handful
 
 ANY: Mapping[str, Any] = {}  # a scope whose members are not known in advance
 
@@ -57,6 +60,10 @@ def _days_between(start: Any, end: Any) -> int:
 
 
 def _round(value: float, digits: int = 0) -> float:
+    if not isinstance(digits, int) or isinstance(digits, bool) or abs(digits) > MAX_DIGITS:
+        raise ExpressionError(
+            f"round() takes a whole number of digits from -{MAX_DIGITS} to {MAX_DIGITS}"
+        )
     return round(value, digits)
 
 
@@ -79,17 +86,21 @@ CONSTANTS = {"True": True, "False": False, "None": None}
 
 
 def _size(value: Any, budget: int = MAX_SIZE) -> int:
-    """Logical size of a value (nested items count), counted no further than ``budget``."""
+    """Logical size of a value, counted no further than ``budget``.
+
+    A string counts its characters; a list, tuple or dict counts 1 per item plus the size of
+    the strings and containers inside it (dict keys too); anything else counts 1.
+    """
     if isinstance(value, str):
         return len(value)
     if not isinstance(value, list | tuple | dict):
         return 1
     total = len(value)
-    items = value.values() if isinstance(value, dict) else value
+    items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
     for item in items:
         if total > budget:
             break
-        if isinstance(item, list | tuple | dict):
+        if isinstance(item, str | list | tuple | dict):
             total += _size(item, budget - total)
     return total
 
@@ -111,28 +122,53 @@ def _check_size(value: Any) -> Any:
 
 def _bounded(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def apply(a: Any, b: Any) -> Any:
-        for seq, count in ((a, b), (b, a)):
-            if isinstance(seq, str | list | tuple) and isinstance(count, int):
-                if count * _size(seq) > MAX_SIZE:
-                    raise _too_long()
         return _check_size(op(a, b))
 
     return apply
 
 
+def _repeat(a: Any, b: Any) -> Any:
+    """``*``, refusing a repetition (``'a' * n``, ``[0] * n``) before it is built too long."""
+    for seq, count in ((a, b), (b, a)):
+        if isinstance(seq, str | list | tuple) and isinstance(count, int):
+            if count * _size(seq) > MAX_SIZE:
+                raise _too_long()
+    return _check_size(a * b)
+
+
+# one printf-style conversion: %%, or % with an optional (key), flags, width and .precision
+_CONVERSION = re.compile(r"%%|%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def _modulo(a: Any, b: Any) -> Any:
+    """``%``: remainder, or printf-style formatting with a bounded width and precision."""
+    if isinstance(a, str):
+        for width, precision in _CONVERSION.findall(a):
+            if "*" in (width, precision):
+                raise ExpressionError(
+                    "'*' widths are not supported in % formatting; write a number"
+                )
+            if int(width or 0) > MAX_SIZE or int(precision or 0) > MAX_SIZE:
+                raise _too_long()
+    return _check_size(a % b)
+
+
 def _power(a: Any, b: Any) -> Any:
     if abs(b) > MAX_EXPONENT:
         raise ExpressionError(f"exponent {b} is too large (at most {MAX_EXPONENT})")
-    return _check_size(a**b)
+    result = a**b
+    if isinstance(result, complex):
+        raise ExpressionError(f"{a} ** {b} is not a real number")
+    return _check_size(result)
 
 
 OPERATORS: dict[type, Callable[..., Any]] = {
     ast.Add: _bounded(operator.add),
     ast.Sub: _bounded(operator.sub),
-    ast.Mult: _bounded(operator.mul),
+    ast.Mult: _repeat,
     ast.Div: _bounded(operator.truediv),
     ast.FloorDiv: _bounded(operator.floordiv),
-    ast.Mod: _bounded(operator.mod),
+    ast.Mod: _modulo,
     ast.Pow: _power,
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
@@ -193,13 +229,58 @@ class _Evaluator(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]
     def _eval_tuple(self, node: ast.Tuple) -> Any:
         return _check_size(super()._eval_tuple(node))
 
-    def _eval_comprehension(self, node: ast.expr) -> Any:
-        return _check_size(super()._eval_comprehension(node))
+    def _eval_comprehension(self, node: ast.ListComp | ast.GeneratorExp) -> list[Any]:
+        """Like simpleeval's, but the result is bounded while it is built, not once built."""
+        result: list[Any] = []
+        scope: dict[str, Any] = {}
+        outer = self.nodes[ast.Name]
+        self.nodes[ast.Name] = lambda name: scope[name.id] if name.id in scope else outer(name)
+        try:
+            self._generate(node, 0, scope, result, [0])
+        finally:
+            self.nodes[ast.Name] = outer
+        return result
+
+    def _generate(
+        self,
+        node: ast.ListComp | ast.GeneratorExp,
+        index: int,
+        scope: dict[str, Any],
+        result: list[Any],
+        size: list[int],
+    ) -> None:
+        generator = node.generators[index]
+        for value in self._eval(generator.iter):
+            self._max_count += 1
+            if self._max_count > simpleeval.MAX_COMPREHENSION_LENGTH:
+                raise ExpressionError("a comprehension runs over too many items")
+            _bind(generator.target, value, scope)
+            if not all(self._eval(condition) for condition in generator.ifs):
+                continue
+            if index + 1 < len(node.generators):
+                self._generate(node, index + 1, scope, result, size)
+                continue
+            item = self._eval(node.elt)
+            size[0] += max(1, _size(item))
+            if size[0] > MAX_SIZE:
+                raise _too_long()
+            result.append(item)
 
     def _eval_call(self, node: ast.Call) -> Any:
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             raise ExpressionError("only the built-in functions may be called")
         return _check_size(super()._eval_call(node))
+
+
+def _bind(target: ast.expr, value: Any, scope: dict[str, Any]) -> None:
+    """Assign a comprehension's loop value to its target (``x``, or ``(a, b)``)."""
+    if isinstance(target, ast.Name):
+        scope[target.id] = value
+    elif isinstance(target, ast.Tuple | ast.List):
+        for part, item in zip(target.elts, value, strict=True):
+            _bind(part, item, scope)
+    else:
+        raise ExpressionError("a comprehension loops over plain names only")
 
 
 @dataclass(frozen=True)
@@ -227,7 +308,8 @@ class Expression:
 
     def evaluate(self, names: Mapping[str, Any]) -> Any:
         """Evaluate over plain values; any failure becomes an :class:`ExpressionError`."""
-        evaluator = _Evaluator(operators=OPERATORS, functions=FUNCTIONS, names={**names})
+        # a copy: simpleeval adds list, tuple, dict and set to the functions it is handed
+        evaluator = _Evaluator(operators=OPERATORS, functions=dict(FUNCTIONS), names={**names})
         evaluator.names.update(CONSTANTS)
         try:
             return _check_size(evaluator.eval(self.source, previously_parsed=self.tree))
@@ -285,9 +367,21 @@ def parse(source: str) -> Expression:
         raise ExpressionError(f"syntax error{where}: {exc.msg}") from exc
     except (ValueError, RecursionError, MemoryError) as exc:
         raise ExpressionError(f"cannot parse: {_reason(exc)}") from exc
+    if _depth(tree) > MAX_NESTING:
+        raise ExpressionError(f"the expression nests more than {MAX_NESTING} levels deep")
     for node in ast.walk(tree):
         _vet(node)
     return Expression(text, tree.body)
+
+
+def _depth(tree: ast.AST) -> int:
+    """How many levels deep the syntax tree goes (counted without recursion)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _vet(node: ast.AST) -> None:

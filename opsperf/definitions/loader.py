@@ -7,7 +7,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
@@ -29,6 +29,7 @@ from opsperf.errors import DefinitionError, Diagnostic, NotFound, Severity
 SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 2_000_000
 Definition = Department | Form | Workflow | IncentivePolicy
+Part = int | str  # one step of pydantic's error location
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class DefinitionSet:
     workflows: dict[str, Workflow] = field(default_factory=dict)
     policies: dict[str, IncentivePolicy] = field(default_factory=dict)
     located: dict[tuple[str, str], Located] = field(default_factory=dict)
+    invalid: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """The raw data of definitions that failed validation, by (kind, id)."""
 
     def table(self, kind: str) -> dict[str, Any]:
         tables: dict[str, dict[str, Any]] = {
@@ -74,6 +77,20 @@ class DefinitionSet:
     def add(self, item: Located) -> None:
         self.table(item.kind)[item.definition.id] = item.definition
         self.located[(item.kind, item.definition.id)] = item
+
+    def note_invalid(self, data: Any) -> None:
+        """Remember a definition that failed validation, when its kind and id are readable.
+
+        It exists even though it is broken, so references to it are not reported as unknown.
+        """
+        if isinstance(data, dict):
+            kind, ident = data.get("kind"), data.get("id")
+            if isinstance(kind, str) and kind in KINDS and isinstance(ident, str):
+                self.invalid.setdefault((kind, ident), data)
+
+    def has(self, kind: str, ident: str) -> bool:
+        """Whether a definition ``kind`` ``ident`` was written, valid or not."""
+        return ident in self.table(kind) or (kind, ident) in self.invalid
 
     def get(self, kind: str, ident: str) -> Any:
         """The definition of ``kind`` with id ``ident``; raise :class:`NotFound`."""
@@ -129,8 +146,12 @@ def load(paths: Iterable[str | Path]) -> LoadResult:
     files, diagnostics = find_files(paths)
     definitions = DefinitionSet()
     for path in files:
-        for item in _load_file(path, diagnostics):
-            _register(definitions, item, diagnostics)
+        for doc in _read_file(path, diagnostics):
+            item = validate_document(doc, diagnostics)
+            if item is None:
+                definitions.note_invalid(doc.data)
+            else:
+                _register(definitions, item, diagnostics)
     diagnostics.extend(check(definitions))
     return LoadResult(definitions, sorted(set(diagnostics)))
 
@@ -160,13 +181,13 @@ def _read_text(path: Path, problems: list[Diagnostic]) -> str | None:
     return None
 
 
-def _load_file(path: Path, problems: list[Diagnostic]) -> list[Located]:
+def _read_file(path: Path, problems: list[Diagnostic]) -> list[Document]:
     text = _read_text(path, problems)
     if text is None:
         return []
     documents, found = read_documents(str(path), text)
     problems.extend(found)
-    return [item for doc in documents if (item := validate_document(doc, problems))]
+    return documents
 
 
 def validate_document(doc: Document, problems: list[Diagnostic]) -> Located | None:
@@ -179,14 +200,14 @@ def validate_document(doc: Document, problems: list[Diagnostic]) -> Located | No
         )
         return None
     kind = data.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         problems.append(_kind_problem(doc, kind))
         return None
     model = KINDS[kind]
     try:
         definition = model.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_diagnostic(doc, model, err) for err in exc.errors())
+        problems.extend(_diagnostics(doc, model, exc))
         return None
     dumped = json.dumps(definition.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     digest = hashlib.sha256(dumped.encode()).hexdigest()[:16]
@@ -214,32 +235,77 @@ def _kind_problem(doc: Document, kind: Any) -> Diagnostic:
     if kind is None:
         line, col = doc.start
         return Diagnostic(doc.path, line, col, "error", f"missing `kind:` (one of {known})")
-    close = get_close_matches(str(kind), list(KINDS), n=1, cutoff=0.5)
-    hint = f"; did you mean '{close[0]}'?" if close else f" (one of {known})"
     line, col = doc.position(("kind",))
+    if not isinstance(kind, str):
+        message = f"kind must be one of {known}, written as a plain word; got {_shown(kind)}"
+        return Diagnostic(doc.path, line, col, "error", message, "kind")
+    close = get_close_matches(kind, list(KINDS), n=1, cutoff=0.5)
+    hint = f"; did you mean '{close[0]}'?" if close else f" (one of {known})"
     return Diagnostic(doc.path, line, col, "error", f"unknown kind '{kind}'{hint}", "kind")
 
 
 # --------------------------------------------------------------------------- pydantic → text
 
 
+def _diagnostics(doc: Document, model: type[BaseModel], exc: ValidationError) -> list[Diagnostic]:
+    errors = exc.errors()
+    return [
+        _diagnostic(doc, model, err)
+        for err in errors
+        if not _explained(err, errors) and not _wrong_member(model, err, errors)
+    ]
+
+
+def _explained(err: ErrorDetails, errors: Sequence[ErrorDetails]) -> bool:
+    """A missing key is explained by a misspelt unknown key beside it (``wieght``/``weight``)."""
+    if err["type"] != "missing":
+        return False
+    loc = tuple(err["loc"])
+    beside = [
+        str(other["loc"][-1])
+        for other in errors
+        if other["type"] == "extra_forbidden" and tuple(other["loc"][:-1]) == loc[:-1]
+    ]
+    return bool(get_close_matches(str(loc[-1]), beside, n=1, cutoff=0.6))
+
+
+def _wrong_member(model: type[BaseModel], err: ErrorDetails, errors: list[ErrorDetails]) -> bool:
+    """Whether ``err`` is a type mismatch with a union member another member got further in.
+
+    For ``source: [monitor, 3]`` (``str | list[str]``) only the ``3`` is wrong, not the list.
+    """
+    loc = tuple(err["loc"])
+    if not (loc and err["type"].endswith("_type") and list(_walk_loc(model, loc))[-1][1]):
+        return False
+    union = loc[:-1]
+    return any(
+        tuple(other["loc"][: len(union)]) == union
+        and len(other["loc"]) > len(loc)
+        and other["loc"][len(union)] != loc[-1]
+        for other in errors
+    )
+
+
 def _diagnostic(doc: Document, model: type[BaseModel], err: ErrorDetails) -> Diagnostic:
     loc = tuple(err["loc"])
-    key_path = _data_path(doc.data, loc)
     kind = err["type"]
     if kind == "extra_forbidden":
+        key_path, annotation = _resolve(model, doc.data, loc[:-1])
+        key_path = (*key_path, str(loc[-1]))
         name = str(loc[-1])
-        allowed = _allowed_keys(model, loc[:-1])
-        message = f"unknown key '{name}'{_did_you_mean(name, allowed)}"
+        message = f"unknown key '{name}'{_did_you_mean(name, _keys_of(annotation))}"
         line, col = doc.key_position(key_path)
     elif kind == "missing":
+        key_path = (*_resolve(model, doc.data, loc[:-1])[0], str(loc[-1]))
         message = f"missing required key '{loc[-1]}'"
-        line, col = doc.position(key_path[:-1]) if key_path else doc.start
+        line, col = doc.position(key_path[:-1])
     else:
+        key_path = _resolve(model, doc.data, loc)[0]
         if kind == "union_tag_invalid" and isinstance(doc_value(doc.data, key_path), dict):
             key_path = (*key_path, str(err.get("ctx", {}).get("discriminator", "")).strip("'"))
-        message = _message(err, key_path)
-        line, col = doc.position(key_path)
+        message = _message(err)
+        at_key = loc[-1:] == ("[key]",)
+        line, col = doc.key_position(key_path) if at_key else doc.position(key_path)
     return Diagnostic(doc.path, line, col, "error", message, format_key_path(key_path))
 
 
@@ -253,56 +319,181 @@ def doc_value(data: Any, key_path: KeyPath) -> Any:
     return data
 
 
-def _data_path(data: Any, loc: Sequence[int | str]) -> KeyPath:
-    """Drop the union tags pydantic puts in ``loc``, keeping only real keys and indexes."""
+def _resolve(model: type[BaseModel], data: Any, loc: Sequence[int | str]) -> tuple[KeyPath, Any]:
+    """The data key path of pydantic's ``loc``, and the annotation found there.
+
+    ``loc`` mixes data keys with the union tags pydantic adds (``rating``, ``bands``, ``str``).
+    The model's annotations are walked alongside, so a tag is recognised where a union stands
+    even when it equals a real key. A part the data lacks is kept only at the end (the place
+    of an unknown or missing key). The annotation is None where the walk lost track.
+    """
     path: list[str | int] = []
     current = data
-    for i, part in enumerate(loc):
-        if isinstance(current, dict) and part in current:
-            path.append(part)
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+    steps = list(_walk_loc(model, loc))
+    for i, (part, is_tag, _) in enumerate(steps):
+        if is_tag:
+            continue
+        if _has(current, part):
             path.append(part)
             current = current[part]
         elif i == len(loc) - 1 and isinstance(current, dict):
             path.append(part)
-    return tuple(path)
+    return tuple(path), steps[-1][2] if steps else model
 
 
-def _message(err: ErrorDetails, key_path: KeyPath) -> str:
+def _walk_loc(model: type[BaseModel], loc: Sequence[int | str]) -> Iterator[tuple[Part, bool, Any]]:
+    """Each part of ``loc``, whether it is a union tag, and the annotation it leads to."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _unwrap(annotation)
+        members = _union_members(annotation)
+        annotation = _member(members, part) if members else _step(annotation, part)
+        yield part, bool(members), annotation
+
+
+def _has(data: Any, part: int | str) -> bool:
+    if isinstance(data, dict):
+        return part in data
+    return isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip ``Annotated`` and ``| None``: neither adds a part to pydantic's ``loc``."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        if origin in (Union, types.UnionType):
+            members = [m for m in typing.get_args(annotation) if m is not type(None)]
+            if len(members) == 1:
+                annotation = members[0]
+                continue
+        return annotation
+
+
+def _union_members(annotation: Any) -> list[Any]:
+    """The members of a union of two or more types, whose errors pydantic tags; else []."""
+    if typing.get_origin(annotation) not in (Union, types.UnionType):
+        return []
+    return [_unwrap(m) for m in typing.get_args(annotation) if m is not type(None)]
+
+
+def _member(members: list[Any], tag: int | str) -> Any:
+    """The union member that pydantic's ``tag`` names (a discriminator value or type name)."""
+    for member in members:
+        if _has_tag(member, tag) or _label(member) == tag:
+            return member
+    return None
+
+
+def _label(member: Any) -> str:
+    return member.__name__ if isinstance(member, type) else repr(member)
+
+
+def _has_tag(member: Any, tag: int | str) -> bool:
+    if not (isinstance(member, type) and issubclass(member, BaseModel)):
+        return False
+    for name in ("type", "method"):
+        info = member.model_fields.get(name)
+        if info is not None and tag in typing.get_args(info.annotation):
+            return True
+    return False
+
+
+def _step(annotation: Any, part: int | str) -> Any:
+    """The annotation one key or index below ``annotation``, or None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        info = annotation.model_fields.get(str(part))
+        return info.annotation if info else None
+    origin = typing.get_origin(annotation)
+    if origin is list and isinstance(part, int):
+        return typing.get_args(annotation)[0]
+    if origin is dict:
+        return typing.get_args(annotation)[1]
+    return None
+
+
+def _keys_of(annotation: Any) -> list[str]:
+    """The keys the model ``annotation`` stands for accepts (none when it is not a model)."""
+    target = _unwrap(annotation)
+    if isinstance(target, type) and issubclass(target, BaseModel):
+        return list(target.model_fields)
+    return []
+
+
+BOOLEAN_WORDS = "true/false (yes, no, on, off read as booleans in YAML)"
+
+
+def _message(err: ErrorDetails) -> str:
     kind = err["type"]
     ctx = err.get("ctx", {})
     value = err.get("input")
-    if kind == "union_tag_invalid":
-        return (
-            f"'{ctx.get('tag')}' is not a valid {ctx.get('discriminator', '').strip(chr(39))}; "
-            f"use one of: {ctx.get('expected_tags')}"
-        )
-    if kind == "union_tag_not_found":
-        name = str(ctx.get("discriminator", "")).strip("'")
-        return f"missing required key '{name}'"
+    if kind in _MESSAGES:
+        return _MESSAGES[kind](err)
     if kind == "string_pattern_mismatch" and "a-z0-9_" in str(ctx.get("pattern")):
         suggestion = re.sub(r"[^a-z0-9_]+", "_", str(value).lower()).strip("_")
         return (
             f"'{value}' is not a valid id: use lower-case letters, digits and '_', "
             f"starting with a letter (e.g. '{suggestion or 'sales'}')"
         )
-    if kind == "expression":
-        return str(err["msg"])
     if kind == "string_type" and isinstance(value, bool):
-        word = "true/false (yes, no, on, off read as booleans in YAML)"
-        return f"this reads as {word}; put the text in quotes, e.g. 'yes'"
-    if kind in ("value_error", "assertion_error"):
-        return str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if kind == "literal_error":
-        return f"'{value}' is not allowed here; use {ctx.get('expected')}"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"expected a mapping of keys, got {_shown(value)}"
-    if kind == "list_type":
-        return f"expected a list, got {_shown(value)}"
-    text = str(err["msg"])
-    text = text.replace("Input should be", "should be").replace("Value should have", "needs")
+        return f"this reads as {BOOLEAN_WORDS}; put the text in quotes, e.g. 'yes'"
+    text = str(err["msg"]).replace("Input should be", "should be")
     return f"{text}, got {_shown(value)}" if not isinstance(value, dict | list) else text
+
+
+def _discriminator(err: ErrorDetails) -> str:
+    return str(err.get("ctx", {}).get("discriminator", "")).strip("'")
+
+
+def _tag_invalid(err: ErrorDetails) -> str:
+    ctx = err.get("ctx", {})
+    return (
+        f"'{ctx.get('tag')}' is not a valid {_discriminator(err)}; "
+        f"use one of: {ctx.get('expected_tags')}"
+    )
+
+
+def _tag_missing(err: ErrorDetails) -> str:
+    return f"missing required key '{_discriminator(err)}'"
+
+
+def _too_short(err: ErrorDetails) -> str:
+    least = err.get("ctx", {}).get("min_length", 1)
+    return f"needs at least {least} item{'s' if least != 1 else ''}; add one"
+
+
+def _own_words(err: ErrorDetails) -> str:
+    text = str(err["msg"])
+    return text.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _not_allowed(err: ErrorDetails) -> str:
+    return f"'{err.get('input')}' is not allowed here; use {err.get('ctx', {}).get('expected')}"
+
+
+def _not_a_mapping(err: ErrorDetails) -> str:
+    return f"expected a mapping of keys, got {_shown(err.get('input'))}"
+
+
+def _not_a_list(err: ErrorDetails) -> str:
+    return f"expected a list, got {_shown(err.get('input'))}"
+
+
+_MESSAGES: dict[str, Callable[[ErrorDetails], str]] = {
+    "union_tag_invalid": _tag_invalid,
+    "union_tag_not_found": _tag_missing,
+    "too_short": _too_short,
+    "expression": _own_words,
+    "value_error": _own_words,
+    "assertion_error": _own_words,
+    "literal_error": _not_allowed,
+    "model_type": _not_a_mapping,
+    "model_attributes_type": _not_a_mapping,
+    "dict_type": _not_a_mapping,
+    "list_type": _not_a_list,
+}
 
 
 def _shown(value: Any) -> str:
@@ -321,50 +512,3 @@ def _did_you_mean(name: str, allowed: list[str]) -> str:
     if close:
         return f"; did you mean '{close[0]}'?"
     return f"; allowed here: {', '.join(sorted(allowed))}"
-
-
-def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
-    """The keys the model at ``loc`` accepts, walking field annotations and union tags."""
-    current: Any = model
-    for part in loc:
-        current = _step(_unwrap(current), part)
-        if current is None:
-            return []
-    target = _unwrap(current)
-    if isinstance(target, type) and issubclass(target, BaseModel):
-        return list(target.model_fields)
-    return []
-
-
-def _unwrap(annotation: Any) -> Any:
-    while typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    return annotation
-
-
-def _step(current: Any, part: int | str) -> Any:
-    origin = typing.get_origin(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        info = current.model_fields.get(str(part))
-        return info.annotation if info else None
-    if origin in (Union, types.UnionType):
-        members = [_unwrap(m) for m in typing.get_args(current) if m is not type(None)]
-        for member in members:
-            if _has_tag(member, part):
-                return member
-        return _step(members[0], part) if len(members) == 1 else None
-    if origin is list and isinstance(part, int):
-        return typing.get_args(current)[0]
-    if origin is dict:
-        return typing.get_args(current)[1]
-    return None
-
-
-def _has_tag(member: Any, tag: int | str) -> bool:
-    if not (isinstance(member, type) and issubclass(member, BaseModel)):
-        return False
-    for name in ("type", "method"):
-        info = member.model_fields.get(name)
-        if info is not None and tag in typing.get_args(info.annotation):
-            return True
-    return False

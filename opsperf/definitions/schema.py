@@ -46,9 +46,13 @@ _DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 
 
 class Model(BaseModel):
-    """Base of every definition model: unknown keys are errors, instances are immutable."""
+    """Base of every definition model: unknown keys are errors, instances are immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Numbers must be finite: YAML reads ``.nan`` and ``.inf`` as floats, which no score,
+    weight or threshold can be.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Text(Model):
@@ -60,8 +64,17 @@ class Text(Model):
     @model_validator(mode="before")
     @classmethod
     def _from_string(cls, value: Any) -> Any:
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
+        if value is None:
+            raise ValueError("a label is needed: a text or {zh: ..., en: ...}")
+        if isinstance(value, bool):
+            raise ValueError(
+                "this label reads as true/false (yes, no, on, off are booleans in YAML); "
+                "put it in quotes, e.g. 'yes'"
+            )
+        if isinstance(value, str | int | float):
             return {"zh": str(value), "en": str(value)}
+        if not isinstance(value, dict):
+            raise ValueError("a label is a text or {zh: ..., en: ...}, not a list")
         return value
 
     @model_validator(mode="after")
@@ -89,9 +102,13 @@ class Text(Model):
 
 
 def _percent(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().endswith("%"):
-        return float(value.strip()[:-1])
-    return value
+    """``20%``, ``20 %`` or ``20`` → 20.0; anything else is not a percentage."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return float(value.strip().removesuffix("%"))
+    except ValueError:
+        raise ValueError(f"'{value}' is not a percentage; write a number like 20% or 20") from None
 
 
 Percent = Annotated[

@@ -73,8 +73,11 @@ class _Walker:
             raise _Limit
         self.doc.values.setdefault(key_path, _pos(node))
         if isinstance(node, yaml.CollectionNode):
-            if id(node) in self.open or len(key_path) > MAX_DEPTH:
-                self.problem(node, "an alias refers to itself, or nesting is too deep", key_path)
+            if id(node) in self.open:
+                self.problem(node, "an alias refers to itself: remove the *alias", key_path)
+                return None
+            if len(key_path) > MAX_DEPTH:
+                self.problem(node, f"nesting is deeper than {MAX_DEPTH} levels", key_path)
                 return None
             self.open.add(id(node))
             try:
@@ -110,7 +113,7 @@ class _Walker:
                 )
                 continue
             first_seen[key] = line
-            self.doc.keys[(*key_path, key)] = _pos(key_node)
+            self.doc.keys.setdefault((*key_path, key), _pos(key_node))
             result[key] = self.walk(value_node, (*key_path, key))
         for source in merged:
             self._merge(source, result, key_path)
@@ -136,7 +139,8 @@ class _Walker:
             if not isinstance(item, yaml.MappingNode):
                 self.problem(item, "'<<' merges only mappings (use an alias to one)", key_path)
                 continue
-            for key, value in self._mapping(item, key_path).items():
+            merged = self.walk(item, key_path)  # through walk(): an alias may refer to itself
+            for key, value in (merged or {}).items():
                 result.setdefault(key, value)
 
 
@@ -213,7 +217,12 @@ def _compose_all(text: str) -> Iterator[yaml.Node | None]:
         loader.dispose()
 
 
+_FLOWS = {"while parsing a flow sequence": ("[", "]"), "while parsing a flow mapping": ("{", "}")}
+
+
 def _syntax_problem(path: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
+    if exc.context in _FLOWS and exc.context_mark is not None:
+        return _unclosed(path, exc.context_mark, *_FLOWS[exc.context])
     mark = exc.problem_mark or exc.context_mark
     line, col = _pos(mark) if mark else (1, 1)
     problem = exc.problem or "invalid YAML"
@@ -224,3 +233,15 @@ def _syntax_problem(path: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
     elif "expected <block end>" in problem or "could not find expected ':'" in problem:
         hint = "; check the indentation of this line against the one above"
     return Diagnostic(path, line, col, "error", f"YAML syntax: {problem}{context}{hint}")
+
+
+def _unclosed(path: str, opened: yaml.Mark, opener: str, closer: str) -> Diagnostic:
+    line, col = _pos(opened)
+    return Diagnostic(
+        path,
+        line,
+        col,
+        "error",
+        f"YAML syntax: the '{opener}' opened at line {line} is never closed: "
+        f"end it with '{closer}' and separate its items with commas",
+    )

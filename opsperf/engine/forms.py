@@ -2,7 +2,8 @@
 
 Stored values are plain data: ``{field_id: value}``; a KPI table is
 ``{kpi_id: {"target", "actual", "note"}}`` and a table is a list of row dicts. Posted names
-follow WTForms: ``manager_rating``, ``kpis-revenue-actual``, ``actions-0-owner``.
+follow WTForms: ``manager_rating``, ``kpis-revenue-actual``, ``actions-0-owner``. A checkbox or
+multi-choice that was shown but left empty is sent only as ``<field>__shown``.
 """
 
 from __future__ import annotations
@@ -322,17 +323,16 @@ def parse_post(
             _apply_kpis(f, bound, result, editable)
         elif isinstance(f, TableField):
             _apply_table(f, bound, formdata, result, editable)
-        elif _posted(bound):
+        elif f.id in formdata:
             _apply_scalar(f, bound, result, editable)
-        elif isinstance(f, CheckboxField) and f.id in editable.fields and "_present" in formdata:
-            _set(result, f.id, f.id, False)
+        elif _unticked(f) and f.id in editable.fields and f"{f.id}__shown" in formdata:
+            # Browsers send nothing for an unticked box or an empty multi-choice.
+            _set(result, f.id, f.id, [] if isinstance(f, ChoiceField) else False)
     return result
 
 
-def _posted(bound: wf.Field) -> bool:
-    return bool(bound.raw_data) or (
-        isinstance(bound, wf.SelectMultipleField) and bound.raw_data == []
-    )
+def _unticked(f: AnyField) -> bool:
+    return isinstance(f, CheckboxField) or (isinstance(f, ChoiceField) and f.type == "multiselect")
 
 
 def _apply_scalar(f: AnyField, bound: wf.Field, result: PostResult, editable: Editable) -> None:

@@ -43,7 +43,7 @@ from opsperf.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
-from opsperf.persistence.models import Appraisal, Event, User, Vote, db, utcnow
+from opsperf.persistence.models import Appraisal, Event, Snapshot, User, Vote, db, utcnow
 from opsperf.services import snapshots
 
 
@@ -108,7 +108,11 @@ def roles_of(ctx: Context, user: User) -> set[str]:
         roles.add("employee")
     if a.manager_id == user.id:
         roles.add("manager")
-    if is_dept_head(user, a.department_id, ctx.department.head):
+    if a.position_id == ctx.department.head:
+        # A department head's own appraisal is signed off one level up: by their manager.
+        if a.manager_id == user.id:
+            roles.add("dept_head")
+    elif is_dept_head(user, a.department_id, ctx.department.head):
         roles.add("dept_head")
     return roles
 
@@ -517,7 +521,7 @@ def _versions(a: Appraisal) -> dict[str, Any]:
     ):
         if snap_id is None:
             continue
-        snap = db.session.get(snapshots.Snapshot, snap_id)
+        snap = db.session.get(Snapshot, snap_id)
         if snap is not None:
             out[name] = {"id": snap.def_id, "version": snap.version, "hash": snap.content_hash}
     return out

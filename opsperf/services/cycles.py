@@ -77,7 +77,9 @@ def launch(
     db.session.flush()
     skipped: list[Skipped] = []
     people = db.session.scalars(
-        select(User).where(User.department_id.in_(scope), User.active).order_by(User.employee_no)
+        select(User)
+        .where(User.department_id.in_(scope), User.active, User.position_id.is_not(None))
+        .order_by(User.employee_no)
     )
     for person in people:
         reason = _appraise(defs, cycle, person)
@@ -141,7 +143,7 @@ def _initial_values(defs: DefinitionSet, form_id: str) -> dict[str, object]:
         elif isinstance(f, TableField):
             values[f.id] = []
         elif getattr(f, "default", None) is not None:
-            default = f.default  # type: ignore[union-attr]
+            default = f.default
             values[f.id] = default.isoformat() if isinstance(default, dt.date) else default
     return values
 

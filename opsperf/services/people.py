@@ -158,9 +158,7 @@ def _row_problems(
     known: Mapping[str, User],
     in_file: Mapping[str, int],
 ) -> list[str]:
-    problems = [
-        f"{c} is empty" for c in ("employee_no", "name", "department", "position") if not row.get(c)
-    ]
+    problems = [f"{c} is empty" for c in ("employee_no", "name", "department") if not row.get(c)]
     dept = defs.departments.get(row.get("department", ""))
     if row.get("department") and dept is None:
         problems.append(f"unknown department '{row['department']}'")
@@ -200,7 +198,7 @@ def _fill(user: User, row: Mapping[str, Any], password_method: str | None) -> No
     user.name = row["name"]
     user.email = (row.get("email") or "").lower() or None
     user.department_id = row["department"]
-    user.position_id = row["position"]
+    user.position_id = row.get("position") or None
     user.roles = _roles(row.get("roles", ""))
     if row.get("language") in ("zh", "en"):
         user.language = row["language"]

@@ -19,7 +19,7 @@ _LOCK = threading.Lock()
 def pin(defs: DefinitionSet, kind: str, ident: str) -> Snapshot:
     """The snapshot of the live definition ``kind``/``ident``, written once per content hash."""
     located = defs.source(kind, ident)
-    found = db.session.scalar(
+    found: Snapshot | None = db.session.scalar(
         select(Snapshot).filter_by(kind=kind, def_id=ident, content_hash=located.content_hash)
     )
     if found is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from flask import Flask, abort, current_app, request, session
@@ -59,7 +60,7 @@ def label(text: Text | str | None, fallback: str = "") -> str:
     return text.get(lang())
 
 
-def state_label(workflow: Any, path: str) -> str:
+def state_label(path: str, workflow: Any) -> str:
     """``assess.manager`` → 绩效评估 · 上级评价 (the labels of the state and its parents)."""
     parts = []
     for ancestor in statetree.ancestors(path):
@@ -67,6 +68,11 @@ def state_label(workflow: Any, path: str) -> str:
         name = ancestor.rsplit(".", 1)[-1]
         parts.append(label(state.label, name) if state is not None else name)
     return " · ".join(parts)
+
+
+def final_states(compiled: Any) -> list[str]:
+    """The final leaf states of a compiled workflow."""
+    return [path for path, state in compiled.leaves.items() if state.final]
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:
@@ -108,9 +114,9 @@ def fmt_when(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, dt.datetime):
-        return format_datetime(value, "yyyy-MM-dd HH:mm")
+        return str(format_datetime(value, "yyyy-MM-dd HH:mm"))
     if isinstance(value, dt.date):
-        return format_date(value, "yyyy-MM-dd")
+        return str(format_date(value, "yyyy-MM-dd"))
     return str(value)
 
 
@@ -118,7 +124,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         label=label, num=fmt_number, when=fmt_when, state_label=state_label
     )
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, lang=lang, label=label)
+    vendor = Path(app.static_folder or "") / "vendor"
+    htmx_file = next((p.name for p in sorted(vendor.glob("htmx-*.min.js"))), "htmx.min.js")
+    app.jinja_env.globals.update(
+        LANGUAGES=LANGUAGES, lang=lang, label=label, htmx_file=htmx_file, final_states=final_states
+    )
 
     @app.before_request
     def _refresh_definitions() -> None:

@@ -1,0 +1,239 @@
+"""Demo data for the shipped template pack: people, a running cycle, appraisals in every phase."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from opsperf.definitions.loader import DefinitionSet
+from opsperf.definitions.schema import (
+    AnyField,
+    CheckboxField,
+    ChoiceField,
+    ColumnField,
+    DateField,
+    KpiTableField,
+    NumberField,
+    RatingField,
+    TableField,
+    TextField,
+)
+from opsperf.errors import OpsperfError
+from opsperf.persistence.models import Appraisal, User, db
+from opsperf.services import appraisals, cycles, people
+
+PASSWORD = "demo1234"
+
+# employee_no, name, department, position, manager, roles
+PEOPLE = [
+    ("admin", "系统管理员", "company", "", "", "admin"),
+    ("ceo", "高建国", "company", "", "", ""),
+    ("hr01", "王芳", "company", "", "ceo", "hr"),
+    ("s100", "张伟", "sales", "sales_director", "ceo", ""),
+    ("s101", "李娜", "sales", "sales_rep", "s100", ""),
+    ("s102", "刘洋", "sales", "sales_rep", "s100", ""),
+    ("s103", "陈静", "sales", "key_account_manager", "s100", ""),
+    ("m100", "赵敏", "marketing", "marketing_manager", "ceo", ""),
+    ("m101", "孙强", "marketing", "marketing_specialist", "m100", ""),
+    ("m102", "周杰", "marketing", "brand_manager", "m100", ""),
+    ("p100", "吴刚", "production", "production_manager", "ceo", ""),
+    ("p101", "郑涛", "production", "production_operator", "p100", ""),
+    ("p102", "王磊", "production", "workshop_supervisor", "p100", ""),
+    ("c100", "冯雪", "customer_service", "service_manager", "ceo", ""),
+    ("c101", "何静", "customer_service", "service_agent", "c100", ""),
+]
+
+# Which step each demo appraisal is walked to, by trigger sequence.
+WALKS: dict[str, list[str]] = {
+    "s101": ["submit_plan", "start_assessment", "submit_self", "submit_review", "sign_off"],
+    "s102": ["submit_plan", "start_assessment", "submit_self"],
+    "s103": ["submit_plan", "@actuals"],
+    "m101": ["@request_plan"],
+    "m102": [
+        "submit_plan",
+        "start_assessment",
+        "submit_self",
+        "submit_review",
+        "sign_off",
+        "acknowledge",
+    ],
+    "p101": ["submit_plan", "start_assessment"],
+    "c101": ["submit_plan", "start_assessment", "submit_self", "submit_review"],
+}
+
+TEXTS = [
+    "本季度重点客户拜访 36 次，新签 3 个年度框架合同，回款节奏明显改善。",
+    "按计划推进各项关键举措，数据按月录入，偏差在月度复盘中及时纠正。",
+    "与市场部协同举办 2 场行业沙龙，线索转化率较上季度提升。",
+    "下季度继续聚焦重点行业，提升大客户覆盖率，并加强团队新人带教。",
+]
+
+
+def people_rows() -> list[dict[str, str]]:
+    return [
+        {
+            "employee_no": no,
+            "name": name,
+            "email": f"{no}@demo.opsperf",
+            "department": dept,
+            "position": pos,
+            "manager": mgr,
+            "roles": roles,
+            "password": PASSWORD,
+        }
+        for no, name, dept, pos, mgr, roles in PEOPLE
+    ]
+
+
+def seed(
+    defs: DefinitionSet, today: dt.date | None = None, password_method: str | None = None
+) -> None:
+    """Create the demo people and a cycle with appraisals in several states (idempotent)."""
+    if db.session.query(Appraisal).first() is not None:
+        return
+    result = people.import_people(defs, people_rows(), password_method=password_method)
+    if result.problems:
+        raise OpsperfError(
+            "demo people do not fit the definitions: " + "; ".join(str(p) for p in result.problems)
+        )
+    today = today or dt.date.today()
+    quarter_start = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    end_month = quarter_start.month + 2
+    quarter_end = dt.date(today.year, end_month, 28) + dt.timedelta(days=4)
+    quarter_end -= dt.timedelta(days=quarter_end.day)
+    workflow = next(iter(defs.workflows))
+    hr = _user("hr01")
+    launched = cycles.launch(
+        defs,
+        name=f"{today.year} Q{(today.month - 1) // 3 + 1} 季度绩效考核",
+        workflow_id=workflow,
+        period_start=quarter_start,
+        period_end=quarter_end,
+        department_ids=[d.id for d in defs.departments.values() if d.parent is None],
+        actor=hr,
+    )
+    rng = random.Random(2026)
+    for appraisal in launched.cycle.appraisals:
+        walk = WALKS.get(appraisal.employee.employee_no, [])
+        _walk(appraisal.id, walk, rng)
+
+
+def _user(employee_no: str) -> User:
+    user = people.find_login(employee_no)
+    assert user is not None
+    return user
+
+
+def _walk(appraisal_id: int, steps: list[str], rng: random.Random) -> None:
+    for step in steps:
+        if step == "@actuals":
+            _fill_all(appraisal_id, rng)
+            continue
+        if step == "@request_plan":
+            _fill_all(appraisal_id, rng)
+            _act(appraisal_id, "submit_plan", rng, approve=False)
+            continue
+        _fill_all(appraisal_id, rng)
+        _act(appraisal_id, step, rng)
+
+
+def _act(appraisal_id: int, trigger: str, rng: random.Random, approve: bool = True) -> None:
+    """Fire ``trigger`` as whoever may; request and collect approvals as needed."""
+    for _round in range(4):
+        a = appraisals.get(appraisal_id)
+        ctx = appraisals.context(a)
+        for user in _everyone(a):
+            action = next(
+                (
+                    x
+                    for x in appraisals.actions_for(ctx, user)
+                    if x.trigger == trigger and x.kind != "decline"
+                ),
+                None,
+            )
+            if action is None:
+                continue
+            comment = "同意。" if action.comment == "required" else None
+            appraisals.fire(appraisal_id, user, trigger, action.kind, comment, a.version)
+            if action.kind == "request" and not approve:
+                return
+            break
+        else:
+            return
+        if appraisals.get(appraisal_id).state != a.state:
+            return
+
+
+def _everyone(a: Appraisal) -> list[User]:
+    return list(db.session.query(User).order_by(User.id))
+
+
+def _fill_all(appraisal_id: int, rng: random.Random) -> None:
+    for user in [appraisals.get(appraisal_id).employee, *_everyone(appraisals.get(appraisal_id))]:
+        a = appraisals.get(appraisal_id)
+        ctx = appraisals.context(a)
+        rights = appraisals.editable(ctx, appraisals.roles_of(ctx, user))
+        if not rights:
+            continue
+        data: MultiDict[str, str] = MultiDict()
+        for f in ctx.form.fields():
+            if rights.touches(f) and f.compute is None:
+                _fill(f, data, rights, a.values or {}, rng)
+        outcome = appraisals.save(appraisal_id, user, data, a.version)
+        if outcome.errors:
+            raise OpsperfError(f"demo values rejected: {outcome.errors}")
+
+
+def _fill(
+    f: AnyField, data: MultiDict[str, str], rights: Any, values: dict[str, Any], rng: random.Random
+) -> None:
+    if isinstance(f, KpiTableField):
+        rows = values.get(f.id) or {}
+        for kpi in f.kpis:
+            target = (rows.get(kpi.id) or {}).get("target") or kpi.target or 100
+            if rights.column(f, "target"):
+                data.add(f"{f.id}-{kpi.id}-target", str(target))
+            if rights.column(f, "actual"):
+                factor = rng.uniform(0.85, 1.2)
+                if kpi.direction == "lower":
+                    factor = 2 - factor
+                data.add(f"{f.id}-{kpi.id}-actual", str(round(target * factor, 1)))
+        return
+    if isinstance(f, TableField):
+        if f.id in rights.fields and not values.get(f.id):
+            data.add(f"{f.id}__rows", "1")
+            for column in f.columns:
+                value = _sample(column, rng)
+                if value is not None:
+                    data.add(f"{f.id}-0-{column.id}", value)
+        return
+    if values.get(f.id) not in (None, "", [], False):
+        return
+    value = _sample(f, rng)
+    if value is not None:
+        data.add(f.id, value)
+
+
+def _sample(f: AnyField | ColumnField, rng: random.Random) -> str | None:
+    if isinstance(f, TextField):
+        text = rng.choice(TEXTS)
+        return text[: f.max_length] if f.max_length else text
+    if isinstance(f, NumberField):
+        low = f.min if f.min is not None else 0
+        high = f.max if f.max is not None else low + 100
+        if f.type == "integer":
+            return str(rng.randint(int(low), int(high)))
+        return str(round(rng.uniform(low, high), 1))
+    if isinstance(f, DateField):
+        return dt.date.today().isoformat()
+    if isinstance(f, ChoiceField):
+        positive = [c.value for c in f.choices if c.value not in ("disagree", "yes")]
+        return (positive or [f.choices[0].value])[0]
+    if isinstance(f, CheckboxField):
+        return "y"
+    if isinstance(f, RatingField):
+        return str(rng.choice([3, 4, 4, 5]))
+    return None

@@ -1,0 +1,72 @@
+"""Administration: people (list and import) and the state of the definitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+
+from opsperf.errors import DefinitionError, ValidationFailed
+from opsperf.persistence.models import User, db
+from opsperf.services import people as people_svc
+from opsperf.web.helpers import defs, registry, render, roles_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/people")
+@login_required
+@roles_required("hr", "admin")
+def people() -> Any:
+    users = list(db.session.scalars(select(User).order_by(User.department_id, User.employee_no)))
+    return render("admin/people.html", users=users, defs=defs(), problems=[])
+
+
+@bp.post("/people")
+@login_required
+@roles_required("hr", "admin")
+def people_import() -> Any:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Choose a .csv or .xlsx file to import."), "error")
+        return redirect(url_for(".people"))
+    try:
+        rows = people_svc.read_rows(upload.filename, upload.read())
+        result = people_svc.import_people(defs(), rows)
+    except ValidationFailed as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".people"))
+    if result.problems:
+        db.session.rollback()
+        users = list(db.session.scalars(select(User).order_by(User.employee_no)))
+        flash(_("Nothing was imported: fix these rows and try again."), "error")
+        return render("admin/people.html", users=users, defs=defs(), problems=result.problems), 422
+    flash(_("Imported: %(c)s new, %(u)s updated.", c=result.created, u=result.updated), "success")
+    return redirect(url_for(".people"))
+
+
+@bp.get("/definitions")
+@login_required
+@roles_required("hr", "admin")
+def definitions() -> Any:
+    reg = registry()
+    try:
+        current = reg.current
+    except DefinitionError:
+        current = None
+    return render("admin/definitions.html", reg=reg, current=current)
+
+
+@bp.post("/definitions/reload")
+@login_required
+@roles_required("hr", "admin")
+def reload() -> Any:
+    result = registry().reload()
+    if result.ok:
+        flash(_("Definitions reloaded: %(n)s loaded.", n=len(result.definitions)), "success")
+    else:
+        flash(_("The definitions have errors; the last good set stays live."), "error")
+    return redirect(url_for(".definitions"))

@@ -1,0 +1,209 @@
+"""JSON API mirroring the main actions, with the same permission checks as the pages.
+
+Authenticate with the session cookie or HTTP Basic (employee number or e-mail + password).
+Writes must be ``application/json``, which browsers cannot send cross-site without consent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from opsperf.definitions.schema import CheckboxField, KpiTableField, TableField
+from opsperf.engine.forms import FieldError
+from opsperf.errors import PermissionDenied, ValidationFailed
+from opsperf.persistence.models import User
+from opsperf.services import appraisals as svc
+from opsperf.services import people, tasks
+from opsperf.web.errors import respond
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _user() -> User:
+    if current_user.is_authenticated:
+        return current_user._get_current_object()  # type: ignore[no-any-return]
+    auth = request.authorization
+    if auth and auth.type == "basic":
+        found = people.find_login(auth.username or "")
+        if people.verify(found, auth.password or ""):
+            assert found is not None
+            return found
+    abort(401)
+
+
+@bp.errorhandler(401)
+def _unauthorized(_exc: Exception) -> Any:
+    response, status = respond(401, "log in, or send HTTP Basic credentials")
+    response.headers["WWW-Authenticate"] = 'Basic realm="opsperf"'
+    return response, status
+
+
+def _json() -> Mapping[str, Any]:
+    if not request.is_json:
+        raise ValidationFailed("send the body as application/json")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed("the body must be a JSON object")
+    return body
+
+
+def _appraisal_json(ctx: svc.Context, me: User) -> dict[str, Any]:
+    a = ctx.appraisal
+    due = svc.due_at(ctx)
+    return {
+        "id": a.id,
+        "cycle": {"id": a.cycle_id, "name": a.cycle.name},
+        "employee": {
+            "id": a.employee_id,
+            "employee_no": a.employee.employee_no,
+            "name": a.employee.name,
+        },
+        "department": a.department_id,
+        "position": a.position_id,
+        "form": {"id": ctx.form.id, "version": ctx.form.version},
+        "workflow": {"id": ctx.workflow.definition.id, "version": ctx.workflow.definition.version},
+        "state": a.state,
+        "pending": a.pending_trigger,
+        "due": due.isoformat() if due else None,
+        "version": a.version,
+        "values": a.values,
+        "score": a.score,
+        "grade": a.grade,
+        "bonus": a.bonus,
+        "result": a.result,
+        "your_roles": sorted(svc.roles_of(ctx, me)),
+        "actions": [
+            {
+                "trigger": x.trigger,
+                "kind": x.kind,
+                "label": x.label.model_dump(),
+                "comment": x.comment,
+                "enabled": x.enabled,
+                "reason": x.reason,
+            }
+            for x in svc.actions_for(ctx, me)
+        ],
+    }
+
+
+@bp.get("/tasks")
+def my_tasks() -> Any:
+    me = _user()
+    return jsonify(
+        [
+            {
+                "appraisal": t.appraisal.id,
+                "employee": t.appraisal.employee.name,
+                "state": t.appraisal.state,
+                "can_edit": t.can_edit,
+                "actions": [{"trigger": x.trigger, "kind": x.kind} for x in t.actions],
+                "due": t.due.isoformat() if t.due else None,
+                "overdue": t.overdue,
+            }
+            for t in tasks.tasks_for(me)
+        ]
+    )
+
+
+@bp.get("/appraisals/<int:appraisal_id>")
+def read(appraisal_id: int) -> Any:
+    me = _user()
+    ctx = svc.context(svc.get(appraisal_id))
+    svc.require_view(ctx, me)
+    return jsonify(_appraisal_json(ctx, me))
+
+
+def _formdata(ctx: svc.Context, values: Mapping[str, Any]) -> MultiDict[str, str]:
+    """JSON values → the names a browser would post (``kpis-revenue-actual``)."""
+    data: MultiDict[str, str] = MultiDict()
+    fields = {f.id: f for f in ctx.form.fields()}
+    for key, value in values.items():
+        f = fields.get(key)
+        if f is None:
+            raise ValidationFailed(f"the form has no field '{key}'")
+        if isinstance(f, KpiTableField):
+            for kpi_id, row in (value or {}).items():
+                for column, cell in (row or {}).items():
+                    data.add(f"{key}-{kpi_id}-{column}", "" if cell is None else str(cell))
+        elif isinstance(f, TableField):
+            data.add(f"{key}__rows", "1")
+            for index, row in enumerate(value or []):
+                for column, cell in (row or {}).items():
+                    data.add(f"{key}-{index}-{column}", "" if cell is None else str(cell))
+        elif isinstance(f, CheckboxField):
+            data.add(key if value else f"{key}__shown", "y")
+        elif isinstance(value, list):
+            data.add(f"{key}__shown", "1")
+            for item in value:
+                data.add(key, str(item))
+        else:
+            data.add(key, "" if value is None else str(value))
+    return data
+
+
+@bp.post("/appraisals/<int:appraisal_id>/values")
+def save(appraisal_id: int) -> Any:
+    me = _user()
+    body = _json()
+    values = body.get("values")
+    if not isinstance(values, dict):
+        raise ValidationFailed('send {"values": {...}, "version": N}')
+    ctx = svc.context(svc.get(appraisal_id))
+    svc.require_view(ctx, me)
+    version = body.get("version")
+    outcome = svc.save(
+        appraisal_id, me, _formdata(ctx, values), version if isinstance(version, int) else None
+    )
+    if outcome.errors:
+        return jsonify(
+            {
+                "error": "invalid values",
+                "status": 422,
+                "problems": [_problem(e) for e in outcome.errors],
+            }
+        ), 422
+    ctx = svc.context(svc.get(appraisal_id))
+    return jsonify({"saved": list(outcome.changes), "appraisal": _appraisal_json(ctx, me)})
+
+
+def _problem(error: FieldError) -> dict[str, Any]:
+    return {
+        "path": error.path,
+        "code": error.code,
+        "params": dict(error.params),
+        "message": error.text.model_dump() if error.text else None,
+    }
+
+
+@bp.post("/appraisals/<int:appraisal_id>/transitions")
+def fire(appraisal_id: int) -> Any:
+    me = _user()
+    body = _json()
+    trigger = body.get("trigger")
+    if not isinstance(trigger, str):
+        raise ValidationFailed('send {"trigger": ..., "kind": ..., "version": N}')
+    version = body.get("version")
+    try:
+        svc.fire(
+            appraisal_id,
+            me,
+            trigger,
+            str(body.get("kind", "fire")),
+            body.get("comment"),
+            version if isinstance(version, int) else None,
+        )
+    except ValidationFailed as exc:
+        problems = [_problem(p) for p in exc.problems if isinstance(p, FieldError)]
+        return jsonify({"error": str(exc), "status": 422, "problems": problems}), 422
+    ctx = svc.context(svc.get(appraisal_id))
+    return jsonify(_appraisal_json(ctx, me))
+
+
+@bp.errorhandler(PermissionDenied)
+def _denied(exc: PermissionDenied) -> Any:
+    return respond(403, str(exc))

@@ -1,0 +1,140 @@
+"""What the appraisal page shows, prepared in Python so the templates stay simple."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+
+from opsperf.definitions.schema import (
+    KpiTableField,
+    Section,
+    TableField,
+)
+from opsperf.engine.forms import Evaluation, FieldError, FieldState
+from opsperf.engine.scoring import TableScore
+
+MESSAGES = {
+    "required": lambda p: _("This value is required."),
+    "number": lambda p: _("Enter a number."),
+    "integer": lambda p: _("Enter a whole number."),
+    "date": lambda p: _("Enter a date as YYYY-MM-DD."),
+    "choice": lambda p: _("Pick one of the offered choices."),
+    "min": lambda p: _("Must be at least %(min)s.", min=p["min"]),
+    "max": lambda p: _("Must be at most %(max)s.", max=p["max"]),
+    "min_length": lambda p: _("Write at least %(min)s characters.", min=p["min"]),
+    "max_length": lambda p: _("Write at most %(max)s characters.", max=p["max"]),
+    "pattern": lambda p: _("The value does not have the expected format."),
+    "date_range": lambda p: _("The date is outside the allowed range."),
+    "max_rows": lambda p: _("At most %(max)s rows.", max=p["max"]),
+}
+
+
+def message(error: FieldError, language: str) -> str:
+    if error.text is not None:
+        return error.text.get(language)
+    render = MESSAGES.get(error.code)
+    return render(error.params) if render else error.code
+
+
+@dataclass
+class FieldView:
+    state: FieldState
+    errors: list[str] = field(default_factory=list)
+    raw: Any = None
+    cell_errors: dict[str, list[str]] = field(default_factory=dict)
+    cell_raw: dict[str, Any] = field(default_factory=dict)
+    table: TableScore | None = None
+
+    @property
+    def d(self) -> Any:
+        return self.state.definition
+
+    @property
+    def id(self) -> str:
+        return str(self.state.definition.id)
+
+    def shown(self) -> Any:
+        """The value to put in the input: what was typed (when refused) or what is stored."""
+        return self.raw if self.raw is not None else self.state.value
+
+    def cell(self, path: str, stored: Any) -> Any:
+        return self.cell_raw.get(path, stored)
+
+
+@dataclass
+class SectionView:
+    section: Section
+    visible: bool
+    fields: list[FieldView]
+
+    @property
+    def editable(self) -> bool:
+        return any(f.state.editable for f in self.fields)
+
+
+def build(
+    evaluation: Evaluation,
+    errors: Iterable[FieldError] = (),
+    raw: Mapping[str, Any] | None = None,
+    language: str = "zh",
+) -> list[SectionView]:
+    """Sections with their fields, errors placed beside the field (or cell) they concern."""
+    raw = raw or {}
+    by_field: dict[str, list[FieldError]] = {}
+    for error in errors:
+        by_field.setdefault(error.path.split(".", 1)[0], []).append(error)
+    tables = {t.field_id: t for t in evaluation.score.tables}
+    sections = []
+    for section in evaluation.form.sections:
+        views = []
+        for f in section.fields:
+            state = evaluation.fields[f.id]
+            view = FieldView(state, raw=raw.get(f.id), table=tables.get(f.id))
+            for error in by_field.get(f.id, []):
+                text = message(error, language)
+                if error.path == f.id:
+                    view.errors.append(text)
+                else:
+                    view.cell_errors.setdefault(error.path, []).append(text)
+            if isinstance(f, KpiTableField | TableField):
+                prefix = f"{f.id}."
+                view.cell_raw = {k: v for k, v in raw.items() if k.startswith(prefix)}
+            views.append(view)
+        sections.append(SectionView(section, evaluation.sections[section.id], views))
+    return sections
+
+
+def workflow_view(ctx: Any) -> dict[str, Any]:
+    """State names, the phase stepper and the current state's help, in the page's language."""
+    from opsperf.definitions import statetree
+    from opsperf.web.helpers import label, state_label
+
+    compiled = ctx.workflow
+    names = {path: state_label(path, compiled) for path in compiled.states}
+    current = ctx.appraisal.state
+    top = list(compiled.definition.states)
+    phase = statetree.phase(current)
+    position = top.index(phase) if phase in top else 0
+    steps = []
+    for index, name in enumerate(top):
+        state = compiled.definition.states[name]
+        if state.final and name != phase:
+            continue
+        css = "current" if name == phase else "done" if index < position else ""
+        steps.append({"label": label(state.label, name), "css": css})
+    help_texts = [label(s.help) for s in _chain(compiled, current) if s.help]
+    return {
+        "state_name": names.get(current, current),
+        "state_names": names,
+        "steps": steps,
+        "state_help": help_texts[-1] if help_texts else "",
+    }
+
+
+def _chain(compiled: Any, path: str) -> list[Any]:
+    from opsperf.definitions import statetree
+
+    return [compiled.state(p) for p in statetree.ancestors(path)]

@@ -1,0 +1,127 @@
+"""The appraisal page: the form, the steps a person may take, the score and the timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from opsperf.engine.forms import FieldError, evaluate
+from opsperf.errors import Conflict, PermissionDenied, TransitionNotAllowed, ValidationFailed
+from opsperf.persistence.models import User
+from opsperf.services import appraisals as svc
+from opsperf.web import appraisal_view
+from opsperf.web.helpers import lang, render, user
+
+bp = Blueprint("appraisals", __name__, url_prefix="/appraisals")
+
+
+def _version() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _page(
+    ctx: svc.Context,
+    me: User,
+    *,
+    errors: list[FieldError] | None = None,
+    raw: dict[str, Any] | None = None,
+    evaluation: Any = None,
+    block: str | None = None,
+    status: int = 200,
+) -> Any:
+    roles = svc.roles_of(ctx, me)
+    rights = svc.editable(ctx, roles)
+    evaluation = evaluation or evaluate(ctx.form, ctx.appraisal.values or {}, rights)
+    sections = appraisal_view.build(evaluation, errors or [], raw, lang())
+    trigger = (request.headers.get("HX-Trigger-Name") or "").split("-", 1)[0]
+    html = render(
+        "appraisals/view.html",
+        block=block,
+        trigger_field=trigger,
+        editable_fields=rights.fields,
+        editable_kpi=rights.kpi_columns,
+        editable_table=rights.table_columns,
+        **appraisal_view.workflow_view(ctx),
+        ctx=ctx,
+        a=ctx.appraisal,
+        me=me,
+        roles=sorted(roles),
+        sections=sections,
+        evaluation=evaluation,
+        can_edit=bool(rights),
+        actions=svc.actions_for(ctx, me),
+        approvals=svc.approval_status(ctx),
+        events=svc.timeline(ctx.appraisal),
+        due=svc.due_at(ctx),
+        overdue=svc.is_overdue(ctx),
+    )
+    return html, status
+
+
+def _context(appraisal_id: int) -> svc.Context:
+    ctx = svc.context(svc.get(appraisal_id))
+    svc.require_view(ctx, user())
+    return ctx
+
+
+@bp.get("/<int:appraisal_id>")
+@login_required
+def view(appraisal_id: int) -> Any:
+    return _page(_context(appraisal_id), user())
+
+
+@bp.post("/<int:appraisal_id>")
+@login_required
+def save(appraisal_id: int) -> Any:
+    me = user()
+    try:
+        outcome = svc.save(appraisal_id, me, request.form, _version())
+    except (Conflict, PermissionDenied) as exc:
+        # Show the page again with what was typed, so nothing is lost.
+        ctx = _context(appraisal_id)
+        evaluation, typed = svc.preview(ctx, me, request.form)
+        flash(str(exc), "error")
+        status = 409 if isinstance(exc, Conflict) else 403
+        return _page(ctx, me, raw=typed.raw, evaluation=evaluation, status=status)
+    ctx = _context(appraisal_id)
+    if outcome.errors:
+        flash(_("Not saved: please correct the marked values."), "error")
+        return _page(ctx, me, errors=outcome.errors, raw=outcome.raw, status=422)
+    flash(_("Saved.") if outcome.changes else _("Nothing changed."), "success")
+    return redirect(url_for(".view", appraisal_id=appraisal_id))
+
+
+@bp.post("/<int:appraisal_id>/preview")
+@login_required
+def preview(appraisal_id: int) -> Any:
+    """Recompute scores, computed values and visibility from unsaved input (HTMX)."""
+    me = user()
+    ctx = _context(appraisal_id)
+    evaluation, outcome = svc.preview(ctx, me, request.form)
+    return _page(
+        ctx, me, errors=outcome.errors, raw=outcome.raw, evaluation=evaluation, block="live"
+    )
+
+
+@bp.post("/<int:appraisal_id>/fire")
+@login_required
+def fire(appraisal_id: int) -> Any:
+    me = user()
+    trigger = request.form.get("trigger", "")
+    kind = request.form.get("kind", "fire")
+    try:
+        svc.fire(appraisal_id, me, trigger, kind, request.form.get("comment"), _version())
+    except ValidationFailed as exc:
+        problems = [p for p in exc.problems if isinstance(p, FieldError)]
+        flash(str(exc), "error")
+        return _page(_context(appraisal_id), me, errors=problems, status=422)
+    except (Conflict, TransitionNotAllowed) as exc:
+        flash(str(exc), "error")
+        status = 409 if isinstance(exc, Conflict) else 403
+        return _page(_context(appraisal_id), me, status=status)
+    flash(_("Done."), "success")
+    return redirect(url_for(".view", appraisal_id=appraisal_id))
