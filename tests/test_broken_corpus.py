@@ -853,7 +853,7 @@ def test_warning_case(case: Case, tmp_path: Path) -> None:
     assert_case(case, root, result)
 
 
-# --------------------------------------------------------------------------- fixed bugs (regressions)
+# --------------------------------------------------------------------------- fixed bugs
 
 
 def _load_edited(tmp_path: Path, *edits: Edit) -> tuple[Path, LoadResult]:

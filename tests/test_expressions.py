@@ -511,7 +511,7 @@ def test_small_nested_comprehension_still_works() -> None:
     assert ev("sum([a * b for a in [1, 2, 3] for b in [1, 2, 3]])") == 36
 
 
-# --------------------------------------------------------------------------- known bugs
+# --------------------------------------------------------------------------- costly attacks
 
 
 def _run_isolated(source: str, timeout: float = 2.5, memory_mb: int = 768) -> dict[str, Any]:
@@ -569,47 +569,36 @@ needs_linux = pytest.mark.skipif(
 )
 
 
+def _bug(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=f"BUG: {reason}")
+
+
 @needs_linux
 @pytest.mark.parametrize(
     "source",
     [
+        # regressions: each of these hung or ate memory before it was fixed
+        pytest.param("round(12345, -10**9)", id="round_huge_negative_digits"),
+        pytest.param("'%.999999999f' % 1.0", id="format_precision"),
+        pytest.param("'%999999999d' % 1", id="format_width"),
+        pytest.param("'%(a)0999999999d' % {'a': 1}", id="format_width_with_key"),
+        pytest.param("[[1]*9000 for x in [1]*2000]", id="comprehension_of_lists"),
+        pytest.param("len([[1]*9000 for x in [1]*9000])", id="comprehension_of_lists_in_call"),
+        pytest.param("9**9**9", id="tower_of_powers"),
+        pytest.param("'a'*10**9", id="big_string"),
         pytest.param(
-            "round(12345, -10**9)",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: round() of an int with a huge negative ndigits computes "
-                "10**(10**9): hangs for minutes (ndigits is not bounded)",
+            "b'a' * 10**9",
+            marks=_bug(
+                "bytes literals escape every size check: b'a' * 10**9 builds 1 GB "
+                "(5.5 s, 1.9 GB RSS) and is returned"
             ),
-            id="round_huge_negative_digits",
+            id="bytes_repetition",
         ),
         pytest.param(
-            "'%.999999999f' % 1.0",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: printf-style width/precision builds a ~1 GB string before the "
-                "size check ('%9999999999d' % 1 takes 24 s and 9.5 GB)",
-            ),
-            id="format_precision",
+            "b'%999999999d' % 1",
+            marks=_bug("bytes %-formatting escapes the width check (~1 GB built)"),
+            id="bytes_format_width",
         ),
-        pytest.param(
-            "'%999999999d' % 1",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: printf-style width builds a ~1 GB string before the size check",
-            ),
-            id="format_width",
-        ),
-        pytest.param(
-            "[[1]*9000 for x in [1]*2000]",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: a comprehension of lists builds all 18M items (4 s, 160 MB) "
-                "before the size check; [[1]*9000 for x in [1]*9000] takes 19 s and 650 MB",
-            ),
-            id="comprehension_of_lists",
-        ),
-        pytest.param("9**9**9", id="control_tower_of_powers"),
-        pytest.param("'a'*10**9", id="control_big_string"),
     ],
 )
 def test_costly_attack_is_rejected_quickly_and_without_memory(source: str) -> None:
@@ -618,27 +607,21 @@ def test_costly_attack_is_rejected_quickly_and_without_memory(source: str) -> No
     assert result["seconds"] < SAFETY_SECONDS, result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: simpleeval's EvalWithCompoundTypes.__init__ adds list/tuple/dict/set to the "
-    "module-global FUNCTIONS dict it is handed, so after the first evaluate() parse() "
-    "accepts set(...), list(...), dict(...), tuple(...)",
-)
+# --------------------------------------------------------------------------- regressions
+
+
 def test_only_the_documented_functions_exist_even_after_an_evaluation() -> None:
+    """simpleeval adds list/tuple/dict/set to the functions dict it is handed (it once was
+    the module-global FUNCTIONS, so after one evaluate() parse() accepted set(...))."""
     parse("1 + 1").evaluate({})
     for source in ("set([1, 2])", "list('abc')", "dict([['a', 1]])", "tuple([1])"):
         with pytest.raises(ExpressionError, match="unknown function"):
             parse(source)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Expression.check()/names() recurse once per nesting level and raise "
-    "RecursionError for deep but parseable expressions (~1000 levels fit in 2000 chars); "
-    "load() then raises RecursionError too",
-)
 @pytest.mark.parametrize("source", ["-" * 1990 + "x", "x+" * 999 + "x"], ids=["unary", "sum"])
 def test_deeply_nested_expression_is_rejected_or_checked_cleanly(source: str) -> None:
+    """check()/names() once recursed per level and raised RecursionError (load() too)."""
     try:
         expr = parse(source)
     except ExpressionError:
@@ -647,10 +630,6 @@ def test_deeply_nested_expression_is_rejected_or_checked_cleanly(source: str) ->
     assert expr.names() == [("x",)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: (-8) ** 0.5 returns a complex number; expressions should yield plain values",
-)
 def test_power_of_a_negative_base_gives_no_complex_number() -> None:
     try:
         result = ev("(-8) ** 0.5")
@@ -659,19 +638,34 @@ def test_power_of_a_negative_base_gives_no_complex_number() -> None:
     assert not isinstance(result, complex)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the repetition guard treats every `str % int` as repetition, so "
-    "'%d' % 20000 fails with 'result is too long' instead of giving '20000'",
-)
 def test_percent_formatting_of_a_large_number() -> None:
+    """The repetition guard once treated `str % int` as repetition ('result is too long')."""
     assert ev("'%d points' % n", n=20_000) == "20000 points"
+    assert ev("'%.1f%%' % 12.345") == "12.3%"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: size accounting ignores the length of strings inside a list, so "
-    "['a'*9000]*9000 (81 million characters when stored or serialised) is accepted",
-)
 def test_list_of_long_strings_is_bounded() -> None:
+    """Size once ignored the strings inside a list: ['a'*9000]*9000 (81 M characters)."""
     rejected("['a'*9000]*9000")
+    rejected("{'a' * 6000: 'b' * 6000}")
+
+
+# --------------------------------------------------------------------------- known bugs
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("1j", marks=_bug("complex literals are accepted and returned"), id="complex"),
+        pytest.param("1j * 1j", marks=_bug("complex arithmetic is allowed"), id="complex_math"),
+        pytest.param("b'x'", marks=_bug("bytes literals are accepted and returned"), id="bytes"),
+        pytest.param("...", marks=_bug("Ellipsis is accepted and returned"), id="ellipsis"),
+    ],
+)
+def test_only_plain_constants(source: str) -> None:
+    """Expressions yield plain values (numbers, strings, booleans, None, lists, dicts)."""
+    try:
+        result = ev(source)
+    except ExpressionError:
+        return
+    assert isinstance(result, int | float | str | bool | type(None) | list | tuple | dict), result

@@ -418,7 +418,7 @@ def _aligns_to(item: Located, at: KeyPath, target: str, defs: DefinitionSet) -> 
     if goal_id in goals:
         return []
     message = f"department '{dept_id}' has no goal '{goal_id}'"
-    hint = _hint(goal_id, goals) if goals else "; its goals are listed under 'goals:'"
+    hint = _hint(goal_id, goals) if goals else f": it has no goals; add '{goal_id}' under 'goals:'"
     return [item.at(at, "error", message + hint)]
 
 

@@ -302,7 +302,7 @@ def _diagnostic(doc: Document, model: type[BaseModel], err: ErrorDetails) -> Dia
     else:
         key_path = _resolve(model, doc.data, loc)[0]
         if kind == "union_tag_invalid" and isinstance(doc_value(doc.data, key_path), dict):
-            key_path = (*key_path, str(err.get("ctx", {}).get("discriminator", "")).strip("'"))
+            key_path = (*key_path, _discriminator(err))
         message = _message(err)
         at_key = loc[-1:] == ("[key]",)
         line, col = doc.key_position(key_path) if at_key else doc.position(key_path)

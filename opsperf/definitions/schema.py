@@ -221,7 +221,7 @@ class TextField(FieldBase):
         if value is not None:
             try:
                 re.compile(value)
-            except re.error as exc:
+            except (re.error, OverflowError, RecursionError) as exc:
                 raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
         return value
 

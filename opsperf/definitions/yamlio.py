@@ -22,6 +22,17 @@ Position = tuple[int, int]
 MAX_NODES = 200_000
 MAX_DEPTH = 64
 MERGE_TAG = "tag:yaml.org,2002:merge"
+# PyYAML's constructors raise these, not YAMLError, for values that look typed but cannot be
+# built: 2024-02-30, 0b_, !!bool maybe, a 5000-digit number
+BUILD_ERRORS = (
+    yaml.constructor.ConstructorError,
+    ValueError,
+    KeyError,
+    AttributeError,
+    OverflowError,
+    TypeError,
+)
+READS_AS = {"timestamp": "a date", "int": "a number", "float": "a number", "bool": "true/false"}
 
 
 @dataclass
@@ -88,8 +99,9 @@ class _Walker:
                 self.open.discard(id(node))
         try:
             return self.constructor.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError as exc:
-            self.problem(node, f"cannot read this value: {exc.problem}", key_path)
+        except BUILD_ERRORS as exc:
+            self.constructor.recursive_objects.pop(node, None)  # an alias may build it again
+            self.problem(node, _unbuildable(node, exc), key_path)
             return None
 
     def _mapping(self, node: yaml.MappingNode, key_path: KeyPath) -> dict[str, Any]:
@@ -123,7 +135,11 @@ class _Walker:
         if not isinstance(key_node, yaml.ScalarNode):
             self.problem(key_node, "a key must be a plain word, not a list or mapping", key_path)
             return None
-        value = self.constructor.construct_object(key_node)
+        try:
+            value = self.constructor.construct_object(key_node)
+        except BUILD_ERRORS as exc:
+            self.problem(key_node, f"key {_unbuildable(key_node, exc)}", key_path)
+            return None
         if value is None or isinstance(value, bool):
             self.problem(
                 key_node,
@@ -142,6 +158,20 @@ class _Walker:
             merged = self.walk(item, key_path)  # through walk(): an alias may refer to itself
             for key, value in (merged or {}).items():
                 result.setdefault(key, value)
+
+
+def _unbuildable(node: yaml.Node, exc: Exception) -> str:
+    """Why the scalar ``node`` cannot be read, and the fix."""
+    if isinstance(exc, yaml.constructor.ConstructorError):
+        return f"cannot read this value: {exc.problem}"
+    text = str(node.value)
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    what = READS_AS.get(str(node.tag).rsplit(":", 1)[-1], "a value")
+    reason = f" ({str(exc).splitlines()[0][:80]})" if isinstance(exc, ValueError) else ""
+    return (
+        f"'{shown}' reads as {what} but is not a valid one{reason}; "
+        "correct it, or put it in quotes to keep it as text"
+    )
 
 
 def _pos(node: yaml.Node | yaml.Mark) -> Position:
@@ -213,6 +243,9 @@ def _compose_all(text: str) -> Iterator[yaml.Node | None]:
     try:
         while loader.check_node():
             yield loader.get_node()
+    except ValueError as exc:  # the scanner's, for an escape beyond Unicode ("\U00110000")
+        problem = f"an escape in this quoted text names no character ({exc})"
+        raise yaml.MarkedYAMLError(problem=problem, problem_mark=loader.get_mark()) from exc
     finally:
         loader.dispose()
 

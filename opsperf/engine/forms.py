@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import wtforms
 from wtforms import fields as wf
+from wtforms.fields.choices import SelectChoice
 
 from opsperf.definitions.schema import (
     KPI_COLUMNS,
@@ -68,7 +69,7 @@ def _scalar_field(f: AnyField | ColumnField) -> wf.Field:
     if isinstance(f, DateField):
         return wf.DateField()
     if isinstance(f, ChoiceField):
-        choices = [(c.value, c.value) for c in f.choices]
+        choices = [SelectChoice(c.value, c.value) for c in f.choices]
         if f.type == "multiselect":
             return wf.SelectMultipleField(choices=choices, validate_choice=False)
         return wf.SelectField(choices=choices, validate_choice=False)
@@ -456,6 +457,11 @@ def _apply_table(
             result.errors += errors
             row[column.id] = value
         if any(v not in (None, "", False, []) for v in row.values()):
+            result.errors += [
+                FieldError(f"{f.id}.{index}.{c.id}", "required")
+                for c in f.columns
+                if c.required and row.get(c.id) in (None, "", [])
+            ]
             rows.append(row)
     if not whole and len(rows) != len(old_rows):
         result.refused.append(f.id)

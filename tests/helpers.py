@@ -1,0 +1,124 @@
+"""Helpers for driving appraisals through the real HTTP layer."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from opsperf.persistence.models import Appraisal, User, db
+
+APP: Flask  # set by the ``app`` fixture
+
+FIELDS = (
+    "id",
+    "state",
+    "score",
+    "grade",
+    "bonus",
+    "version",
+    "pending_trigger",
+    "result",
+    "values",
+    "employee_id",
+    "manager_id",
+    "department_id",
+    "entry_seq",
+)
+
+
+def snapshot(a: Appraisal) -> SimpleNamespace:
+    return SimpleNamespace(**{name: getattr(a, name) for name in FIELDS})
+
+
+def appraisal_of(employee_no: str) -> SimpleNamespace:
+    """The newest appraisal of a person, as plain values read now from the database."""
+    with APP.app_context():
+        a = (
+            db.session.query(Appraisal)
+            .join(User, Appraisal.employee_id == User.id)
+            .filter(User.employee_no == employee_no)
+            .order_by(Appraisal.id.desc())
+            .first()
+        )
+        assert a is not None, f"{employee_no} has no appraisal"
+        return snapshot(a)
+
+
+def appraisal(appraisal_id: int) -> SimpleNamespace:
+    with APP.app_context():
+        return snapshot(db.session.get(Appraisal, appraisal_id))
+
+
+def save(client: FlaskClient, appraisal_id: int, data: dict[str, Any]) -> TestResponse:
+    version = appraisal(appraisal_id).version
+    return client.post(f"/appraisals/{appraisal_id}", data={**data, "version": version})
+
+
+def fire(
+    client: FlaskClient,
+    appraisal_id: int,
+    trigger: str,
+    kind: str = "fire",
+    comment: str = "",
+    version: int | None = None,
+) -> TestResponse:
+    if version is None:
+        version = appraisal(appraisal_id).version
+    return client.post(
+        f"/appraisals/{appraisal_id}/fire",
+        data={"trigger": trigger, "kind": kind, "comment": comment, "version": version},
+    )
+
+
+def launch(
+    client: FlaskClient,
+    departments: list[str],
+    workflow: str = "quarterly_review",
+    name: str = "2026 Q4",
+) -> TestResponse:
+    return client.post(
+        "/cycles/new",
+        data={
+            "name": name,
+            "workflow": workflow,
+            "period_start": "2026-10-01",
+            "period_end": "2026-12-31",
+            "departments": departments,
+        },
+    )
+
+
+def kpi_data(field: str, column: str, values: dict[str, float]) -> dict[str, str]:
+    return {f"{field}-{kpi}-{column}": str(v) for kpi, v in values.items()}
+
+
+def events(appraisal_id: int) -> list[SimpleNamespace]:
+    from opsperf.persistence.models import Event
+
+    with APP.app_context():
+        rows = db.session.query(Event).filter_by(appraisal_id=appraisal_id).order_by(Event.id)
+        return [
+            SimpleNamespace(
+                kind=e.kind,
+                trigger=e.trigger,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                actor_id=e.actor_id,
+                comment=e.comment,
+                changes=e.changes,
+            )
+            for e in rows
+        ]
+
+
+def problems(response: TestResponse) -> list[str]:
+    """The error messages a page shows (flash messages and messages beside fields)."""
+    import re
+
+    html = response.get_data(as_text=True)
+    found = re.findall(r'class="(?:flash flash-error|field-error)"[^>]*>(.*?)</div>', html, re.S)
+    return [re.sub(r"<[^>]+>", "", text).strip() for text in found]
