@@ -11,7 +11,7 @@ from werkzeug.test import TestResponse
 
 from opsperf.persistence.models import Appraisal, User, db
 
-APP: Flask  # set by the ``app`` fixture
+APP: Flask = Flask(__name__)  # replaced by the ``app`` fixture
 
 FIELDS = (
     "id",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -93,8 +94,6 @@ class TempPostgres:
         return f"postgresql+psycopg://postgres@/opsperf_test?host={self.root}&port={self.port}"
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError, PostgresUnavailable):
             self._run(_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
-        except (subprocess.CalledProcessError, PostgresUnavailable):
-            pass
         shutil.rmtree(self.root, ignore_errors=True)
