@@ -37,7 +37,17 @@ class Diagnostic:
 
 
 class OpsperfError(Exception):
-    """Base class of every error opsperf raises on purpose."""
+    """Base class of every error opsperf raises on purpose.
+
+    The message is an English template with ``%(name)s`` placeholders filled from ``params``;
+    the web layer translates the template (it is extracted into the message catalogs) and
+    fills it in the reader's language.
+    """
+
+    def __init__(self, message: str = "", **params: object) -> None:
+        self.template = message
+        self.params = params
+        super().__init__(message % params if params else message)
 
 
 class DefinitionError(OpsperfError):
@@ -49,6 +59,8 @@ class DefinitionError(OpsperfError):
         shown = "\n".join(d.format() for d in errors[:20])
         more = f"\n… and {len(errors) - 20} more" if len(errors) > 20 else ""
         super().__init__(f"{len(errors)} error(s) in definitions:\n{shown}{more}")
+        self.template = "The definitions have %(count)s error(s); an administrator must fix them."
+        self.params = {"count": len(errors)}
 
 
 class ExpressionError(OpsperfError):
@@ -74,6 +86,8 @@ class Conflict(OpsperfError):
 class ValidationFailed(OpsperfError):
     """Input is incomplete or wrong; ``problems`` says where."""
 
-    def __init__(self, message: str, problems: list[object] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, problems: list[object] | None = None, **params: object
+    ) -> None:
+        super().__init__(message, **params)
         self.problems = problems or []

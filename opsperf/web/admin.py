@@ -12,7 +12,7 @@ from sqlalchemy import select
 from opsperf.errors import DefinitionError, ValidationFailed
 from opsperf.persistence.models import User, db
 from opsperf.services import people as people_svc
-from opsperf.web.helpers import defs, registry, render, roles_required
+from opsperf.web.helpers import defs, error_text, registry, render, roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -37,7 +37,7 @@ def people_import() -> Any:
         rows = people_svc.read_rows(upload.filename, upload.read())
         result = people_svc.import_people(defs(), rows)
     except ValidationFailed as exc:
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return redirect(url_for(".people"))
     if result.problems:
         db.session.rollback()

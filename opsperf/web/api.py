@@ -20,6 +20,7 @@ from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
 from opsperf.services import people, tasks
 from opsperf.web.errors import respond
+from opsperf.web.helpers import error_text
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -199,11 +200,11 @@ def fire(appraisal_id: int) -> Any:
         )
     except ValidationFailed as exc:
         problems = [_problem(p) for p in exc.problems if isinstance(p, FieldError)]
-        return jsonify({"error": str(exc), "status": 422, "problems": problems}), 422
+        return jsonify({"error": error_text(exc), "status": 422, "problems": problems}), 422
     ctx = svc.context(svc.get(appraisal_id))
     return jsonify(_appraisal_json(ctx, me))
 
 
 @bp.errorhandler(PermissionDenied)
 def _denied(exc: PermissionDenied) -> Any:
-    return respond(403, str(exc))
+    return respond(403, error_text(exc))

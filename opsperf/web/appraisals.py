@@ -13,7 +13,7 @@ from opsperf.errors import Conflict, PermissionDenied, TransitionNotAllowed, Val
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
 from opsperf.web import appraisal_view
-from opsperf.web.helpers import lang, render, user
+from opsperf.web.helpers import error_text, lang, render, user
 
 bp = Blueprint("appraisals", __name__, url_prefix="/appraisals")
 
@@ -84,7 +84,7 @@ def save(appraisal_id: int) -> Any:
         # Show the page again with what was typed, so nothing is lost.
         ctx = _context(appraisal_id)
         evaluation, typed = svc.preview(ctx, me, request.form)
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         status = 409 if isinstance(exc, Conflict) else 403
         return _page(ctx, me, raw=typed.raw, evaluation=evaluation, status=status)
     ctx = _context(appraisal_id)
@@ -117,10 +117,10 @@ def fire(appraisal_id: int) -> Any:
         svc.fire(appraisal_id, me, trigger, kind, request.form.get("comment"), _version())
     except ValidationFailed as exc:
         problems = [p for p in exc.problems if isinstance(p, FieldError)]
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return _page(_context(appraisal_id), me, errors=problems, status=422)
     except (Conflict, TransitionNotAllowed) as exc:
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         status = 409 if isinstance(exc, Conflict) else 403
         return _page(_context(appraisal_id), me, status=status)
     flash(_("Done."), "success")

@@ -12,7 +12,7 @@ from flask_login import login_required
 from opsperf.errors import NotFound, ValidationFailed
 from opsperf.services import cycles as svc
 from opsperf.services.appraisals import context, is_overdue
-from opsperf.web.helpers import defs, render, roles_required, user
+from opsperf.web.helpers import defs, error_text, render, roles_required, user
 
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 
@@ -49,7 +49,7 @@ def new() -> Any:
                 actor=user(),
             )
         except (ValidationFailed, NotFound) as exc:
-            flash(str(exc), "error")
+            flash(error_text(exc), "error")
             return render("cycles/new.html", defs=definitions, form=form), 422
         count = len(launched.cycle.appraisals)
         flash(_("Cycle launched with %(n)s appraisals.", n=count), "success")

@@ -17,6 +17,7 @@ from opsperf.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
+from opsperf.web.helpers import error_text
 
 STATUS = {
     NotFound: 404,
@@ -64,7 +65,7 @@ def init_app(app: Flask) -> None:
 def _domain(status: int) -> Any:
     def handle(exc: Exception) -> Any:
         problems = getattr(exc, "problems", None)
-        return respond(status, str(exc), problems)
+        return respond(status, error_text(exc), problems)
 
     return handle
 

@@ -47,6 +47,15 @@ def select_locale() -> str:
     return request.accept_languages.best_match(list(LANGUAGES)) or "zh"
 
 
+def error_text(exc: Exception) -> str:
+    """A domain error's message in the reader's language."""
+    template = getattr(exc, "template", "")
+    if not template:
+        return str(exc)
+    params = getattr(exc, "params", {})
+    return str(_(template, **params))
+
+
 def lang() -> str:
     return str(get_locale() or "zh")[:2]
 
