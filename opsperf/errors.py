@@ -9,6 +9,11 @@ from typing import Literal
 Severity = Literal["error", "warning"]
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for the message catalogs; it is translated where it is shown."""
+    return message
+
+
 @dataclass(frozen=True, order=True)
 class Diagnostic:
     """One finding about a definition file, placed at ``path:line:column``."""
@@ -59,7 +64,9 @@ class DefinitionError(OpsperfError):
         shown = "\n".join(d.format() for d in errors[:20])
         more = f"\n… and {len(errors) - 20} more" if len(errors) > 20 else ""
         super().__init__(f"{len(errors)} error(s) in definitions:\n{shown}{more}")
-        self.template = "The definitions have %(count)s error(s); an administrator must fix them."
+        self.template = N_(
+            "The definitions have %(count)s error(s); an administrator must fix them."
+        )
         self.params = {"count": len(errors)}
 
 

@@ -83,6 +83,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "ceil": math.ceil,
 }
 CONSTANTS = {"True": True, "False": False, "None": None}
+PLAIN_CONSTANTS = (bool, int, float, str, type(None))  # no bytes, complex (1j) or ...
 
 
 def _size(value: Any, budget: int = MAX_SIZE) -> int:
@@ -387,6 +388,11 @@ def _depth(tree: ast.AST) -> int:
 def _vet(node: ast.AST) -> None:
     if not isinstance(node, ALLOWED_NODES):
         raise ExpressionError(f"{_describe(node)} is not allowed in expressions")
+    if isinstance(node, ast.Constant) and not isinstance(node.value, PLAIN_CONSTANTS):
+        raise ExpressionError(
+            f"{type(node.value).__name__} values are not allowed; "
+            "use numbers, quoted text, True, False or None"
+        )
     if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
         raise ExpressionError(f"'.{node.attr}': names starting with '_' are not allowed")
     if isinstance(node, ast.Name) and node.id.startswith("_"):

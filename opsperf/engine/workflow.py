@@ -65,7 +65,9 @@ class CompiledWorkflow:
         for t in self.by_trigger.get(trigger, []):
             if state in self.sources_of(t):
                 return t
-        raise TransitionNotAllowed(f"'{trigger}' cannot be fired from '{state}'")
+        raise TransitionNotAllowed(
+            "'%(trigger)s' cannot be fired from '%(state)s'", trigger=trigger, state=state
+        )
 
     def sources_of(self, t: TransitionDef) -> list[str]:
         leaves: list[str] = []
@@ -97,8 +99,17 @@ class CompiledWorkflow:
         except MachineError as exc:
             raise TransitionNotAllowed(str(exc.value)) from exc
         if not moved:
-            reason = t.guard_message.get() if t.guard_message else f"condition `{t.guard}` fails"
-            raise TransitionNotAllowed(f"'{trigger}' is not possible yet: {reason}")
+            if t.guard_message:
+                raise TransitionNotAllowed(
+                    "'%(trigger)s' is not possible yet: %(reason)s",
+                    trigger=trigger,
+                    reason=t.guard_message,
+                )
+            raise TransitionNotAllowed(
+                "'%(trigger)s' is not possible yet: condition `%(guard)s` fails",
+                trigger=trigger,
+                guard=str(t.guard),
+            )
         return subject.state
 
     def is_final(self, state: str) -> bool:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ from opsperf.errors import (
     Conflict,
     ExpressionError,
     NotFound,
+    OpsperfError,
     PermissionDenied,
     TransitionNotAllowed,
     ValidationFailed,
@@ -85,7 +87,7 @@ def context(appraisal: Appraisal) -> Context:
 def get(appraisal_id: int) -> Appraisal:
     appraisal = db.session.get(Appraisal, appraisal_id)
     if appraisal is None:
-        raise NotFound(f"appraisal {appraisal_id} does not exist")
+        raise NotFound("appraisal %(id)s does not exist", id=appraisal_id)
     return appraisal
 
 
@@ -179,7 +181,7 @@ class Action:
     label: Text
     comment: str
     enabled: bool = True
-    reason: str | None = None
+    reason: Text | None = None
     help: Text | None = None
 
 
@@ -242,8 +244,8 @@ def _guard_values(ctx: Context, evaluation: Evaluation | None = None) -> dict[st
     return {**ev.context, "score": ev.score.total}
 
 
-def actions_for(ctx: Context, user: User) -> list[Action]:
-    """Exactly the steps ``user`` may take on this appraisal now."""
+def actions_for(ctx: Context, user: User, values: dict[str, Any] | None = None) -> list[Action]:
+    """Exactly the steps ``user`` may take now (guards read ``values``, default: stored)."""
     if ctx.final:
         return []
     roles = roles_of(ctx, user)
@@ -256,7 +258,8 @@ def actions_for(ctx: Context, user: User) -> list[Action]:
             Action(t.trigger, "approve", _label(t), "optional", help=t.help),
             Action(t.trigger, "decline", _label(t), "required"),
         ]
-    values = _guard_values(ctx)
+    if values is None:
+        values = _guard_values(ctx)
     actions = []
     for t in ctx.workflow.transitions_from(a.state):
         kind = _kind_for(ctx, t, user, roles)
@@ -265,7 +268,7 @@ def actions_for(ctx: Context, user: User) -> list[Action]:
         action = Action(t.trigger, kind, _label(t), t.comment, help=t.help)
         if not ctx.workflow.guard_passes(t, values):
             action.enabled = False
-            action.reason = t.guard_message.get() if t.guard_message else str(t.guard)
+            action.reason = t.guard_message or Text(zh=str(t.guard), en=str(t.guard))
         actions.append(action)
     return actions
 
@@ -317,14 +320,24 @@ def _check_version(appraisal: Appraisal, expected: int | None) -> None:
         )
 
 
-def _commit() -> None:
+@contextmanager
+def _one_writer() -> Iterator[None]:
+    """All or nothing: any refusal rolls back; a lost race becomes a clean Conflict."""
     try:
-        db.session.commit()
+        yield
+    except OpsperfError:
+        db.session.rollback()
+        raise
     except (StaleDataError, IntegrityError) as exc:
         db.session.rollback()
         raise Conflict(
             "someone else changed this appraisal at the same moment; reload — nothing was changed"
         ) from exc
+
+
+def _commit() -> None:
+    with _one_writer():
+        db.session.commit()
 
 
 @dataclass
@@ -338,28 +351,36 @@ def save(
     appraisal_id: int, user: User, formdata: FormData, expected_version: int | None
 ) -> SaveOutcome:
     """Store the values ``user`` may edit now; refuse the whole post on any problem."""
-    a = get(appraisal_id)
-    ctx = context(a)
-    require_view(ctx, user)
-    _check_version(a, expected_version)
+    with _one_writer():
+        a = get(appraisal_id)
+        ctx = context(a)
+        require_view(ctx, user)
+        _check_version(a, expected_version)
+        if not editable(ctx, roles_of(ctx, user)):
+            raise PermissionDenied("you cannot edit anything in this appraisal at this step")
+        outcome = _apply_values(ctx, user, formdata)
+        if outcome.errors:
+            db.session.rollback()
+        elif outcome.changes:
+            _commit()
+        return outcome
+
+
+def _apply_values(ctx: Context, user: User, formdata: FormData) -> SaveOutcome:
+    """Apply the editable part of a post to the appraisal (not committed)."""
+    a = ctx.appraisal
     rights = editable(ctx, roles_of(ctx, user))
-    if not rights:
-        raise PermissionDenied("you cannot edit anything in this appraisal at this step")
     result = parse_post(ctx.form, formdata, a.values or {}, rights)
     if result.refused:
         db.session.rollback()
         raise PermissionDenied(
-            "you may not change these fields at this step: " + ", ".join(sorted(result.refused))
+            "you may not change these fields at this step: %(fields)s",
+            fields=", ".join(sorted(result.refused)),
         )
-    outcome = SaveOutcome(result.changes, result.errors, result.raw)
-    if result.errors:
-        db.session.rollback()
-        return outcome
-    if result.changes:
+    if not result.errors and result.changes:
         a.values = result.values
         db.session.add(_event(a, user, "save", changes=result.changes))
-        _commit()
-    return outcome
+    return SaveOutcome(result.changes, result.errors, result.raw)
 
 
 def _event(a: Appraisal, user: User | None, kind: str, **fields: Any) -> Event:
@@ -379,31 +400,48 @@ def fire(
     kind: str,
     comment: str | None,
     expected_version: int | None,
+    formdata: FormData | None = None,
 ) -> Appraisal:
-    """Fire, request, approve or decline ``trigger`` for ``user``; all or nothing."""
-    a = get(appraisal_id)
-    ctx = context(a)
-    require_view(ctx, user)
-    _check_version(a, expected_version)
-    action = next(
-        (x for x in actions_for(ctx, user) if (x.trigger, x.kind) == (trigger, kind)), None
-    )
-    if action is None:
-        raise TransitionNotAllowed(
-            f"'{trigger}' is not something you can do at this step ({a.state})"
+    """Fire, request, approve or decline ``trigger`` for ``user``; all or nothing.
+
+    When ``formdata`` is given, the values it carries are saved first, in the same
+    transaction, so that one click both stores what was typed and takes the step.
+    """
+    with _one_writer():
+        a = get(appraisal_id)
+        ctx = context(a)
+        require_view(ctx, user)
+        _check_version(a, expected_version)
+        if formdata is not None and editable(ctx, roles_of(ctx, user)):
+            outcome = _apply_values(ctx, user, formdata)
+            if outcome.errors:
+                db.session.rollback()
+                raise ValidationFailed("please correct the marked values", list(outcome.errors))
+        action = next(
+            (x for x in actions_for(ctx, user) if (x.trigger, x.kind) == (trigger, kind)), None
         )
-    if not action.enabled:
-        raise TransitionNotAllowed(f"'{trigger}' is not possible yet: {action.reason}")
-    comment = (comment or "").strip() or None
-    if action.comment == "required" and not comment:
-        raise ValidationFailed("a comment is required for this step")
-    t = ctx.workflow.transition(a.state, trigger)
-    if kind in ("fire", "request"):
-        _require_complete(ctx, user)
-    handlers = {"fire": _move, "request": _request, "approve": _approve, "decline": _decline}
-    handlers[kind](ctx, t, user, comment)
-    _commit()
-    return a
+        if action is None:
+            raise TransitionNotAllowed(
+                "'%(trigger)s' is not something you can do at this step (%(state)s)",
+                trigger=trigger,
+                state=a.state,
+            )
+        if not action.enabled:
+            raise TransitionNotAllowed(
+                "'%(trigger)s' is not possible yet: %(reason)s",
+                trigger=trigger,
+                reason=action.reason,
+            )
+        comment = (comment or "").strip() or None
+        if action.comment == "required" and not comment:
+            raise ValidationFailed("a comment is required for this step")
+        t = ctx.workflow.transition(a.state, trigger)
+        if kind in ("fire", "request"):
+            _require_complete(ctx, user)
+        handlers = {"fire": _move, "request": _request, "approve": _approve, "decline": _decline}
+        handlers[kind](ctx, t, user, comment)
+        _commit()
+        return a
 
 
 def _require_complete(ctx: Context, user: User) -> None:
@@ -475,7 +513,9 @@ def compute_scores(ctx: Context) -> dict[str, Any]:
     a = ctx.appraisal
     scored = score_form(ctx.form, a.values or {})
     if scored.total is None:
-        raise ValidationFailed(f"the score cannot be computed yet: {scored.formula}")
+        raise ValidationFailed(
+            "the score cannot be computed yet: %(formula)s", formula=scored.formula
+        )
     result: dict[str, Any] = {
         "computed_at": utcnow().isoformat(timespec="seconds"),
         "definitions": _versions(a),
@@ -497,7 +537,7 @@ def compute_scores(ctx: Context) -> dict[str, Any]:
                 a.position_id,
             )
         except ExpressionError as exc:
-            raise ValidationFailed(f"the bonus formula failed: {exc}") from exc
+            raise ValidationFailed("the bonus formula failed: %(error)s", error=str(exc)) from exc
         a.grade, a.bonus = grade.grade, bonus.amount
         result["grade"] = {
             "grade": grade.grade,

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import Department, KpiTableField, TableField
 from opsperf.engine.workflow import compile_workflow
-from opsperf.errors import NotFound, ValidationFailed
+from opsperf.errors import N_, NotFound, ValidationFailed
 from opsperf.persistence.models import Appraisal, Cycle, Event, User, db
 from opsperf.services import snapshots
 
 
 @dataclass
 class Skipped:
+    """A person left out of a cycle; ``template`` and ``params`` say why (translated when shown)."""
+
     user: str
-    reason: str
+    template: str
+    params: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return self.template % self.params if self.params else self.template
 
 
 @dataclass
@@ -56,14 +63,18 @@ def launch(
 ) -> Launch:
     """Start a cycle: one appraisal per active person in scope whose position uses the workflow."""
     if workflow_id not in defs.workflows:
-        raise NotFound(f"no workflow '{workflow_id}'")
+        raise NotFound("no workflow '%(workflow)s'", workflow=workflow_id)
     if not name.strip():
         raise ValidationFailed("give the cycle a name")
     if period_end < period_start:
         raise ValidationFailed("the period ends before it starts")
     unknown = [d for d in department_ids if d not in defs.departments]
-    if unknown or not department_ids:
-        raise ValidationFailed(f"unknown or no departments: {', '.join(unknown) or '-'}")
+    if not department_ids:
+        raise ValidationFailed("choose at least one department")
+    if unknown:
+        raise ValidationFailed(
+            "unknown departments: %(departments)s", departments=", ".join(unknown)
+        )
     scope = subtree(defs, department_ids)
     cycle = Cycle(
         name=name.strip(),
@@ -84,7 +95,7 @@ def launch(
     for person in people:
         reason = _appraise(defs, cycle, person)
         if reason:
-            skipped.append(Skipped(person.name, reason))
+            skipped.append(Skipped(person.name, *reason))
     if not cycle.appraisals:
         db.session.rollback()
         raise ValidationFailed("nobody in these departments has a position using this workflow")
@@ -100,13 +111,22 @@ def launch(
     return Launch(cycle, skipped)
 
 
-def _appraise(defs: DefinitionSet, cycle: Cycle, person: User) -> str | None:
+def _appraise(
+    defs: DefinitionSet, cycle: Cycle, person: User
+) -> tuple[str, dict[str, object]] | None:
+    """Add the person's appraisal; or say why not (a message template and its params)."""
     dept: Department = defs.departments[person.department_id or ""]
     position = next((p for p in dept.positions if p.id == person.position_id), None)
     if position is None:
-        return f"position '{person.position_id}' is not defined in {dept.id}"
+        return (
+            N_("position '%(position)s' is not defined in department %(department)s"),
+            {"position": person.position_id, "department": dept.id},
+        )
     if position.workflow != cycle.workflow_id:
-        return f"position '{position.id}' uses workflow '{position.workflow}'"
+        return (
+            N_("position '%(position)s' uses workflow '%(workflow)s'"),
+            {"position": position.id, "workflow": position.workflow},
+        )
     policy_id = position.policy or next(
         (p.id for p in defs.policies.values() if p.workflow == cycle.workflow_id), None
     )
@@ -151,7 +171,7 @@ def _initial_values(defs: DefinitionSet, form_id: str) -> dict[str, object]:
 def get(cycle_id: int) -> Cycle:
     cycle = db.session.get(Cycle, cycle_id)
     if cycle is None:
-        raise NotFound(f"cycle {cycle_id} does not exist")
+        raise NotFound("cycle %(id)s does not exist", id=cycle_id)
     return cycle
 
 

@@ -97,7 +97,8 @@ def seed(
     result = people.import_people(defs, people_rows(), password_method=password_method)
     if result.problems:
         raise OpsperfError(
-            "demo people do not fit the definitions: " + "; ".join(str(p) for p in result.problems)
+            "demo people do not fit the definitions: %(problems)s",
+            problems="; ".join(str(p) for p in result.problems),
         )
     today = today or dt.date.today()
     quarter_start = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
@@ -184,7 +185,7 @@ def _fill_all(appraisal_id: int, rng: random.Random) -> None:
                 _fill(f, data, rights, a.values or {}, rng)
         outcome = appraisals.save(appraisal_id, user, data, a.version)
         if outcome.errors:
-            raise OpsperfError(f"demo values rejected: {outcome.errors}")
+            raise OpsperfError("demo values rejected: %(errors)s", errors=outcome.errors)
 
 
 def _fill(

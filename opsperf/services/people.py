@@ -40,8 +40,16 @@ PASSWORD_METHOD = "scrypt"
 
 @dataclass
 class RowProblem:
+    """What is wrong with one row: an English ``template`` with ``%(name)s`` placeholders filled
+    from ``params`` (the web layer translates the template, like an error's)."""
+
     row: int
-    message: str
+    template: str
+    params: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return self.template % self.params if self.params else self.template
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.message}"
@@ -93,7 +101,9 @@ def read_rows(path: Path | str, content: bytes | None = None) -> list[dict[str, 
     header = [ALIASES.get(h.strip(), h.strip().lower()) for h in raw_rows[0]]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise ValidationFailed(f"missing columns: {', '.join(missing)} (row 1 is the header)")
+        raise ValidationFailed(
+            "missing columns: %(columns)s (row 1 is the header)", columns=", ".join(missing)
+        )
     return [
         {key: (cells[i] if i < len(cells) else "").strip() for i, key in enumerate(header)}
         for cells in raw_rows[1:]
@@ -106,7 +116,7 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise ValidationFailed(f"cannot read the spreadsheet: {exc}") from exc
+        raise ValidationFailed("cannot read the spreadsheet: %(error)s", error=str(exc)) from exc
     sheet = book.worksheets[0]
     return [
         ["" if v is None else str(v) for v in row]
@@ -125,10 +135,16 @@ def import_people(
     in_file = {r.get("employee_no", ""): n for n, r in enumerate(rows, start=2)}
     seen: dict[str, int] = {}
     for number, row in enumerate(rows, start=2):
-        result.problems += [RowProblem(number, m) for m in _row_problems(defs, row, known, in_file)]
+        result.problems += _row_problems(number, defs, row, known, in_file)
         no = row.get("employee_no", "")
         if no in seen:
-            result.problems.append(RowProblem(number, f"employee_no {no} repeats row {seen[no]}"))
+            result.problems.append(
+                RowProblem(
+                    number,
+                    "employee_no %(no)s repeats row %(first)s",
+                    {"no": no, "first": seen[no]},
+                )
+            )
         seen[no] = number
     if result.problems:
         return result
@@ -153,40 +169,69 @@ def import_people(
 
 
 def _row_problems(
+    number: int,
     defs: DefinitionSet,
     row: Mapping[str, str],
     known: Mapping[str, User],
     in_file: Mapping[str, int],
-) -> list[str]:
-    problems = [f"{c} is empty" for c in ("employee_no", "name", "department") if not row.get(c)]
+) -> list[RowProblem]:
+    problems = [
+        RowProblem(number, "%(column)s is empty", {"column": c})
+        for c in ("employee_no", "name", "department")
+        if not row.get(c)
+    ]
     dept = defs.departments.get(row.get("department", ""))
     if row.get("department") and dept is None:
-        problems.append(f"unknown department '{row['department']}'")
+        problems.append(
+            RowProblem(
+                number,
+                "unknown department '%(department)s': use a department id from org/",
+                {"department": row["department"]},
+            )
+        )
     if (
         dept is not None
         and row.get("position")
         and row["position"] not in {p.id for p in dept.positions}
     ):
-        problems.append(f"department {dept.id} has no position '{row['position']}'")
+        problems.append(
+            RowProblem(
+                number,
+                "department %(department)s has no position '%(position)s'",
+                {"department": dept.id, "position": row["position"]},
+            )
+        )
     email = row.get("email", "")
     if email and not EMAIL.match(email):
-        problems.append(f"'{email}' is not an e-mail address")
+        problems.append(
+            RowProblem(number, "'%(email)s' is not an e-mail address", {"email": email})
+        )
     manager = row.get("manager", "")
     if manager and manager not in in_file and manager not in known:
-        problems.append(f"manager '{manager}' is neither in the file nor known")
+        problems.append(
+            RowProblem(
+                number,
+                "manager '%(manager)s' is neither in the file nor known",
+                {"manager": manager},
+            )
+        )
     if manager and manager == row.get("employee_no"):
-        problems.append("a person cannot be their own manager")
+        problems.append(RowProblem(number, "a person cannot be their own manager"))
     roles = _roles(row.get("roles", ""))
     custom = {r.id for d in defs.departments.values() for r in d.roles}
     unknown = [r for r in roles if r not in GLOBAL_ROLES and r not in custom]
     if unknown:
-        problems.append(f"unknown roles: {', '.join(unknown)}")
+        problems.append(
+            RowProblem(number, "unknown roles: %(roles)s", {"roles": ", ".join(unknown)})
+        )
     bonus = row.get("base_bonus", "")
     if bonus:
         try:
             float(bonus)
         except ValueError:
-            problems.append(f"base_bonus '{bonus}' is not a number")
+            problems.append(
+                RowProblem(number, "base_bonus '%(value)s' is not a number", {"value": bonus})
+            )
     return problems
 
 

@@ -42,7 +42,7 @@ def definition(snapshot_id: int) -> Any:
     if parsed is None:
         snapshot = db.session.get(Snapshot, snapshot_id)
         if snapshot is None:
-            raise NotFound(f"no definition snapshot {snapshot_id}")
+            raise NotFound("no definition snapshot %(id)s", id=snapshot_id)
         parsed = KINDS[snapshot.kind].model_validate(snapshot.body)
         with _LOCK:
             parsed = _PARSED.setdefault(snapshot_id, parsed)

@@ -10,7 +10,7 @@ from htmx_flask import Htmx
 
 from opsperf.definitions.registry import Registry
 from opsperf.persistence.models import User, db
-from opsperf.web import errors, helpers
+from opsperf.web import errors, helpers, vocabulary
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = ""
     helpers.init_app(app)
+    vocabulary.init_app(app)
     errors.init_app(app)
 
     from opsperf.web import admin, api, appraisals, auth, cycles, home

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -44,7 +45,8 @@ def people_import() -> Any:
         users = list(db.session.scalars(select(User).order_by(User.employee_no)))
         flash(_("Nothing was imported: fix these rows and try again."), "error")
         return render("admin/people.html", users=users, defs=defs(), problems=result.problems), 422
-    flash(_("Imported: %(c)s new, %(u)s updated.", c=result.created, u=result.updated), "success")
+    new, updated = result.created, result.updated
+    flash(_("Imported: %(new)s new, %(updated)s updated.", new=new, updated=updated), "success")
     return redirect(url_for(".people"))
 
 
@@ -66,7 +68,13 @@ def definitions() -> Any:
 def reload() -> Any:
     result = registry().reload()
     if result.ok:
-        flash(_("Definitions reloaded: %(n)s loaded.", n=len(result.definitions)), "success")
+        count = len(result.definitions)
+        message = ngettext(
+            "Definitions reloaded: %(num)s definition is live.",
+            "Definitions reloaded: %(num)s definitions are live.",
+            count,
+        )
+        flash(message, "success")
     else:
         flash(_("The definitions have errors; the last good set stays live."), "error")
     return redirect(url_for(".definitions"))

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -39,7 +40,7 @@ def _user() -> User:
 
 @bp.errorhandler(401)
 def _unauthorized(_exc: Exception) -> Any:
-    response, status = respond(401, "log in, or send HTTP Basic credentials")
+    response, status = respond(401, _("Log in, or send HTTP Basic credentials."))
     response.headers["WWW-Authenticate"] = 'Basic realm="opsperf"'
     return response, status
 
@@ -85,7 +86,7 @@ def _appraisal_json(ctx: svc.Context, me: User) -> dict[str, Any]:
                 "label": x.label.model_dump(),
                 "comment": x.comment,
                 "enabled": x.enabled,
-                "reason": x.reason,
+                "reason": x.reason.model_dump() if x.reason else None,
             }
             for x in svc.actions_for(ctx, me)
         ],
@@ -126,7 +127,7 @@ def _formdata(ctx: svc.Context, values: Mapping[str, Any]) -> MultiDict[str, str
     for key, value in values.items():
         f = fields.get(key)
         if f is None:
-            raise ValidationFailed(f"the form has no field '{key}'")
+            raise ValidationFailed("the form has no field '%(field)s'", field=key)
         if isinstance(f, KpiTableField):
             for kpi_id, row in (value or {}).items():
                 for column, cell in (row or {}).items():

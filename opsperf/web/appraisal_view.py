@@ -107,6 +107,21 @@ def build(
     return sections
 
 
+def field_names(form: Any) -> dict[str, str]:
+    """Value paths (``manager_rating``, ``kpis.revenue.actual``) → labels for the history."""
+    from opsperf.web.helpers import label
+
+    columns = {"target": _("Target"), "actual": _("Actual"), "note": _("Note")}
+    names: dict[str, str] = {}
+    for f in form.fields():
+        names[f.id] = label(f.label)
+        if isinstance(f, KpiTableField):
+            for kpi in f.kpis:
+                for column, text in columns.items():
+                    names[f"{f.id}.{kpi.id}.{column}"] = f"{label(kpi.name)} · {text}"
+    return names
+
+
 def workflow_view(ctx: Any) -> dict[str, Any]:
     """State names, the phase stepper and the current state's help, in the page's language."""
     from opsperf.definitions import statetree
@@ -119,9 +134,10 @@ def workflow_view(ctx: Any) -> dict[str, Any]:
     phase = statetree.phase(current)
     position = top.index(phase) if phase in top else 0
     steps = []
+    first_final = next((n for n in top if compiled.definition.states[n].final), None)
     for index, name in enumerate(top):
         state = compiled.definition.states[name]
-        if state.final and name != phase:
+        if state.final and name not in (phase, first_final):
             continue
         css = "current" if name == phase else "done" if index < position else ""
         steps.append({"label": label(state.label, name), "css": css})

@@ -46,6 +46,7 @@ def _page(
         editable_kpi=rights.kpi_columns,
         editable_table=rights.table_columns,
         **appraisal_view.workflow_view(ctx),
+        field_names=appraisal_view.field_names(ctx.form),
         ctx=ctx,
         a=ctx.appraisal,
         me=me,
@@ -53,7 +54,7 @@ def _page(
         sections=sections,
         evaluation=evaluation,
         can_edit=bool(rights),
-        actions=svc.actions_for(ctx, me),
+        actions=svc.actions_for(ctx, me, {**evaluation.context, "score": evaluation.score.total}),
         approvals=svc.approval_status(ctx),
         events=svc.timeline(ctx.appraisal),
         due=svc.due_at(ctx),
@@ -107,21 +108,40 @@ def preview(appraisal_id: int) -> Any:
     )
 
 
+def _chosen_action() -> tuple[str, str, str | None]:
+    """Trigger, kind and comment of the step chosen (``action=trigger:kind`` from the page)."""
+    chosen = request.form.get("action", "")
+    if ":" in chosen:
+        trigger, kind = chosen.split(":", 1)
+        return trigger, kind, request.form.get(f"comment:{chosen}")
+    return (
+        request.form.get("trigger", ""),
+        request.form.get("kind", "fire"),
+        (request.form.get("comment")),
+    )
+
+
 @bp.post("/<int:appraisal_id>/fire")
 @login_required
 def fire(appraisal_id: int) -> Any:
+    """Save what was typed and take the chosen step, in one transaction."""
     me = user()
-    trigger = request.form.get("trigger", "")
-    kind = request.form.get("kind", "fire")
+    trigger, kind, comment = _chosen_action()
     try:
-        svc.fire(appraisal_id, me, trigger, kind, request.form.get("comment"), _version())
-    except ValidationFailed as exc:
-        problems = [p for p in exc.problems if isinstance(p, FieldError)]
+        svc.fire(appraisal_id, me, trigger, kind, comment, _version(), formdata=request.form)
+    except (ValidationFailed, Conflict, TransitionNotAllowed, PermissionDenied) as exc:
+        ctx = _context(appraisal_id)
+        evaluation, typed = svc.preview(ctx, me, request.form)
+        problems = [p for p in getattr(exc, "problems", []) if isinstance(p, FieldError)]
         flash(error_text(exc), "error")
-        return _page(_context(appraisal_id), me, errors=problems, status=422)
-    except (Conflict, TransitionNotAllowed) as exc:
-        flash(error_text(exc), "error")
-        status = 409 if isinstance(exc, Conflict) else 403
-        return _page(_context(appraisal_id), me, status=status)
+        status = {Conflict: 409, TransitionNotAllowed: 403, PermissionDenied: 403}
+        return _page(
+            ctx,
+            me,
+            errors=problems or typed.errors,
+            raw=typed.raw,
+            evaluation=evaluation,
+            status=status.get(type(exc), 422),
+        )
     flash(_("Done."), "success")
     return redirect(url_for(".view", appraisal_id=appraisal_id))

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required
 
 from opsperf.errors import NotFound, ValidationFailed
@@ -28,7 +29,7 @@ def _date(name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(request.form.get(name, ""))
     except ValueError:
-        raise ValidationFailed(_("Enter the period as dates (YYYY-MM-DD).")) from None
+        raise ValidationFailed("Enter the period as dates (YYYY-MM-DD).") from None
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -52,9 +53,16 @@ def new() -> Any:
             flash(error_text(exc), "error")
             return render("cycles/new.html", defs=definitions, form=form), 422
         count = len(launched.cycle.appraisals)
-        flash(_("Cycle launched with %(n)s appraisals.", n=count), "success")
+        launched_text = ngettext(
+            "Cycle launched with %(num)s appraisal.",
+            "Cycle launched with %(num)s appraisals.",
+            count,
+        )
+        flash(launched_text, "success")
         for skipped in launched.skipped:
-            flash(f"{skipped.user}: {skipped.reason}", "warning")
+            reason = error_text(skipped)
+            left_out = _("%(person)s was left out: %(reason)s", person=skipped.user, reason=reason)
+            flash(left_out, "warning")
         return redirect(url_for(".view", cycle_id=launched.cycle.id))
     return render("cycles/new.html", defs=definitions, form=form)
 

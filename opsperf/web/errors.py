@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from opsperf.errors import (
+    N_,
     Conflict,
     DefinitionError,
     NotFound,
@@ -28,21 +29,22 @@ STATUS = {
     DefinitionError: 503,
 }
 TITLES = {
-    400: "Bad request",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Changed meanwhile",
-    413: "Too large",
-    422: "Please check your input",
-    500: "Something went wrong",
-    503: "Definitions are not available",
+    400: N_("Bad request"),
+    401: N_("Not logged in"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    409: N_("Changed meanwhile"),
+    413: N_("Too large"),
+    422: N_("Please check your input"),
+    500: N_("Something went wrong"),
+    503: N_("Definitions are not available"),
 }
 
 
 def respond(status: int, message: str, problems: list[Any] | None = None) -> Any:
     """One error response: JSON for the API, a fragment for HTMX, else a full page."""
-    title = _(TITLES.get(status, "Error"))
+    title = _(TITLES.get(status, N_("Error")))
     if request.path.startswith("/api/"):
         payload: dict[str, Any] = {"error": title, "message": message, "status": status}
         if problems:
@@ -77,8 +79,12 @@ def _csrf(exc: CSRFError) -> Any:
 def _http(exc: HTTPException) -> Any:
     status = exc.code or 500
     messages = {
+        400: _("The request could not be understood. Reload the page and try again."),
+        401: _("Log in to continue."),
         403: _("You do not have access to this page or action."),
         404: _("There is nothing at this address."),
         405: _("This address does not accept that kind of request."),
+        413: _("The upload is too large."),
+        500: _("Something went wrong on our side. Try again, or tell an administrator."),
     }
     return respond(status, messages.get(status, exc.description or ""))

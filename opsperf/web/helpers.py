@@ -47,12 +47,15 @@ def select_locale() -> str:
     return request.accept_languages.best_match(list(LANGUAGES)) or "zh"
 
 
-def error_text(exc: Exception) -> str:
-    """A domain error's message in the reader's language."""
+def error_text(exc: object) -> str:
+    """A domain error's message (or any ``template`` + ``params``) in the reader's language."""
     template = getattr(exc, "template", "")
     if not template:
         return str(exc)
-    params = getattr(exc, "params", {})
+    params = {
+        key: label(value) if isinstance(value, Text) else value
+        for key, value in getattr(exc, "params", {}).items()
+    }
     return str(_(template, **params))
 
 

@@ -1,0 +1,101 @@
+"""Two people acting on one appraisal at the same moment: one wins, the other is told, no harm."""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from opsperf.persistence.models import Vote, db
+from opsperf.services import cycles, demo
+from tests.helpers import appraisal_of, events, fire
+
+
+def _to_calibration(app: Flask, defs: Any) -> int:
+    """Launch sales and walk 李娜's appraisal to calibration, where sign_off needs two people."""
+    import datetime as dt
+
+    with app.app_context():
+        cycles.launch(
+            defs,
+            name="Q4",
+            workflow_id="quarterly_review",
+            period_start=dt.date(2026, 10, 1),
+            period_end=dt.date(2026, 12, 31),
+            department_ids=["sales"],
+            actor=None,
+        )
+        appraisal_id = appraisal_of("s101").id
+        steps = ["submit_plan", "start_assessment", "submit_self", "submit_review"]
+        demo._walk(appraisal_id, steps, random.Random(7))
+    assert appraisal_of("s101").state == "assess.calibration"
+    return appraisal_id
+
+
+def _race(
+    clients: list[FlaskClient], appraisal_id: int, trigger: str, kind: str, comment: str = ""
+) -> list[int]:
+    version = appraisal_of("s101").version
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def act(client: FlaskClient) -> None:
+        barrier.wait()
+        response = fire(client, appraisal_id, trigger, kind, comment, version=version)
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=act, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return sorted(statuses)
+
+
+def test_two_approvals_at_once(app: Flask, defs: Any, staff: Any, as_user: Any) -> None:
+    appraisal_id = _to_calibration(app, defs)
+    head, hr = as_user("s100"), as_user("hr01")
+
+    assert _race([head, hr], appraisal_id, "sign_off", "approve") == [302, 409]
+    with app.app_context():
+        votes = db.session.query(Vote).filter_by(appraisal_id=appraisal_id, trigger="sign_off")
+        assert votes.count() == 1
+    assert appraisal_of("s101").state == "assess.calibration"
+    assert [(e.kind, e.trigger) for e in events(appraisal_id)].count(("vote", "sign_off")) == 1
+
+    # The one who was refused reloads and signs: now both have approved and the step is taken.
+    voted = {
+        e.actor_id for e in events(appraisal_id) if (e.kind, e.trigger) == ("vote", "sign_off")
+    }
+    late = hr if staff["hr01"] not in voted else head
+    assert fire(late, appraisal_id, "sign_off", "approve").status_code == 302
+    assert appraisal_of("s101").state == "feedback"
+
+
+def test_the_same_step_twice_at_once_moves_once(
+    app: Flask, defs: Any, staff: Any, as_user: Any
+) -> None:
+    appraisal_id = _to_calibration(app, defs)
+    manager_a, manager_b = as_user("s100"), as_user("s100")
+
+    comment = "评语需要补充具体事例。"
+    statuses = _race([manager_a, manager_b], appraisal_id, "return_to_manager", "fire", comment)
+    assert statuses == [302, 409]
+    assert appraisal_of("s101").state == "assess.manager"
+    moves = [e for e in events(appraisal_id) if e.trigger == "return_to_manager"]
+    assert len(moves) == 1
+
+
+def test_a_stale_page_is_refused_and_changes_nothing(
+    app: Flask, defs: Any, staff: Any, as_user: Any
+) -> None:
+    appraisal_id = _to_calibration(app, defs)
+    stale = appraisal_of("s101").version
+    assert fire(as_user("s100"), appraisal_id, "sign_off", "approve").status_code == 302
+    response = fire(as_user("hr01"), appraisal_id, "sign_off", "approve", version=stale)
+    assert response.status_code == 409
+    assert "changed since you opened it" in response.get_data(as_text=True)
+    assert appraisal_of("s101").state == "assess.calibration"
