@@ -1,0 +1,23 @@
+"""The README's YAML examples are a working definition set (docs that cannot drift)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from opsperf.config import PROJECT_ROOT
+from opsperf.definitions.loader import load
+
+COMPANY = "kind: Department\nid: company\nname: {zh: 公司, en: Company}\n"
+
+
+def test_readme_examples_load_without_errors(tmp_path: Path) -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "kind:" in b]
+    assert len(blocks) >= 4
+    for index, block in enumerate([COMPANY, *blocks]):
+        (tmp_path / f"{index}.yaml").write_text(block, encoding="utf-8")
+    result = load([tmp_path])
+    assert [d.format() for d in result.errors] == []
+    kinds = {key[0] for key in result.definitions.located}
+    assert kinds == {"Department", "Form", "Workflow", "IncentivePolicy"}
