@@ -545,6 +545,11 @@ class TransitionDef(Model):
     approval: Approval | None = None
     allow_self_approval: bool = False
     comment: Literal["required", "optional", "none"] = "optional"
+    require_complete: bool = Field(
+        True,
+        description="Check the firer's required values and the form rules first; "
+        "false for steps that send work back",
+    )
     actions: list[WorkflowAction] = []
 
     @property

@@ -359,7 +359,14 @@ def _set(result: PostResult, path: str, key: str, value: Any) -> None:
         result.values[key] = value
 
 
+def _blank(raw: list[Any] | None) -> bool:
+    """An input left empty: browsers post it as ``""``, which means no value, not a bad one."""
+    return not raw or all(isinstance(v, str) and not v.strip() for v in raw)
+
+
 def _coerce(f: AnyField | ColumnField, bound: wf.Field, path: str) -> tuple[Any, list[FieldError]]:
+    if bound.process_errors and _blank(bound.raw_data):
+        return None, []
     if bound.process_errors:
         code = {"integer": "integer", "date": "date"}.get(f.type, "number")
         if isinstance(f, RatingField):
@@ -422,7 +429,7 @@ def _apply_kpis(f: KpiTableField, bound: wf.Field, result: PostResult, ed: Edita
                 if value != row.get(column) and cell.raw_data[0] != "":
                     result.refused.append(path)
                 continue
-            if cell.process_errors:
+            if cell.process_errors and not _blank(cell.raw_data):
                 result.errors.append(FieldError(path, "number"))
                 continue
             if row.get(column) != value:

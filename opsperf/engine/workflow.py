@@ -35,6 +35,7 @@ class CompiledWorkflow:
         self.leaves: dict[str, State] = statetree.leaves(definition)
         self.initial = statetree.initial_leaf(definition)
         self.by_trigger: dict[str, list[TransitionDef]] = {}
+        self.roles: frozenset[str] = _roles_named(definition)
         self.machine = Machine(
             model=None,
             states=list(self.leaves),
@@ -117,6 +118,18 @@ class CompiledWorkflow:
 
     def state(self, path: str) -> State:
         return self.states[path]
+
+
+def _roles_named(definition: Workflow) -> frozenset[str]:
+    """Every role a workflow gives something to do: firing, approving or editing."""
+    named: set[str] = set()
+    for t in definition.transitions:
+        named.update(t.roles)
+        if t.approval is not None:
+            named.update(t.approval.roles)
+    for state in statetree.all_states(definition).values():
+        named.update(state.edit)
+    return frozenset(named)
 
 
 def _guard(t: TransitionDef) -> Any:

@@ -103,9 +103,15 @@ def is_dept_head(user: User, department_id: str, head_position: str | None) -> b
 
 
 def roles_of(ctx: Context, user: User) -> set[str]:
-    """The roles ``user`` holds for this appraisal: relative ones, then global and custom."""
+    """The roles ``user`` holds for this appraisal: relative, global, and custom ones.
+
+    A custom role (defined by a department) counts where the appraisal's department defines it,
+    or for appraisals in the person's own department.
+    """
     a = ctx.appraisal
-    roles = set(user.roles or [])
+    local = {r.id for r in ctx.department.roles}
+    same_department = user.department_id == a.department_id
+    roles = {r for r in (user.roles or []) if r in GLOBAL_ROLES or r in local or same_department}
     if a.employee_id == user.id:
         roles.add("employee")
     if a.manager_id == user.id:
@@ -120,9 +126,10 @@ def roles_of(ctx: Context, user: User) -> set[str]:
 
 
 def can_view(ctx: Context, user: User) -> bool:
-    """Employees see their own; managers and heads their people; HR and admins everything."""
+    """Employees see their own; managers and heads their people; HR and admins everything;
+    a custom role, the appraisals whose workflow gives it something to do."""
     roles = roles_of(ctx, user)
-    return bool(roles & {"employee", "manager", "dept_head", *GLOBAL_ROLES})
+    return bool(roles & {"employee", "manager", "dept_head", *GLOBAL_ROLES, *ctx.workflow.roles})
 
 
 def require_view(ctx: Context, user: User) -> None:
@@ -436,7 +443,7 @@ def fire(
         if action.comment == "required" and not comment:
             raise ValidationFailed("a comment is required for this step")
         t = ctx.workflow.transition(a.state, trigger)
-        if kind in ("fire", "request"):
+        if kind in ("fire", "request") and t.require_complete:
             _require_complete(ctx, user)
         handlers = {"fire": _move, "request": _request, "approve": _approve, "decline": _decline}
         handlers[kind](ctx, t, user, comment)

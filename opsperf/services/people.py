@@ -34,6 +34,7 @@ ALIASES = {
     "奖金基数": "base_bonus",
     "语言": "language",
 }
+ROW = "_row"  # the row's number in the file, for messages
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PASSWORD_METHOD = "scrypt"
 
@@ -92,8 +93,7 @@ def read_rows(path: Path | str, content: bytes | None = None) -> list[dict[str, 
     if name.endswith((".xlsx", ".xlsm")):
         raw_rows = _xlsx_rows(data)
     elif name.endswith(".csv"):
-        text = data.decode("utf-8-sig")
-        raw_rows = list(csv.reader(io.StringIO(text)))
+        raw_rows = [_blank_to_empty(r) for r in csv.reader(io.StringIO(_decode(data)))]
     else:
         raise ValidationFailed("people files are .csv or .xlsx")
     if not raw_rows:
@@ -105,9 +105,27 @@ def read_rows(path: Path | str, content: bytes | None = None) -> list[dict[str, 
             "missing columns: %(columns)s (row 1 is the header)", columns=", ".join(missing)
         )
     return [
-        {key: (cells[i] if i < len(cells) else "").strip() for i, key in enumerate(header)}
-        for cells in raw_rows[1:]
+        {
+            ROW: str(number),
+            **{key: (cells[i] if i < len(cells) else "").strip() for i, key in enumerate(header)},
+        }
+        for number, cells in enumerate(raw_rows[1:], start=2)
+        if cells
     ]
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else GBK/GB18030 as Excel saves CSV on Chinese Windows."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationFailed("the file is neither UTF-8 nor GBK text; save it as UTF-8 CSV")
+
+
+def _blank_to_empty(cells: list[str]) -> list[str]:
+    return cells if any(c.strip() for c in cells) else []
 
 
 def _xlsx_rows(data: bytes) -> list[list[str]]:
@@ -119,9 +137,8 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
         raise ValidationFailed("cannot read the spreadsheet: %(error)s", error=str(exc)) from exc
     sheet = book.worksheets[0]
     return [
-        ["" if v is None else str(v) for v in row]
+        _blank_to_empty(["" if v is None else str(v) for v in row])
         for row in sheet.iter_rows(values_only=True)
-        if any(v is not None and str(v).strip() for v in row)
     ]
 
 
@@ -132,9 +149,10 @@ def import_people(
     rows = list(rows)
     result = ImportResult()
     known = {u.employee_no: u for u in db.session.scalars(select(User))}
-    in_file = {r.get("employee_no", ""): n for n, r in enumerate(rows, start=2)}
+    numbers = [int(r.get(ROW) or n) for n, r in enumerate(rows, start=2)]
+    in_file = {r.get("employee_no", ""): n for n, r in zip(numbers, rows, strict=True)}
     seen: dict[str, int] = {}
-    for number, row in enumerate(rows, start=2):
+    for number, row in zip(numbers, rows, strict=True):
         result.problems += _row_problems(number, defs, row, known, in_file)
         no = row.get("employee_no", "")
         if no in seen:
@@ -146,7 +164,9 @@ def import_people(
                 )
             )
         seen[no] = number
+    result.problems += _email_clashes(rows, numbers, known)
     if result.problems:
+        result.problems.sort(key=lambda p: p.row)
         return result
     users = {}
     for row in rows:
@@ -166,6 +186,37 @@ def import_people(
         users[row["employee_no"]].manager_id = target.id if target else None
     db.session.commit()
     return result
+
+
+def _email_clashes(
+    rows: list[Mapping[str, str]], numbers: list[int], known: Mapping[str, User]
+) -> list[RowProblem]:
+    """E-mails are unique, whatever their letter case: within the file and against others."""
+    owners = {u.email.lower(): no for no, u in known.items() if u.email}
+    first: dict[str, int] = {}
+    problems = []
+    for number, row in zip(numbers, rows, strict=True):
+        email = (row.get("email") or "").lower()
+        if not email:
+            continue
+        if email in first:
+            problems.append(
+                RowProblem(
+                    number,
+                    "e-mail %(email)s repeats row %(first)s",
+                    {"email": email, "first": first[email]},
+                )
+            )
+        elif owners.get(email, row.get("employee_no")) != row.get("employee_no"):
+            problems.append(
+                RowProblem(
+                    number,
+                    "e-mail %(email)s already belongs to %(owner)s",
+                    {"email": email, "owner": owners[email]},
+                )
+            )
+        first.setdefault(email, number)
+    return problems
 
 
 def _row_problems(
@@ -244,7 +295,8 @@ def _fill(user: User, row: Mapping[str, Any], password_method: str | None) -> No
     user.email = (row.get("email") or "").lower() or None
     user.department_id = row["department"]
     user.position_id = row.get("position") or None
-    user.roles = _roles(row.get("roles", ""))
+    if "roles" in row or not user.id:  # a file without the column keeps everyone's roles
+        user.roles = _roles(row.get("roles", ""))
     if row.get("language") in ("zh", "en"):
         user.language = row["language"]
     if row.get("base_bonus"):

@@ -12,7 +12,7 @@ from opsperf.definitions.schema import KINDS
 from opsperf.errors import NotFound
 from opsperf.persistence.models import Snapshot, db
 
-_PARSED: dict[int, Any] = {}
+_PARSED: dict[tuple[str, str, str], Any] = {}
 _LOCK = threading.Lock()
 
 
@@ -37,15 +37,16 @@ def pin(defs: DefinitionSet, kind: str, ident: str) -> Snapshot:
 
 
 def definition(snapshot_id: int) -> Any:
-    """The definition stored in a snapshot, parsed once per process."""
-    parsed = _PARSED.get(snapshot_id)
+    """The definition stored in a snapshot, parsed once per process and content hash."""
+    snapshot = db.session.get(Snapshot, snapshot_id)
+    if snapshot is None:
+        raise NotFound("no definition snapshot %(id)s", id=snapshot_id)
+    key = (snapshot.kind, snapshot.def_id, snapshot.content_hash)
+    parsed = _PARSED.get(key)
     if parsed is None:
-        snapshot = db.session.get(Snapshot, snapshot_id)
-        if snapshot is None:
-            raise NotFound("no definition snapshot %(id)s", id=snapshot_id)
         parsed = KINDS[snapshot.kind].model_validate(snapshot.body)
         with _LOCK:
-            parsed = _PARSED.setdefault(snapshot_id, parsed)
+            parsed = _PARSED.setdefault(key, parsed)
     return parsed
 
 

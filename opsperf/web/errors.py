@@ -40,11 +40,12 @@ TITLES = {
     500: N_("Something went wrong"),
     503: N_("Definitions are not available"),
 }
+UNTITLED = N_("Error")
 
 
 def respond(status: int, message: str, problems: list[Any] | None = None) -> Any:
     """One error response: JSON for the API, a fragment for HTMX, else a full page."""
-    title = _(TITLES.get(status, N_("Error")))
+    title = _(TITLES.get(status) or UNTITLED)
     if request.path.startswith("/api/"):
         payload: dict[str, Any] = {"error": title, "message": message, "status": status}
         if problems:

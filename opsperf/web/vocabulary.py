@@ -73,6 +73,15 @@ def role_name(role: str) -> str:
     return role
 
 
+def workflow_name(workflow_id: str) -> str:
+    """A workflow by its label in the live definitions, else by id."""
+    try:
+        workflow = defs().workflows.get(workflow_id)
+    except DefinitionError:
+        workflow = None
+    return str(label(workflow.name, workflow_id)) if workflow is not None else workflow_id
+
+
 def join(items: Iterable[Any]) -> str:
     """A list as the language writes it: 甲、乙 / a, b."""
     return ("、" if lang() == "zh" else ", ").join(str(i) for i in items)
@@ -103,6 +112,26 @@ def approval_rule(ctx: Any, trigger: str) -> str:
     return str(_("any one of: %(roles)s", roles=roles))
 
 
+def trigger_label(ctx: Any, trigger: str | None) -> str:
+    """A workflow step by its label (``submit_plan`` → 提交计划)."""
+    for t in ctx.workflow.definition.transitions:
+        if t.trigger == trigger:
+            return str(label(t.label, trigger or ""))
+    return trigger or ""
+
+
+def form_label(form: Any, path: str) -> str:
+    """A field (``kpis``) or KPI (``kpis.revenue``) of ``form`` by its label."""
+    field_id, _dot, kpi_id = path.partition(".")
+    found = next((f for f in form.fields() if f.id == field_id), None)
+    if found is None:
+        return path
+    if not kpi_id:
+        return str(label(found.label, path))
+    kpi = next((k for k in getattr(found, "kpis", []) if k.id == kpi_id), None)
+    return str(label(kpi.name, path)) if kpi is not None else path
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         role_name=role_name,
@@ -113,5 +142,11 @@ def init_app(app: Flask) -> None:
         severity=lambda severity: _named(SEVERITIES, severity),
         result_name=lambda key: _named(RESULTS, key),
         join_names=join,
+        workflow_name=workflow_name,
     )
-    app.jinja_env.globals.update(error_text=error_text, approval_rule=approval_rule)
+    app.jinja_env.globals.update(
+        error_text=error_text,
+        approval_rule=approval_rule,
+        trigger_label=trigger_label,
+        form_label=form_label,
+    )

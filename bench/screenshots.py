@@ -1,0 +1,204 @@
+"""Full-page screenshots of the main pages, in Chinese and in English, for review by eye.
+
+    python bench/screenshots.py [--out /tmp/opsperf-shots] [--width 1280] [--only NAME]
+
+Run by hand, not a test. Seeds the demo (``opsperf.services.demo.seed``: the demo people and a
+running cycle with appraisals in every phase) into a temporary SQLite database, serves it with
+werkzeug on a free port (CSRF on, as in production) and drives Debian's headless Chromium
+(``apt-get install chromium fonts-noto-cjk``; never a downloaded browser). Everyone logs in on
+the log-in page; the browser asks for the language, and the header's switch is used when the
+person's stored language differs.
+
+Writes ``<lang>-NN-<name>.png`` (lang ``zh`` or ``en``) into the output folder:
+
+01-login                  the log-in page
+02-home-employee          s101's "My tasks"
+03-appraisal-live         s103's appraisal in monitor, a revenue actual typed and the live
+                          scores swapped in (not saved)
+04-appraisal-result       s101's appraisal in feedback, with the result and how it was reached
+05-home-manager           s100's "My tasks" (a manager)
+06-appraisal-pending      m101's plan awaiting approval, as their manager m100
+07-appraisal-refused      s100's plan: "request approval" clicked with a required field empty
+08-home-hr                hr01's home page with the cycle's progress
+09-cycle                  the cycle page
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from opsperf import create_app
+from opsperf.persistence.models import Appraisal, Cycle, User, db
+from opsperf.services import demo
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOCALES = {"zh": "zh-CN", "en": "en"}  # as <html lang> reads; also sent as Accept-Language
+
+
+@contextmanager
+def serve_demo(folder: Path) -> Iterator[tuple[Flask, str]]:
+    app = create_app(
+        {
+            "SECRET_KEY": "screenshots",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'demo.sqlite'}",
+        }
+    )
+    app.instance_path = str(folder / "instance")
+    with app.app_context():
+        demo.seed(app.extensions["opsperf.registry"].current, password_method="pbkdf2:sha256:1000")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def appraisal_of(app: Flask, employee_no: str) -> int:
+    with app.app_context():
+        found = (
+            db.session.query(Appraisal.id)
+            .join(User, Appraisal.employee_id == User.id)
+            .filter(User.employee_no == employee_no)
+            .order_by(Appraisal.id.desc())
+            .scalar()
+        )
+    assert found is not None, employee_no
+    return int(found)
+
+
+def first_cycle(app: Flask) -> int:
+    with app.app_context():
+        return int(db.session.query(Cycle.id).order_by(Cycle.id).limit(1).scalar())
+
+
+class Shooter:
+    def __init__(self, browser: Browser, base_url: str, out: Path, width: int) -> None:
+        self.browser, self.base_url, self.out, self.width = browser, base_url, out, width
+        self.written: list[Path] = []
+
+    def page_as(self, lang: str, employee_no: str | None) -> Page:
+        context = self.browser.new_context(
+            base_url=self.base_url,
+            locale=LOCALES[lang],
+            viewport={"width": self.width, "height": 900},
+        )
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        page.goto("/login")
+        if employee_no:
+            page.fill("#login", employee_no)
+            page.fill("#password", demo.PASSWORD)
+            page.click("form:has(#password) button[type=submit]")
+            page.wait_for_url(lambda url: not url.rstrip("/").endswith("/login"))
+        # After log-in the person's stored language wins over the browser's: switch if needed
+        # (the switch remembers the choice for that person).
+        if page.locator("html").get_attribute("lang") != LOCALES[lang]:
+            page.click(".lang-switch button")
+            expect(page.locator("html")).to_have_attribute("lang", LOCALES[lang])
+        return page
+
+    def shoot(self, page: Page, lang: str, name: str) -> None:
+        page.wait_for_load_state("networkidle")
+        # The header is sticky: scrolled (e.g. by typing), it would be drawn mid-page.
+        page.evaluate("window.scrollTo(0, 0)")
+        path = self.out / f"{lang}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        self.written.append(path)
+        print(path)
+
+
+def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
+    """(name, who logs in, what to do before the screenshot)."""
+    s101, s103 = appraisal_of(app, "s101"), appraisal_of(app, "s103")
+    m101, s100 = appraisal_of(app, "m101"), appraisal_of(app, "s100")
+    cycle = first_cycle(app)
+
+    def live(page: Page) -> None:
+        page.goto(f"/appraisals/{s103}")
+        revenue = page.locator('input[name="kpis-revenue-actual"]')
+        revenue.fill("")
+        revenue.press_sequentially("150")
+        # 150 ÷ 120 is above the 1.2 cap: the live score reads 120.
+        expect(page.locator("#kpi-score-kpis-revenue")).to_have_text("120")
+
+    def refused(page: Page) -> None:
+        page.goto(f"/appraisals/{s100}")
+        page.fill("#plan_summary", "")
+        page.click('button[value="submit_plan:request"]')
+        expect(page.locator(".field-error").first).to_be_visible()
+
+    return [
+        ("01-login", None, lambda page: None),
+        ("02-home-employee", "s101", lambda page: None),
+        ("03-appraisal-live", "s103", live),
+        ("04-appraisal-result", "s101", lambda page: page.goto(f"/appraisals/{s101}")),
+        ("05-home-manager", "s100", lambda page: None),
+        ("06-appraisal-pending", "m100", lambda page: page.goto(f"/appraisals/{m101}")),
+        ("07-appraisal-refused", "s100", refused),
+        ("08-home-hr", "hr01", lambda page: None),
+        ("09-cycle", "hr01", lambda page: page.goto(f"/cycles/{cycle}")),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("/tmp/opsperf-shots"))
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--only", help="only scenes whose name contains this")
+    args = parser.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with (
+        tempfile.TemporaryDirectory(prefix="opsperf-shots-") as tmp,
+        serve_demo(Path(tmp)) as (app, base_url),
+        sync_playwright() as pw,
+    ):
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        shooter = Shooter(browser, base_url, args.out, args.width)
+        try:
+            for lang in LOCALES:
+                for name, who, before in scenes(app):
+                    if args.only and args.only not in name:
+                        continue
+                    page = shooter.page_as(lang, who)
+                    before(page)
+                    shooter.shoot(page, lang, name)
+                    page.context.close()
+        finally:
+            browser.close()
+    elapsed = time.perf_counter() - started
+    print(f"{len(shooter.written)} screenshots in {args.out} ({elapsed:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

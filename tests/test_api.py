@@ -1,0 +1,654 @@
+"""The JSON API (/api/v1): the page's main actions, with the same checks, as JSON."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.test import TestResponse
+
+from opsperf import create_app
+from opsperf.config import PROJECT_ROOT
+from opsperf.persistence.models import Appraisal, db
+from opsperf.services import demo, people
+from tests import helpers
+from tests.helpers import appraisal_of, events, launch
+
+FAST_HASH = "pbkdf2:sha256:1000"
+PACK = [str(PROJECT_ROOT / name) for name in ("org", "forms", "workflows")]
+PASSWORD = demo.PASSWORD
+SHAPE = {
+    "id",
+    "cycle",
+    "employee",
+    "department",
+    "position",
+    "form",
+    "workflow",
+    "state",
+    "pending",
+    "due",
+    "version",
+    "values",
+    "score",
+    "grade",
+    "bonus",
+    "result",
+    "your_roles",
+    "actions",
+}
+PLAN = {
+    "plan_summary": "聚焦重点行业大客户",
+    "key_actions": "每周拜访 3 家重点客户；每月复盘商机。",
+}
+ACTUALS = {
+    "revenue": {"actual": 130},
+    "revenue_growth": {"actual": 18},
+    "new_customers": {"actual": 13},
+    "collection_rate": {"actual": 96},
+    "customer_satisfaction": {"actual": 91},
+}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """One app and the demo people per backend for the module; each test launches its own cycle.
+
+    The PostgreSQL database lives in a schema of its own, out of reach of the function-scoped
+    ``app`` fixture (which resets ``public``).
+    """
+    tmp = tmp_path_factory.mktemp("api")
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'api.sqlite'}"
+    else:
+        base = str(request.getfixturevalue("postgres_url"))
+        schema = f"api_{uuid.uuid4().hex[:8]}"
+        _sql(base, f"CREATE SCHEMA {schema}")
+        url = (
+            make_url(base)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
+    app = create_app(
+        {
+            "TESTING": True,
+            "PROPAGATE_EXCEPTIONS": False,  # a crash must show up as a 500, as a client sees it
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "DEFINITION_ROOTS": PACK,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
+    app.instance_path = str(tmp / "instance")
+    with app.app_context():
+        defs = app.extensions["opsperf.registry"].current
+        result = people.import_people(defs, demo.people_rows(), password_method=FAST_HASH)
+        assert not result.problems, result.problems
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if schema:
+        _sql(str(request.getfixturevalue("postgres_url")), f"DROP SCHEMA {schema} CASCADE")
+
+
+def _sql(url: str, statement: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
+@pytest.fixture
+def app(world: Flask) -> Flask:
+    """Overrides conftest's ``app``: the module's world, made current for ``tests.helpers``."""
+    helpers.APP = world
+    return world
+
+
+@pytest.fixture
+def aid(app: Flask) -> int:
+    """李娜's appraisal in a cycle launched for this test (state: plan)."""
+    hr = app.test_client()
+    hr.post("/login", data={"login": "hr01", "password": PASSWORD})
+    response = launch(hr, ["sales"], name=f"Q4 {uuid.uuid4().hex[:6]}")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return appraisal_of("s101").id
+
+
+def cycle_ids(aid: int) -> set[int]:
+    """The appraisals of the cycle ``aid`` belongs to (earlier tests' cycles stay active)."""
+    with helpers.APP.app_context():
+        a = db.session.get(Appraisal, aid)
+        return {x.id for x in a.cycle.appraisals}
+
+
+def tasks(client: FlaskClient, aid: int) -> list[dict[str, Any]]:
+    response = client.get("/api/v1/tasks")
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    mine = cycle_ids(aid)
+    return [t for t in response.get_json() if t["appraisal"] in mine]
+
+
+def basic(app: Flask, login: str = "s101", password: str = PASSWORD) -> FlaskClient:
+    """A client that sends HTTP Basic credentials with every request (no session)."""
+    client = app.test_client()
+    original = client.open
+
+    def open_with_auth(*args: Any, **kwargs: Any) -> TestResponse:
+        kwargs.setdefault("auth", (login, password))
+        return original(*args, **kwargs)
+
+    client.open = open_with_auth  # type: ignore[method-assign]
+    return client
+
+
+def values(
+    client: FlaskClient, appraisal_id: int, vals: dict[str, Any], version: Any = "current"
+) -> TestResponse:
+    body: dict[str, Any] = {"values": vals}
+    if version == "current":
+        body["version"] = appraisal_of_id(appraisal_id).version
+    elif version is not None:
+        body["version"] = version
+    return client.post(f"/api/v1/appraisals/{appraisal_id}/values", json=body)
+
+
+def transition(
+    client: FlaskClient,
+    appraisal_id: int,
+    trigger: str,
+    kind: str = "fire",
+    comment: Any = None,
+    version: Any = "current",
+) -> TestResponse:
+    body: dict[str, Any] = {"trigger": trigger, "kind": kind}
+    if comment is not None:
+        body["comment"] = comment
+    if version == "current":
+        body["version"] = appraisal_of_id(appraisal_id).version
+    elif version is not None:
+        body["version"] = version
+    return client.post(f"/api/v1/appraisals/{appraisal_id}/transitions", json=body)
+
+
+def appraisal_of_id(appraisal_id: int) -> Any:
+    from tests.helpers import appraisal
+
+    return appraisal(appraisal_id)
+
+
+def stored(appraisal_id: int) -> tuple[Any, ...]:
+    a = appraisal_of_id(appraisal_id)
+    return (a.state, a.version, a.pending_trigger, json.dumps(a.values, sort_keys=True))
+
+
+def ok_json(response: TestResponse, status: int = 200) -> Any:
+    assert response.status_code == status, response.get_data(as_text=True)[:2000]
+    assert response.is_json
+    return response.get_json()
+
+
+# --------------------------------------------------------------------------- authentication
+
+
+def test_basic_auth_by_employee_no_or_email(app: Flask, aid: int) -> None:
+    for login in ("s101", "s101@demo.opsperf", "S101@DEMO.OPSPERF"):
+        found = tasks(basic(app, login), aid)
+        assert [t["appraisal"] for t in found] == [aid], login
+
+
+def test_session_auth_works_too(as_user: Any, aid: int) -> None:
+    found = tasks(as_user("s101"), aid)
+    assert [t["appraisal"] for t in found] == [aid]
+    assert ok_json(as_user("s101").get(f"/api/v1/appraisals/{aid}"))["id"] == aid
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        ("s101", "wrong"),
+        ("s101", ""),
+        ("nobody", PASSWORD),
+        ("", ""),
+        None,
+    ],
+    ids=["wrong-password", "empty-password", "unknown-user", "empty", "no-credentials"],
+)
+def test_bad_credentials_get_401_with_a_challenge(
+    app: Flask, aid: int, auth: tuple[str, str] | None
+) -> None:
+    client = app.test_client()
+    for method, url, body in [
+        ("GET", "/api/v1/tasks", None),
+        ("GET", f"/api/v1/appraisals/{aid}", None),
+        ("POST", f"/api/v1/appraisals/{aid}/values", {"values": {"plan_summary": "x"}}),
+        ("POST", f"/api/v1/appraisals/{aid}/transitions", {"trigger": "submit_plan"}),
+    ]:
+        before = stored(aid)
+        response = client.open(url, method=method, json=body, auth=auth)
+        assert response.status_code == 401, (url, response.status_code)
+        assert response.headers["WWW-Authenticate"].startswith("Basic")
+        assert 'realm="opsperf"' in response.headers["WWW-Authenticate"]
+        payload = ok_json(response, 401)
+        assert payload["status"] == 401
+        assert payload["message"]
+        assert stored(aid) == before
+
+
+def test_basic_auth_is_bound_to_the_person(app: Flask, aid: int) -> None:
+    """Basic credentials give exactly that person's rights: s102 may not read 李娜's appraisal."""
+    response = basic(app, "s102").get(f"/api/v1/appraisals/{aid}")
+    assert ok_json(response, 403)["status"] == 403
+    assert "李娜" not in json.dumps(response.get_json(), ensure_ascii=False)
+    assert ok_json(basic(app, "s100").get(f"/api/v1/appraisals/{aid}"))["id"] == aid
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def test_tasks_show_what_awaits_me(app: Flask, aid: int) -> None:
+    mine = tasks(basic(app, "s101"), aid)
+    assert len(mine) == 1
+    task = mine[0]
+    assert set(task) >= {"appraisal", "employee", "state", "can_edit", "actions", "due", "overdue"}
+    assert task == {**task, "appraisal": aid, "employee": "李娜", "state": "plan", "can_edit": True}
+    assert task["actions"] == [{"trigger": "submit_plan", "kind": "request"}]
+    # the manager sees the plans of the team; a colleague sees only their own
+    team = {t["appraisal"] for t in tasks(basic(app, "s100"), aid)}
+    assert aid in team
+    colleague = {t["appraisal"] for t in tasks(basic(app, "s102"), aid)}
+    assert aid not in colleague
+    assert colleague == {appraisal_of("s102").id}
+    # the marketing head has nothing to do with sales
+    assert tasks(basic(app, "m100"), aid) == []
+
+
+def test_read_an_appraisal(app: Flask, aid: int) -> None:
+    body = ok_json(basic(app, "s101").get(f"/api/v1/appraisals/{aid}"))
+    assert set(body) >= SHAPE
+    assert body["id"] == aid
+    assert body["state"] == "plan"
+    assert body["pending"] is None
+    assert body["version"] == appraisal_of("s101").version
+    assert body["employee"]["employee_no"] == "s101"
+    assert body["department"] == "sales"
+    assert body["form"]["id"] == "sales_quarterly"
+    assert body["workflow"]["id"] == "quarterly_review"
+    assert body["your_roles"] == ["employee"]
+    assert body["values"]["kpis"]["revenue"]["target"] == 120
+    assert [(a["trigger"], a["kind"], a["enabled"]) for a in body["actions"]] == [
+        ("submit_plan", "request", True)
+    ]
+    assert body["actions"][0]["label"]["en"] == "Submit plan"
+    head = ok_json(basic(app, "s100").get(f"/api/v1/appraisals/{aid}"))
+    assert {"manager", "dept_head"} <= set(head["your_roles"])
+    assert head["actions"] == []  # nothing to approve until the plan is submitted
+    hr = ok_json(basic(app, "hr01").get(f"/api/v1/appraisals/{aid}"))
+    assert "hr" in hr["your_roles"]
+    assert [a["trigger"] for a in hr["actions"]] == ["cancel"]
+
+
+def test_unknown_appraisal_is_404_everywhere(app: Flask, aid: int) -> None:
+    client = basic(app, "hr01")
+    for response in (
+        client.get("/api/v1/appraisals/999999"),
+        client.post("/api/v1/appraisals/999999/values", json={"values": {}, "version": 1}),
+        client.post("/api/v1/appraisals/999999/transitions", json={"trigger": "cancel"}),
+    ):
+        assert ok_json(response, 404)["status"] == 404
+    assert ok_json(client.get("/api/v1/nothing-here"), 404)["status"] == 404
+    assert ok_json(client.get(f"/api/v1/appraisals/{aid}/values"), 405)["status"] == 405
+
+
+# --------------------------------------------------------------------------- saving values
+
+
+def test_save_values(app: Flask, aid: int) -> None:
+    client = basic(app, "s101")
+    version = appraisal_of("s101").version
+    body = ok_json(
+        values(
+            client,
+            aid,
+            {**PLAN, "kpis": {"revenue": {"target": 130}}, "development_focus": ["data"]},
+        )
+    )
+    assert set(body["saved"]) == {
+        "plan_summary",
+        "key_actions",
+        "kpis.revenue.target",
+        "development_focus",
+    }
+    assert body["appraisal"]["version"] == version + 1
+    a = appraisal_of("s101")
+    assert a.values["plan_summary"] == PLAN["plan_summary"]
+    assert a.values["kpis"]["revenue"]["target"] == 130
+    assert a.values["development_focus"] == ["data"]
+    assert [e.kind for e in events(aid)][-1] == "save"
+    # the same values again: nothing changes, the version stays
+    body = ok_json(values(client, aid, {"plan_summary": PLAN["plan_summary"]}))
+    assert body["saved"] == []
+    assert appraisal_of("s101").version == version + 1
+
+
+def test_save_kpi_actuals_in_monitor(app: Flask, aid: int) -> None:
+    me, manager = basic(app, "s101"), basic(app, "s100")
+    ok_json(values(me, aid, PLAN))
+    ok_json(transition(me, aid, "submit_plan", "request"))
+    ok_json(transition(manager, aid, "submit_plan", "approve"))
+    body = ok_json(values(me, aid, {"kpis": {"revenue": {"actual": 130}}}))
+    assert body["saved"] == ["kpis.revenue.actual"]
+    assert appraisal_of("s101").values["kpis"]["revenue"]["actual"] == 130
+    # the manager may add a note but not touch the actuals
+    before = stored(aid)
+    response = values(manager, aid, {"kpis": {"revenue": {"actual": 1}}})
+    assert ok_json(response, 403)["status"] == 403
+    assert stored(aid) == before
+    assert ok_json(values(manager, aid, {"kpis": {"revenue": {"note": "跟进"}}}))["saved"] == [
+        "kpis.revenue.note"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("vals", "path", "code"),
+    [
+        ({"kpis": {"revenue": {"target": "abc"}}}, "kpis.revenue.target", "number"),
+        ({"plan_summary": "长" * 121}, "plan_summary", "max_length"),
+        ({"plan_agreed_on": "2026-13-45"}, "plan_agreed_on", "date"),
+        ({"development_focus": ["data", "astrology"]}, "development_focus", "choice"),
+    ],
+    ids=["kpi-not-a-number", "too-long", "bad-date", "unknown-choice"],
+)
+def test_invalid_values_get_422_with_problems_by_path(
+    app: Flask, aid: int, vals: dict[str, Any], path: str, code: str
+) -> None:
+    before = stored(aid)
+    body = ok_json(values(basic(app, "s101"), aid, {"plan_summary": "ok", **vals}), 422)
+    assert body["status"] == 422
+    assert [(p["path"], p["code"]) for p in body["problems"]] == [(path, code)]
+    assert stored(aid) == before  # all or nothing: the valid plan_summary is not saved either
+
+
+def test_unknown_field_is_422(app: Flask, aid: int) -> None:
+    before = stored(aid)
+    body = ok_json(values(basic(app, "s101"), aid, {"no_such_field": 1}), 422)
+    assert "no_such_field" in body["message"]
+    assert stored(aid) == before
+
+
+def test_fields_not_editable_now_are_403(app: Flask, aid: int) -> None:
+    before = stored(aid)
+    for vals in (
+        {"manager_rating": 5},
+        {"kpis": {"revenue": {"actual": 130}}},
+        {"self_rating": 4},
+        {"plan_summary": "ok", "manager_comment": "hidden in a valid post"},
+    ):
+        response = values(basic(app, "s101"), aid, vals)
+        assert ok_json(response, 403)["status"] == 403, vals
+    assert stored(aid) == before
+
+
+@pytest.mark.parametrize(
+    ("kwargs"),
+    [
+        {"data": "values=1", "content_type": "application/x-www-form-urlencoded"},
+        {"data": '{"values": {}}', "content_type": "text/plain"},
+        {"data": "{not json", "content_type": "application/json"},
+        {"data": "[1, 2]", "content_type": "application/json"},
+        {"data": '"text"', "content_type": "application/json"},
+        {"json": {"values": [1, 2]}},
+        {"json": {"values": "plan_summary=x"}},
+        {"json": {}},
+    ],
+    ids=[
+        "form-encoded",
+        "text-plain",
+        "malformed-json",
+        "json-array",
+        "json-string",
+        "values-array",
+        "values-string",
+        "no-values",
+    ],
+)
+def test_non_json_or_misshapen_body_is_422(app: Flask, aid: int, kwargs: dict[str, Any]) -> None:
+    before = stored(aid)
+    response = basic(app, "s101").post(f"/api/v1/appraisals/{aid}/values", **kwargs)
+    assert ok_json(response, 422)["status"] == 422
+    assert stored(aid) == before
+
+
+def test_stale_version_is_409(app: Flask, aid: int) -> None:
+    client = basic(app, "s101")
+    old = appraisal_of("s101").version
+    ok_json(values(client, aid, {"plan_summary": "first"}))
+    before = stored(aid)
+    response = values(client, aid, {"plan_summary": "second"}, version=old)
+    assert ok_json(response, 409)["status"] == 409
+    assert stored(aid) == before
+    response = transition(client, aid, "submit_plan", "request", version=old)
+    assert ok_json(response, 409)["status"] == 409
+    assert stored(aid) == before
+
+
+# --------------------------------------------------------------------------- transitions
+
+
+def test_request_approve_and_fire_through_the_api(app: Flask, aid: int) -> None:
+    me, manager, hr = basic(app, "s101"), basic(app, "s100"), basic(app, "hr01")
+    ok_json(values(me, aid, PLAN))
+
+    body = ok_json(transition(me, aid, "submit_plan", "request", comment="请审阅"))
+    assert (body["state"], body["pending"]) == ("plan", "submit_plan")
+    assert body["actions"] == []  # the requester waits
+    lead = ok_json(manager.get(f"/api/v1/appraisals/{aid}"))
+    assert [(a["trigger"], a["kind"]) for a in lead["actions"]] == [
+        ("submit_plan", "approve"),
+        ("submit_plan", "decline"),
+    ]
+
+    # decline needs a comment; with one, the request is withdrawn
+    before = stored(aid)
+    assert ok_json(transition(manager, aid, "submit_plan", "decline"), 422)["status"] == 422
+    assert stored(aid) == before
+    body = ok_json(transition(manager, aid, "submit_plan", "decline", comment="目标偏低"))
+    assert (body["state"], body["pending"]) == ("plan", None)
+
+    ok_json(transition(me, aid, "submit_plan", "request"))
+    body = ok_json(transition(manager, aid, "submit_plan", "approve"))
+    assert (body["state"], body["pending"]) == ("monitor", None)
+
+    ok_json(values(me, aid, {"kpis": ACTUALS}))
+    body = ok_json(transition(hr, aid, "start_assessment"))
+    assert body["state"] == "assess.self"
+    assert body["score"] is not None  # start_assessment computes scores
+    kinds = [(e.kind, e.trigger) for e in events(aid) if e.kind != "save"]
+    assert kinds == [
+        ("request", "submit_plan"),
+        ("decline", "submit_plan"),
+        ("request", "submit_plan"),
+        ("vote", "submit_plan"),
+        ("transition", "submit_plan"),
+        ("transition", "start_assessment"),
+    ]
+
+
+def test_guarded_transition_reports_why(app: Flask, aid: int) -> None:
+    """submit_self needs a self-rating: the action is listed as disabled with the reason."""
+    me, manager, hr = basic(app, "s101"), basic(app, "s100"), basic(app, "hr01")
+    ok_json(values(me, aid, PLAN))
+    ok_json(transition(me, aid, "submit_plan", "request"))
+    ok_json(transition(manager, aid, "submit_plan", "approve"))
+    ok_json(values(me, aid, {"kpis": ACTUALS}))
+    ok_json(transition(hr, aid, "start_assessment"))
+    body = ok_json(me.get(f"/api/v1/appraisals/{aid}"))
+    action = next(a for a in body["actions"] if a["trigger"] == "submit_self")
+    assert action["enabled"] is False
+    assert action["reason"]
+    before = stored(aid)
+    assert ok_json(transition(me, aid, "submit_self"), 403)["status"] == 403
+    assert stored(aid) == before
+
+
+def test_comment_required_transition_is_422_without_comment(app: Flask, aid: int) -> None:
+    hr = basic(app, "hr01")
+    before = stored(aid)
+    for comment in (None, "", "   "):
+        assert ok_json(transition(hr, aid, "cancel", comment=comment), 422)["status"] == 422
+    assert stored(aid) == before
+    assert ok_json(transition(hr, aid, "cancel", comment="离职"))["state"] == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("who", "trigger", "kind"),
+    [
+        ("s101", "submit_plan", "fire"),  # needs approval: request, not fire
+        ("s101", "submit_plan", "approve"),  # nothing pending
+        ("s101", "start_assessment", "fire"),  # wrong state and wrong role
+        ("s101", "cancel", "fire"),  # HR only
+        ("s101", "no_such_trigger", "fire"),
+        ("s101", "submit_plan", "teleport"),  # unknown kind
+        ("s102", "submit_plan", "request"),  # a colleague
+        ("s100", "submit_plan", "request"),  # the manager may not submit for the employee
+        ("m100", "submit_plan", "request"),  # another department
+        ("ceo", "submit_plan", "request"),  # not the manager
+        ("hr01", "submit_plan", "request"),
+    ],
+)
+def test_forbidden_transition_is_403(
+    app: Flask, aid: int, who: str, trigger: str, kind: str
+) -> None:
+    ok_json(values(basic(app, "s101"), aid, PLAN))
+    before = stored(aid)
+    response = transition(basic(app, who), aid, trigger, kind, comment="x")
+    assert ok_json(response, 403)["status"] == 403
+    assert stored(aid) == before
+
+
+def test_own_request_cannot_be_self_approved(app: Flask, aid: int) -> None:
+    me = basic(app, "s101")
+    ok_json(values(me, aid, PLAN))
+    ok_json(transition(me, aid, "submit_plan", "request"))
+    before = stored(aid)
+    assert ok_json(transition(me, aid, "submit_plan", "approve"), 403)["status"] == 403
+    assert ok_json(transition(basic(app, "hr01"), aid, "submit_plan", "approve"), 403)
+    assert stored(aid) == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"trigger": 5}, {"trigger": None}, {"trigger": ["submit_plan"]}],
+    ids=["no-trigger", "trigger-number", "trigger-null", "trigger-list"],
+)
+def test_transition_body_must_name_a_trigger(app: Flask, aid: int, body: dict[str, Any]) -> None:
+    before = stored(aid)
+    response = basic(app, "s101").post(f"/api/v1/appraisals/{aid}/transitions", json=body)
+    assert ok_json(response, 422)["status"] == 422
+    assert stored(aid) == before
+
+
+def test_transition_needs_a_json_body(app: Flask, aid: int) -> None:
+    response = basic(app, "s101").post(
+        f"/api/v1/appraisals/{aid}/transitions", data={"trigger": "submit_plan", "kind": "request"}
+    )
+    assert ok_json(response, 422)["status"] == 422
+    assert appraisal_of("s101").pending_trigger is None
+
+
+# --------------------------------------------------------------------------- found bugs
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: API values with a kpi_table/table of the wrong JSON shape crash with 500 "
+    "(AttributeError/TypeError in api._formdata) instead of 422",
+)
+@pytest.mark.parametrize(
+    "vals",
+    [
+        {"kpis": [130]},
+        {"kpis": "130"},
+        {"kpis": {"revenue": 130}},
+        {"checkins": 5},
+        {"checkins": ["2026-10-01"]},
+    ],
+    ids=["kpis-list", "kpis-string", "kpi-row-number", "table-number", "table-row-string"],
+)
+def test_misshapen_table_values_are_422(app: Flask, aid: int, vals: dict[str, Any]) -> None:
+    before = stored(aid)
+    response = values(basic(app, "s101"), aid, vals)
+    assert response.status_code == 422, response.status_code
+    assert stored(aid) == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a non-string 'comment' in a transition body crashes with 500 "
+    "(AttributeError: 'int' object has no attribute 'strip' in services.appraisals.fire)",
+)
+@pytest.mark.parametrize("comment", [5, ["x"], {"text": "x"}], ids=["number", "list", "object"])
+def test_non_string_comment_is_422(app: Flask, aid: int, comment: Any) -> None:
+    hr = basic(app, "hr01")
+    before = stored(aid)
+    response = transition(hr, aid, "cancel", comment=comment)
+    assert response.status_code == 422, response.status_code
+    assert stored(aid) == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: multiselect max_items is never enforced (development_focus allows at most 2; "
+    "3 are saved with 200)",
+)
+def test_multiselect_max_items_is_enforced(app: Flask, aid: int) -> None:
+    before = stored(aid)
+    response = values(
+        basic(app, "s101"), aid, {"development_focus": ["data", "process", "leadership"]}
+    )
+    assert response.status_code == 422, response.status_code
+    assert stored(aid) == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: unknown KPI ids / columns in a kpi_table are silently dropped (200, saved: []) "
+    "while unknown fields are 422; a typo like 'revnue' loses data without a word",
+)
+@pytest.mark.parametrize(
+    "vals",
+    [{"kpis": {"revnue": {"target": 130}}}, {"kpis": {"revenue": {"tagret": 130}}}],
+    ids=["unknown-kpi", "unknown-column"],
+)
+def test_unknown_kpi_or_column_is_422(app: Flask, aid: int, vals: dict[str, Any]) -> None:
+    response = values(basic(app, "s101"), aid, vals)
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: non-finite numbers (NaN, Infinity, 1e999) pass number validation: "
+    "PostgreSQL rejects the JSON and the request crashes (500, PendingRollbackError escapes "
+    "the error handler); SQLite stores them and the API then emits invalid JSON (NaN)",
+)
+@pytest.mark.parametrize("number", ["nan", "inf", "-Infinity", "1e999"])
+def test_non_finite_numbers_are_422(app: Flask, aid: int, number: str) -> None:
+    before = stored(aid)
+    try:
+        response = values(basic(app, "s101"), aid, {"kpis": {"revenue": {"target": number}}})
+        status = response.status_code
+    except Exception:  # the error handler itself failed: the server answers 500
+        status = 500
+    assert status == 422, status
+    assert stored(aid) == before

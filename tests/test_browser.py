@@ -1,0 +1,374 @@
+"""The appraisal pages in a real headless Chromium, served over real HTTP, on both databases.
+
+What only a browser can show: the live preview (HTMX posts every change and swaps scores in
+out-of-band while the person keeps typing), one click that saves and takes a step through the
+buttons of the actions card (``form=``/``formaction=``), the page without JavaScript, the
+language switch, and refused values kept in the page.
+
+Runs Debian's Chromium (``apt-get install chromium fonts-noto-cjk``), never a downloaded one.
+Selectors use ids, names and button values — never translated interface text, which may change —
+and the YAML labels of the shipped pack.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from opsperf.services import cycles, demo
+from tests.helpers import appraisal
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 10_000
+HAS_ERROR = re.compile(r"\bhas-error\b")
+
+# The shipped sales form: revenue target 120, ratio scoring capped at 1.2; weights 35/15/20/20/10.
+ACTUALS = {
+    "revenue": "132",
+    "revenue_growth": "20",
+    "new_customers": "15",
+    "collection_rate": "97",
+    "customer_satisfaction": "92",
+}
+PLAN = {
+    "plan_summary": "聚焦重点行业大客户",
+    "key_actions": "每周拜访 3 家重点客户；每月复盘商机。",
+}
+TARGET_125 = re.compile(r"^125(\.0)?$")  # stored numbers come back as floats: "125.0"
+
+OpenPage = Callable[..., Page]
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    """The app served over HTTP by a threaded werkzeug server, for this test only."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="opsperf-live", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def open_page(browser: Browser, live_url: str) -> Iterator[OpenPage]:
+    """``open_page('s101')`` → a page in a fresh browser context (own cookies), logged in.
+
+    The log-in here posts the log-in form directly (fast); the first test logs in through the
+    page itself. The browser asks for Chinese, as staff do.
+    """
+    contexts = []
+
+    def make(employee_no: str | None = None, *, javascript: bool = True) -> Page:
+        context = browser.new_context(
+            base_url=live_url,
+            locale="zh-CN",
+            java_script_enabled=javascript,
+            viewport={"width": 1280, "height": 900},
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        if employee_no:
+            form = {"login": employee_no, "password": demo.PASSWORD}
+            response = context.request.post("/login", form=form, max_redirects=0)
+            assert response.status == 302, response.text()[:500]
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def cycle(app: Flask, defs: Any, staff: dict[str, int]) -> dict[str, int]:
+    """A quarterly cycle for the sales department: employee number → appraisal id (in plan)."""
+    with app.app_context():
+        launched = cycles.launch(
+            defs,
+            name="2026 Q4 季度绩效考核",
+            workflow_id="quarterly_review",
+            period_start=dt.date(2026, 10, 1),
+            period_end=dt.date(2026, 12, 31),
+            department_ids=["sales"],
+            actor=None,
+        )
+        return {a.employee.employee_no: a.id for a in launched.cycle.appraisals}
+
+
+@pytest.fixture
+def in_monitor(app: Flask, cycle: dict[str, int]) -> int:
+    """s101's appraisal with an approved plan (state ``monitor``), no actuals yet."""
+    appraisal_id = cycle["s101"]
+    with app.app_context():
+        demo._walk(appraisal_id, ["submit_plan"], random.Random(1))
+    assert appraisal(appraisal_id).state == "monitor"
+    return appraisal_id
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def log_in_on_the_page(page: Page, employee_no: str) -> None:
+    page.goto("/login")
+    page.fill("#login", employee_no)
+    page.fill("#password", demo.PASSWORD)
+    page.click("form:has(#password) button[type=submit]")
+    page.wait_for_url(lambda url: not url.rstrip("/").endswith("/login"))
+    expect(page.locator("header.app-header")).to_be_visible()
+
+
+def open_from_tasks(page: Page, appraisal_id: int) -> None:
+    """Follow the link to the appraisal in "My tasks" (the home page)."""
+    if urlsplit(page.url).path != "/":
+        page.goto("/")
+    page.click(f'a[href="/appraisals/{appraisal_id}"]')
+    page.wait_for_url(f"**/appraisals/{appraisal_id}")
+
+
+def save_draft(page: Page) -> None:
+    """Click "Save draft" — the form's own submit button (step buttons live outside the form)."""
+    page.click("#appraisal-form button[type=submit]")
+
+
+def focused_id(page: Page) -> str:
+    return str(page.evaluate("document.activeElement && document.activeElement.id"))
+
+
+def kpi_input(page: Page, kpi: str, column: str) -> Locator:
+    return page.locator(f'input[name="kpis-{kpi}-{column}"]')
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_plan_is_requested_by_the_employee_and_approved_by_the_manager(
+    open_page: OpenPage, cycle: dict[str, int]
+) -> None:
+    """Plan → monitor with an approval, as two people in two browsers.
+
+    The employee logs in on the log-in page, opens the appraisal from "My tasks", fills the plan
+    fields, changes a target and, without saving first, clicks "request approval: submit plan":
+    the one click saves what was typed and asks for approval. The page then shows the request as
+    pending (no request button any more, an "awaiting approval" badge, the plan read-only). The
+    manager, in a second browser context, opens it from their own task list and approves; the
+    state badge then reads 绩效监控 (monitor), and the database agrees. Live scores are checked
+    in monitor, where actuals are typed (next test).
+    """
+    appraisal_id = cycle["s101"]
+    me = open_page()
+    log_in_on_the_page(me, "s101")
+    open_from_tasks(me, appraisal_id)
+    expect(me.locator("#state-badge")).to_have_text("绩效计划制定")
+    me.fill("#plan_summary", PLAN["plan_summary"])
+    me.fill("#key_actions", PLAN["key_actions"])
+    kpi_input(me, "revenue", "target").fill("125")
+    me.click('button[value="submit_plan:request"]')
+    me.wait_for_url(f"**/appraisals/{appraisal_id}")
+    expect(me.locator(".flash-success")).to_be_visible()
+    expect(me.locator(".page-header .badge-assess")).to_be_visible()  # awaiting approval
+    expect(me.locator('#actions button[name="action"]')).to_have_count(0)
+    expect(me.locator("#plan_summary")).to_have_count(0)  # frozen while pending
+    stored = appraisal(appraisal_id)
+    assert (stored.state, stored.pending_trigger) == ("plan", "submit_plan")
+    assert stored.values["plan_summary"] == PLAN["plan_summary"]
+    assert stored.values["kpis"]["revenue"]["target"] == 125
+
+    manager = open_page()
+    log_in_on_the_page(manager, "s100")
+    open_from_tasks(manager, appraisal_id)
+    expect(manager.locator("#field-plan_summary .value")).to_have_text(PLAN["plan_summary"])
+    manager.click('button[value="submit_plan:approve"]')
+    manager.wait_for_url(f"**/appraisals/{appraisal_id}")
+    expect(manager.locator("#state-badge")).to_have_text("绩效监控")
+    stored = appraisal(appraisal_id)
+    assert (stored.state, stored.pending_trigger) == ("monitor", None)
+
+    me.reload()
+    expect(me.locator("#state-badge")).to_have_text("绩效监控")
+    expect(kpi_input(me, "revenue", "actual")).to_be_editable()
+
+
+def test_scores_update_live_while_typing_actuals(open_page: OpenPage, in_monitor: int) -> None:
+    """In monitor the employee types actuals: KPI scores, the table score, computed fields and the
+    total follow after each pause, nothing is saved, and typing goes on across the swaps."""
+    me = open_page("s101")
+    me.goto(f"/appraisals/{in_monitor}")
+    score = me.locator("#kpi-score-kpis-revenue")
+    expect(score).to_have_text("—")
+
+    revenue = kpi_input(me, "revenue", "actual")
+    revenue.click()
+    me.keyboard.type("13")
+    expect(score).to_have_text("10.83")  # 13 ÷ 120 × 100, not yet capped
+    # The swap replaced cells next to the input: it keeps its value, the focus and the caret,
+    # so typing simply goes on.
+    assert focused_id(me) == "kpis-revenue-actual"
+    expect(revenue).to_have_value("13")
+    me.keyboard.type("2")
+    expect(score).to_have_text("110")  # min(132 ÷ 120, 1.2) × 100
+    expect(me.locator("#kpi-weighted-kpis-revenue")).to_have_text("38.5")  # × 35%
+    expect(me.locator("#computed-revenue_attainment")).to_have_text("110%")
+    assert focused_id(me) == "kpis-revenue-actual"
+    expect(revenue).to_have_value("132")
+
+    for kpi, value in ACTUALS.items():
+        if kpi != "revenue":
+            kpi_input(me, kpi, "actual").fill(value)
+    # 110×35% + 110×15% + 110×20% + 110×20% + 100×10% = 109; total 109×0.8 + 3 (no rating)×4
+    expect(me.locator("#table-score-kpis")).to_have_text("109")
+    expect(me.locator("#computed-kpi_score")).to_contain_text("109")
+    expect(me.locator("#total-score")).to_have_text("99.2")
+    assert appraisal(in_monitor).values["kpis"]["revenue"].get("actual") is None  # not saved
+
+    save_draft(me)
+    me.wait_for_url(f"**/appraisals/{in_monitor}")
+    expect(me.locator(".flash-success")).to_be_visible()
+    expect(me.locator("#table-score-kpis")).to_have_text("109")
+    stored = appraisal(in_monitor).values["kpis"]
+    assert {k: stored[k]["actual"] for k in ACTUALS} == {k: float(v) for k, v in ACTUALS.items()}
+
+
+def test_without_javascript_drafts_are_saved_refused_and_steps_taken(
+    open_page: OpenPage, cycle: dict[str, int]
+) -> None:
+    """Plain HTML forms, no JavaScript: Save draft posts and redirects; a value the server
+    refuses comes back marked beside its cell with everything typed still there; a step button
+    saves and fires the step."""
+    appraisal_id = cycle["s101"]
+    me = open_page("s101", javascript=False)
+    me.goto(f"/appraisals/{appraisal_id}")
+    me.fill("#plan_summary", PLAN["plan_summary"])
+    # A browser without number inputs lets anything through, e.g. "12,5万".
+    kpi_input(me, "revenue", "target").evaluate("e => e.type = 'text'")
+    kpi_input(me, "revenue", "target").fill("12,5万")
+    save_draft(me)
+    cell = me.locator("td", has=me.locator("#kpis-revenue-target"))
+    expect(cell).to_have_class(HAS_ERROR)
+    expect(cell.locator(".field-error")).to_be_visible()
+    expect(me.locator("#plan_summary")).to_have_value(PLAN["plan_summary"])
+    # A number input cannot show "12,5万", but the page sends it back: nothing typed is lost.
+    expect(kpi_input(me, "revenue", "target")).to_have_attribute("value", "12,5万")
+    assert not (appraisal(appraisal_id).values or {}).get("plan_summary")
+
+    kpi_input(me, "revenue", "target").fill("125")
+    save_draft(me)
+    me.wait_for_url(f"**/appraisals/{appraisal_id}")
+    expect(me.locator(".flash-success")).to_be_visible()
+    expect(me.locator("#plan_summary")).to_have_value(PLAN["plan_summary"])
+    expect(kpi_input(me, "revenue", "target")).to_have_value(TARGET_125)
+    stored = appraisal(appraisal_id)
+    assert stored.values["plan_summary"] == PLAN["plan_summary"]
+    assert stored.values["kpis"]["revenue"]["target"] == 125
+
+    me.fill("#key_actions", PLAN["key_actions"])
+    me.click('button[value="submit_plan:request"]')
+    me.wait_for_url(f"**/appraisals/{appraisal_id}")
+    expect(me.locator('#actions button[name="action"]')).to_have_count(0)
+    stored = appraisal(appraisal_id)
+    assert (stored.state, stored.pending_trigger) == ("plan", "submit_plan")
+    assert stored.values["key_actions"] == PLAN["key_actions"]
+
+
+def test_language_switch_turns_the_page_english_and_back(
+    open_page: OpenPage, in_monitor: int
+) -> None:
+    """The header's switch re-renders the page in English — interface text and the YAML labels
+    (销售额 ↔ Revenue, state names) — live previews included, and back to Chinese."""
+    me = open_page("s101")
+    me.goto(f"/appraisals/{in_monitor}")
+    table = me.locator("#field-kpis")
+    expect(me.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(table).to_contain_text("销售额")
+    expect(me.locator("#state-badge")).to_have_text("绩效监控")
+
+    me.click("header .lang-switch button")
+    me.wait_for_url(f"**/appraisals/{in_monitor}")
+    expect(me.locator("html")).to_have_attribute("lang", "en")
+    expect(table).to_contain_text("Revenue")
+    expect(table).not_to_contain_text("销售额")
+    expect(me.locator("#state-badge")).to_have_text("Performance monitoring")
+    expect(me.locator("#section-planning legend")).to_contain_text("Performance plan")
+    expect(me.locator("header .lang-switch button")).to_have_text("中文")
+
+    # The live preview answers in the page's language too: the swapped-in parts stay English.
+    actions_card = me.locator("#actions").inner_text()
+    kpi_input(me, "revenue", "actual").fill("132")
+    expect(me.locator("#kpi-score-kpis-revenue")).to_have_text("110")
+    expect(me.locator("#actions")).to_have_text(actions_card)
+
+    me.click("header .lang-switch button")
+    me.wait_for_url(f"**/appraisals/{in_monitor}")
+    expect(me.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(table).to_contain_text("销售额")
+    expect(me.locator("#state-badge")).to_have_text("绩效监控")
+
+
+def test_refused_step_marks_the_field_and_keeps_what_was_typed(
+    open_page: OpenPage, cycle: dict[str, int]
+) -> None:
+    """A step clicked with a required field empty: the step is refused, the message stands
+    beside the field, and everything typed is still in the form; corrected, it goes through."""
+    appraisal_id = cycle["s101"]
+    me = open_page("s101")
+    me.goto(f"/appraisals/{appraisal_id}")
+    me.fill("#key_actions", PLAN["key_actions"])
+    kpi_input(me, "revenue", "target").fill("125")
+    me.click('button[value="submit_plan:request"]')
+    field = me.locator("#field-plan_summary")
+    expect(field).to_have_class(HAS_ERROR)
+    expect(field.locator(".field-error")).to_be_visible()
+    expect(me.locator(".flash-error")).to_be_visible()
+    expect(me.locator("#key_actions")).to_have_value(PLAN["key_actions"])
+    expect(kpi_input(me, "revenue", "target")).to_have_value("125")
+    stored = appraisal(appraisal_id)
+    assert (stored.state, stored.pending_trigger) == ("plan", None)
+    assert not (stored.values or {}).get("key_actions")
+
+    me.fill("#plan_summary", PLAN["plan_summary"])
+    me.click('button[value="submit_plan:request"]')
+    expect(me.locator('#actions button[name="action"]')).to_have_count(0)
+    stored = appraisal(appraisal_id)
+    assert stored.pending_trigger == "submit_plan"
+    assert stored.values["kpis"]["revenue"]["target"] == 125

@@ -1,0 +1,971 @@
+"""Who may do what: every route × every role, allowed or refused — and a refusal changes nothing.
+
+The matrix runs against one scenario per backend (a module-scoped "world": the demo people, a
+cycle launched over HTTP for sales and marketing, and a few appraisals walked to later states).
+The PostgreSQL world lives in its own schema, so the function-scoped ``app`` fixture (which resets
+the ``public`` schema) cannot disturb it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from werkzeug.test import TestResponse
+
+from opsperf import create_app
+from opsperf.config import PROJECT_ROOT
+from opsperf.persistence.models import Appraisal, Cycle, Event, User, Vote, db
+from opsperf.services import demo, people
+from tests.helpers import appraisal_of, fire, problems
+
+FAST_HASH = "pbkdf2:sha256:1000"
+PACK = [str(PROJECT_ROOT / name) for name in ("org", "forms", "workflows")]
+PASSWORD = demo.PASSWORD
+NAMES = {no: name for no, name, *_ in demo.PEOPLE}
+
+# The roles of the brief, in matrix order.
+WHO = ["anon", "s101", "s102", "s100", "m100", "hr01", "admin", "ceo"]
+STAFF = [w for w in WHO if w != "anon"]
+HR_ADMIN = {"hr01", "admin"}
+
+# Where the world's appraisals stand, and who may open each one.
+WALKS = {
+    "s101": [],  # plan: the appraisal most rows act on
+    "s100": [],  # plan: a department head's own appraisal (the CEO is manager and dept_head)
+    "m101": [],  # plan: marketing, m100's report
+    "s103": ["submit_plan"],  # monitor
+    "s102": ["submit_plan", "start_assessment", "submit_self"],  # assess.manager
+    "m102": ["submit_plan", "start_assessment", "submit_self", "submit_review"],  # calibration
+}
+STATES = {
+    "s101": "plan",
+    "s100": "plan",
+    "m101": "plan",
+    "s103": "monitor",
+    "s102": "assess.manager",
+    "m102": "assess.calibration",
+}
+VIEWERS = {
+    "s101": {"s101", "s100", *HR_ADMIN},
+    "s102": {"s102", "s100", *HR_ADMIN},
+    "s103": {"s103", "s100", *HR_ADMIN},
+    "s100": {"s100", "ceo", *HR_ADMIN},
+    "m101": {"m101", "m100", *HR_ADMIN},
+    "m102": {"m102", "m100", *HR_ADMIN},
+}
+REFUSED = {400, 401, 403, 404, 405, 409, 422}
+
+
+# --------------------------------------------------------------------------- the world
+
+
+class Version:
+    """Placeholder for the current version of someone's appraisal, resolved when the row runs."""
+
+    def __init__(self, employee_no: str) -> None:
+        self.employee_no = employee_no
+
+    def __repr__(self) -> str:
+        return f"V({self.employee_no})"
+
+
+@dataclass
+class World:
+    app: Flask
+    ids: dict[str, int]  # employee_no → id of their appraisal in the world's cycle
+    cycle_id: int
+    clients: dict[str, FlaskClient] = field(default_factory=dict)
+
+    def client(self, who: str, fresh: bool = False) -> FlaskClient:
+        if who == "anon":
+            return self.app.test_client()
+        if fresh or who not in self.clients:
+            c = self.app.test_client()
+            r = c.post("/login", data={"login": who, "password": PASSWORD})
+            assert r.status_code == 302, (who, r.status_code)
+            if fresh:
+                return c
+            self.clients[who] = c
+        return self.clients[who]
+
+    def version(self, employee_no: str) -> int:
+        with self.app.app_context():
+            a = db.session.get(Appraisal, self.ids[employee_no])
+            assert a is not None
+            return a.version
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, Version):
+            return self.version(value.employee_no)
+        if isinstance(value, str):
+            return value.format(cycle=self.cycle_id, **self.ids)
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def fingerprint(self) -> Any:
+        """Everything a refused request must leave alone."""
+        with self.app.app_context():
+            appraisals = [
+                (a.id, a.state, a.version, a.pending_trigger, a.entry_seq, json.dumps(a.values))
+                for a in db.session.scalars(select(Appraisal).order_by(Appraisal.id))
+            ]
+            users = [
+                (u.employee_no, u.name, u.department_id, u.position_id, u.roles, u.active)
+                for u in db.session.scalars(select(User).order_by(User.employee_no))
+            ]
+            counts = [
+                db.session.scalar(select(func.count()).select_from(model))
+                for model in (Cycle, Event, Vote)
+            ]
+            return appraisals, users, counts
+
+
+def _schema_url(url: str, schema: str) -> str:
+    return (
+        make_url(url)
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
+    )
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("permissions")
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'world.sqlite'}"
+    else:
+        base = str(request.getfixturevalue("postgres_url"))
+        schema = f"perm_{uuid.uuid4().hex[:8]}"
+        engine = create_engine(base)
+        with engine.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        engine.dispose()
+        url = _schema_url(base, schema)
+    app = create_app(
+        {
+            "TESTING": True,
+            "PROPAGATE_EXCEPTIONS": False,  # a crash must show up as a 500, not as a traceback
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "DEFINITION_ROOTS": PACK,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
+    app.instance_path = str(tmp / "instance")
+    with app.app_context():
+        defs = app.extensions["opsperf.registry"].current
+        result = people.import_people(defs, demo.people_rows(), password_method=FAST_HASH)
+        assert not result.problems, result.problems
+    w = World(app, {}, 0)
+    response = w.client("hr01").post(
+        "/cycles/new",
+        data={
+            "name": "2026 Q4",
+            "workflow": "quarterly_review",
+            "period_start": "2026-10-01",
+            "period_end": "2026-12-31",
+            "departments": ["sales", "marketing"],
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    w.cycle_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+    with app.app_context():
+        for a in db.session.scalars(select(Appraisal).where(Appraisal.cycle_id == w.cycle_id)):
+            w.ids[a.employee.employee_no] = a.id
+        for employee_no, steps in WALKS.items():
+            demo._walk(w.ids[employee_no], steps, random.Random(2026))
+        for employee_no, state in STATES.items():
+            assert db.session.get(Appraisal, w.ids[employee_no]).state == state
+    yield w
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if schema:
+        engine = create_engine(str(request.getfixturevalue("postgres_url")))
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- the matrix
+
+
+@dataclass(frozen=True)
+class Row:
+    who: str
+    method: str
+    url: str
+    expect: int
+    data: Any = None
+    json: Any = None
+    files: bool = False  # attach a people file whose row is refused
+    location: str | None = None  # expected start of the redirect target
+    changes: bool = False  # the request is allowed to change stored data
+    fresh: bool = False  # needs its own client (log-in / log-out)
+    target: str | None = None  # whose appraisal: a refused outsider must not see it
+    note: str = ""
+
+    @property
+    def id(self) -> str:
+        body = self.note or ",".join(_short(k, v) for k, v in _fields(self.data or self.json))
+        return f"{self.who}-{self.method}-{self.url}{'-' + body if body else ''}->{self.expect}"
+
+
+def _fields(body: Any) -> list[tuple[str, Any]]:
+    if not isinstance(body, dict):
+        return []
+    if isinstance(body.get("values"), dict):
+        return list(body["values"].items())
+    return [(k, v) for k, v in body.items() if k not in ("version", "comment")]
+
+
+def _short(key: str, value: Any) -> str:
+    shown = str(value)
+    if key in ("trigger", "kind") or (shown.isascii() and len(shown) <= 12):
+        return f"{key}={shown}"
+    return key
+
+
+def page(who: str, expect_staff: int, url: str, method: str = "GET", **kw: Any) -> Row:
+    """A page: anonymous visitors go to the log-in page."""
+    if who == "anon":
+        return Row(who, method, url, 302, location="/login", **kw)
+    return Row(who, method, url, expect_staff, **kw)
+
+
+def api(who: str, expect_staff: int, url: str, method: str = "GET", **kw: Any) -> Row:
+    if who == "anon":
+        return Row(who, method, url, 401, **kw)
+    return Row(who, method, url, expect_staff, **kw)
+
+
+BAD_PEOPLE = (
+    b"employee_no,name,email,department,position,manager\nx900,X,x900@demo.opsperf,nowhere,,\n"
+)
+
+
+def _rows() -> list[Row]:
+    rows: list[Row] = []
+    hr_only = {w: (200 if w in HR_ADMIN else 403) for w in STAFF}
+
+    # -- pages anyone logged in may open
+    for w in WHO:
+        rows.append(page(w, 200, "/"))
+        if w == "anon":
+            rows.append(Row(w, "GET", "/login", 200))
+            rows.append(Row(w, "POST", "/logout", 302, location="/login"))
+        else:
+            rows.append(Row(w, "GET", "/login", 302, location="/", fresh=True))
+            rows.append(Row(w, "POST", "/logout", 302, location="/login", fresh=True))
+        rows.append(Row(w, "POST", "/language/en", 302, location="/", fresh=True))
+        rows.append(Row(w, "POST", "/language/xx", 302, location="/", fresh=True))
+        rows.append(api(w, 200, "/api/v1/tasks"))
+
+    # -- HR and admin only
+    for w in WHO:
+        ok = hr_only.get(w, 0)
+        rows.append(page(w, ok, "/cycles/"))
+        rows.append(page(w, ok, "/cycles/new"))
+        rows.append(page(w, ok, "/cycles/{cycle}"))
+        rows.append(page(w, 404 if w in HR_ADMIN else 403, "/cycles/999999"))
+        launch = {
+            "name": "",
+            "workflow": "quarterly_review",
+            "period_start": "2027-01-01",
+            "period_end": "2027-03-31",
+            "departments": "sales",
+        }
+        rows.append(
+            page(
+                w, 422 if w in HR_ADMIN else 403, "/cycles/new", "POST", data=launch, note="no name"
+            )
+        )
+        rows.append(page(w, ok, "/admin/people"))
+        rows.append(
+            page(
+                w,
+                422 if w in HR_ADMIN else 403,
+                "/admin/people",
+                "POST",
+                files=True,
+                note="bad row",
+            )
+        )
+        rows.append(page(w, ok, "/admin/definitions"))
+        if w in HR_ADMIN:
+            rows.append(
+                Row(w, "POST", "/admin/definitions/reload", 302, location="/admin/definitions")
+            )
+        else:
+            rows.append(page(w, 403, "/admin/definitions/reload", "POST"))
+
+    # -- opening appraisals (page, live preview, API)
+    for target in ("s101", "s100", "m101", "m102"):
+        for w in WHO:
+            ok = 200 if w in VIEWERS[target] else 403
+            url = "{" + target + "}"
+            rows.append(page(w, ok, f"/appraisals/{url}", target=target))
+            rows.append(api(w, ok, f"/api/v1/appraisals/{url}", target=target))
+    for w in WHO:
+        ok = 200 if w in VIEWERS["s101"] else 403
+        rows.append(
+            page(
+                w,
+                ok,
+                "/appraisals/{s101}/preview",
+                "POST",
+                data={"plan_summary": "x"},
+                target="s101",
+            )
+        )
+    for w in STAFF:
+        rows.append(Row(w, "GET", "/appraisals/999999", 404))
+        rows.append(Row(w, "GET", "/api/v1/appraisals/999999", 404))
+    rows += [
+        Row("s101", "POST", "/appraisals/999999/preview", 404),
+        Row("s101", "GET", "/appraisals/abc", 404),
+        Row("s101", "GET", "/logout", 405),
+        Row("hr01", "GET", "/cycles/abc", 404),
+    ]
+
+    # -- saving: only what the role may edit in the current state
+    v101, v102, v103, vm102 = (Version(n) for n in ("s101", "s102", "s103", "m102"))
+    plan = {"plan_summary": "聚焦重点行业大客户", "version": v101}
+    for w in WHO:
+        if w in ("s101", "s100"):
+            rows.append(Row(w, "POST", "/appraisals/{s101}", 302, data=plan, changes=True))
+        else:
+            rows.append(page(w, 403, "/appraisals/{s101}", "POST", data=plan, target="s101"))
+    rows += [
+        # in plan: the employee may not rate, nobody may record actuals
+        Row(
+            "s101", "POST", "/appraisals/{s101}", 403, data={"manager_rating": "5", "version": v101}
+        ),
+        Row(
+            "s100", "POST", "/appraisals/{s101}", 403, data={"manager_rating": "5", "version": v101}
+        ),
+        Row(
+            "s101",
+            "POST",
+            "/appraisals/{s101}",
+            403,
+            data={"kpis-revenue-actual": "130", "version": v101},
+        ),
+        Row(
+            "s100",
+            "POST",
+            "/appraisals/{s101}",
+            403,
+            data={"kpis-revenue-actual": "130", "version": v101},
+        ),
+        Row(
+            "hr01",
+            "POST",
+            "/appraisals/{s101}",
+            403,
+            data={"kpis-revenue-target": "99", "version": v101},
+        ),
+        # an allowed field next to a forbidden one: the whole post is refused
+        Row(
+            "s101",
+            "POST",
+            "/appraisals/{s101}",
+            403,
+            data={"plan_summary": "mixed", "self_rating": "5", "version": v101},
+            note="plan_summary+self_rating",
+        ),
+        Row(
+            "s101",
+            "POST",
+            "/appraisals/{s101}",
+            302,
+            changes=True,
+            data={"kpis-revenue-target": "125", "version": v101},
+        ),
+        Row("s101", "POST", "/appraisals/999999", 404, data={"plan_summary": "x"}),
+        # monitor: the employee records actuals, the manager may only note
+        Row(
+            "s103",
+            "POST",
+            "/appraisals/{s103}",
+            302,
+            changes=True,
+            data={"kpis-revenue-actual": "130", "version": v103},
+        ),
+        Row(
+            "s100",
+            "POST",
+            "/appraisals/{s103}",
+            403,
+            data={"kpis-revenue-actual": "1", "version": v103},
+        ),
+        Row(
+            "s100",
+            "POST",
+            "/appraisals/{s103}",
+            302,
+            changes=True,
+            data={"kpis-revenue-note": "跟进中", "version": v103},
+        ),
+        Row(
+            "s103",
+            "POST",
+            "/appraisals/{s103}",
+            403,
+            data={"kpis-revenue-target": "1", "version": v103},
+        ),
+        Row(
+            "s101",
+            "POST",
+            "/appraisals/{s103}",
+            403,
+            data={"kpis-revenue-actual": "1", "version": v103},
+            target="s103",
+        ),
+        # assess.manager: the manager rates; the employee and HR may not
+        Row(
+            "s102", "POST", "/appraisals/{s102}", 403, data={"manager_rating": "5", "version": v102}
+        ),
+        Row(
+            "s102",
+            "POST",
+            "/appraisals/{s102}",
+            403,
+            data={"highlights": "x" * 30, "version": v102},
+        ),
+        Row(
+            "hr01", "POST", "/appraisals/{s102}", 403, data={"manager_rating": "5", "version": v102}
+        ),
+        Row(
+            "m100",
+            "POST",
+            "/appraisals/{s102}",
+            403,
+            data={"manager_rating": "5", "version": v102},
+            target="s102",
+        ),
+        Row(
+            "s100",
+            "POST",
+            "/appraisals/{s102}",
+            302,
+            changes=True,
+            data={"manager_rating": "4", "version": v102},
+        ),
+        # calibration: the department head may adjust the rating, HR may not
+        Row(
+            "hr01",
+            "POST",
+            "/appraisals/{m102}",
+            403,
+            data={"manager_rating": "1", "version": vm102},
+        ),
+        Row(
+            "m102",
+            "POST",
+            "/appraisals/{m102}",
+            403,
+            data={"manager_rating": "5", "version": vm102},
+        ),
+        Row(
+            "s100",
+            "POST",
+            "/appraisals/{m102}",
+            403,
+            data={"manager_rating": "5", "version": vm102},
+            target="m102",
+        ),
+        Row(
+            "m100",
+            "POST",
+            "/appraisals/{m102}",
+            302,
+            changes=True,
+            data={"manager_comment": "校准后维持。", "version": vm102},
+        ),
+    ]
+
+    # -- firing: only the steps the role may take now; refused steps move nothing
+    def step(trigger: str, kind: str, v: Version, comment: str = "") -> dict[str, Any]:
+        return {"trigger": trigger, "kind": kind, "comment": comment, "version": v}
+
+    for w in WHO:
+        if w == "s101":
+            continue  # the employee may request submit_plan (walked in test_each_step_*)
+        data = step("submit_plan", "request", v101)
+        rows.append(page(w, 403, "/appraisals/{s101}/fire", "POST", data=data, target="s101"))
+    rows += [
+        Row("s101", "POST", "/appraisals/{s101}/fire", 403, data=step("submit_plan", "fire", v101)),
+        Row(
+            "s101",
+            "POST",
+            "/appraisals/{s101}/fire",
+            403,
+            data=step("submit_plan", "approve", v101),
+        ),
+        Row(
+            "s100",
+            "POST",
+            "/appraisals/{s101}/fire",
+            403,
+            data=step("submit_plan", "approve", v101),
+        ),
+        Row(
+            "s101",
+            "POST",
+            "/appraisals/{s101}/fire",
+            403,
+            data=step("start_assessment", "fire", v101),
+        ),
+        Row(
+            "s101",
+            "POST",
+            "/appraisals/{s101}/fire",
+            403,
+            data=step("cancel", "fire", v101, "离职"),
+        ),
+        Row(
+            "s101", "POST", "/appraisals/{s101}/fire", 403, data=step("no_such_step", "fire", v101)
+        ),
+        Row("s101", "POST", "/appraisals/{s101}/fire", 403, data=step("submit_plan", "zap", v101)),
+        Row(
+            "hr01",
+            "POST",
+            "/appraisals/{s101}/fire",
+            403,
+            data=step("start_assessment", "fire", v101),
+        ),
+        # allowed step, but the required comment is missing: 422, nothing moves
+        Row("hr01", "POST", "/appraisals/{s101}/fire", 422, data=step("cancel", "fire", v101)),
+        Row("admin", "POST", "/appraisals/{s101}/fire", 422, data=step("cancel", "fire", v101)),
+        Row(
+            "s101",
+            "POST",
+            "/appraisals/999999/fire",
+            404,
+            data={"trigger": "submit_plan", "kind": "request"},
+        ),
+        # monitor
+        Row(
+            "s103",
+            "POST",
+            "/appraisals/{s103}/fire",
+            403,
+            data=step("start_assessment", "fire", v103),
+        ),
+        Row(
+            "s103",
+            "POST",
+            "/appraisals/{s103}/fire",
+            403,
+            data=step("revise_plan", "fire", v103, "x"),
+        ),
+        Row(
+            "s102",
+            "POST",
+            "/appraisals/{s103}/fire",
+            403,
+            data=step("revise_plan", "fire", v103, "x"),
+            target="s103",
+        ),
+        Row(
+            "m100",
+            "POST",
+            "/appraisals/{s103}/fire",
+            403,
+            data=step("start_assessment", "fire", v103),
+            target="s103",
+        ),
+        Row("s100", "POST", "/appraisals/{s103}/fire", 422, data=step("revise_plan", "fire", v103)),
+        # assess.manager
+        Row(
+            "s102", "POST", "/appraisals/{s102}/fire", 403, data=step("submit_review", "fire", v102)
+        ),
+        Row("s102", "POST", "/appraisals/{s102}/fire", 403, data=step("reject", "fire", v102, "x")),
+        Row(
+            "hr01", "POST", "/appraisals/{s102}/fire", 403, data=step("submit_review", "fire", v102)
+        ),
+        Row(
+            "s101",
+            "POST",
+            "/appraisals/{s102}/fire",
+            403,
+            data=step("reject", "fire", v102, "x"),
+            target="s102",
+        ),
+        Row("s100", "POST", "/appraisals/{s102}/fire", 422, data=step("reject", "fire", v102)),
+        # calibration: the employee may not sign off, outsiders not at all
+        Row(
+            "m102", "POST", "/appraisals/{m102}/fire", 403, data=step("sign_off", "approve", vm102)
+        ),
+        Row(
+            "m101",
+            "POST",
+            "/appraisals/{m102}/fire",
+            403,
+            data=step("sign_off", "approve", vm102),
+            target="m102",
+        ),
+        Row(
+            "s100",
+            "POST",
+            "/appraisals/{m102}/fire",
+            403,
+            data=step("sign_off", "approve", vm102),
+            target="m102",
+        ),
+        Row(
+            "ceo",
+            "POST",
+            "/appraisals/{m102}/fire",
+            403,
+            data=step("sign_off", "approve", vm102),
+            target="m102",
+        ),
+        Row("hr01", "POST", "/appraisals/{m102}/fire", 403, data=step("sign_off", "fire", vm102)),
+        Row(
+            "hr01",
+            "POST",
+            "/appraisals/{m102}/fire",
+            422,
+            data=step("return_to_manager", "fire", vm102),
+        ),
+    ]
+
+    # -- the JSON API: the same checks
+    values = {"values": {"plan_summary": "API 保存"}, "version": v101}
+    for w in WHO:
+        if w in ("s101", "s100"):
+            rows.append(
+                Row(w, "POST", "/api/v1/appraisals/{s101}/values", 200, json=values, changes=True)
+            )
+        else:
+            rows.append(
+                api(w, 403, "/api/v1/appraisals/{s101}/values", "POST", json=values, target="s101")
+            )
+        if w != "s101":
+            body = {"trigger": "submit_plan", "kind": "request", "version": v101}
+            rows.append(
+                api(
+                    w,
+                    403,
+                    "/api/v1/appraisals/{s101}/transitions",
+                    "POST",
+                    json=body,
+                    target="s101",
+                )
+            )
+    rows += [
+        Row(
+            "s101",
+            "POST",
+            "/api/v1/appraisals/{s101}/values",
+            403,
+            json={"values": {"manager_rating": 5}, "version": v101},
+        ),
+        Row(
+            "s100",
+            "POST",
+            "/api/v1/appraisals/{s101}/values",
+            403,
+            json={"values": {"kpis": {"revenue": {"actual": 130}}}, "version": v101},
+        ),
+        Row(
+            "s102",
+            "POST",
+            "/api/v1/appraisals/{s102}/values",
+            403,
+            json={"values": {"manager_rating": 5}, "version": v102},
+        ),
+        Row(
+            "s101",
+            "POST",
+            "/api/v1/appraisals/999999/values",
+            404,
+            json={"values": {"plan_summary": "x"}},
+        ),
+        Row(
+            "s101",
+            "POST",
+            "/api/v1/appraisals/{s101}/transitions",
+            403,
+            json={"trigger": "submit_plan", "kind": "fire"},
+        ),
+        Row(
+            "hr01",
+            "POST",
+            "/api/v1/appraisals/{s101}/transitions",
+            403,
+            json={"trigger": "start_assessment", "kind": "fire"},
+        ),
+        Row(
+            "hr01",
+            "POST",
+            "/api/v1/appraisals/{s101}/transitions",
+            422,
+            json={"trigger": "cancel", "kind": "fire"},
+        ),
+        Row(
+            "s102",
+            "POST",
+            "/api/v1/appraisals/{s102}/transitions",
+            403,
+            json={"trigger": "submit_review", "kind": "fire"},
+        ),
+        Row(
+            "s101",
+            "POST",
+            "/api/v1/appraisals/999999/transitions",
+            404,
+            json={"trigger": "submit_plan", "kind": "request"},
+        ),
+    ]
+    return rows
+
+
+ROWS = _rows()
+
+
+def _secret_leaked(response: TestResponse, target: str) -> bool:
+    body = response.get_data(as_text=True)
+    if response.is_json:
+        body += json.dumps(response.get_json(silent=True), ensure_ascii=False)
+    return NAMES[target] in body
+
+
+def _send(world: World, row: Row) -> TestResponse:
+    client = world.client(row.who, fresh=row.fresh)
+    url = world.resolve(row.url)
+    if row.json is not None:
+        return client.open(url, method=row.method, json=world.resolve(row.json))
+    data = world.resolve(row.data) if row.data is not None else None
+    if row.files:
+        data = {"file": (io.BytesIO(BAD_PEOPLE), "people.csv")}
+    return client.open(url, method=row.method, data=data)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
+def test_matrix(world: World, row: Row) -> None:
+    before = world.fingerprint()
+    response = _send(world, row)
+    assert response.status_code == row.expect, response.get_data(as_text=True)[:1500]
+    if row.location is not None:
+        location = response.headers.get("Location", "")
+        assert location.startswith(row.location), location
+        if row.location == "/":
+            assert location.split("?")[0] == "/", location
+    if row.url.startswith("/api/") and row.expect >= 400:
+        assert response.is_json, response.get_data(as_text=True)[:300]
+        assert response.get_json()["status"] == row.expect
+    if row.expect == 401:
+        assert response.headers.get("WWW-Authenticate", "").startswith("Basic")
+    if not row.changes:
+        assert world.fingerprint() == before, "a request that must change nothing changed data"
+    if row.target and (row.who == "anon" or row.who not in VIEWERS[row.target]):
+        assert not _secret_leaked(response, row.target), "a refused response shows the appraisal"
+
+
+def test_matrix_covers_every_role_on_every_route() -> None:
+    """The table itself: each role of the brief meets each route at least once."""
+    routes = {
+        "/",
+        "/login",
+        "/logout",
+        "/language/en",
+        "/appraisals/{s101}",
+        "/appraisals/{s101}/preview",
+        "/appraisals/{s101}/fire",
+        "/cycles/",
+        "/cycles/new",
+        "/cycles/{cycle}",
+        "/admin/people",
+        "/admin/definitions",
+        "/admin/definitions/reload",
+        "/api/v1/tasks",
+        "/api/v1/appraisals/{s101}",
+        "/api/v1/appraisals/{s101}/values",
+        "/api/v1/appraisals/{s101}/transitions",
+    }
+    seen = {(r.who, r.url) for r in ROWS}
+    missing = [
+        (w, route)
+        for w in WHO
+        for route in routes
+        if (w, route) not in seen
+        and not (w == "s101" and route.endswith("/transitions"))
+        and not (w == "s101" and route.endswith("/fire"))
+    ]
+    assert not missing
+    # s101's own steps are covered as refusals with other kinds
+    assert ("s101", "/appraisals/{s101}/fire") in seen
+    assert ("s101", "/api/v1/appraisals/{s101}/transitions") in seen
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+@pytest.fixture
+def cycle(as_user: Any, staff: dict[str, int]) -> int:
+    from tests.helpers import launch
+
+    response = launch(as_user("hr01"), ["sales"])
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return appraisal_of("s101").id
+
+
+FILL = {
+    "plan": (
+        "s101",
+        {"plan_summary": "聚焦重点行业大客户", "key_actions": "每周拜访 3 家重点客户。"},
+    ),
+    "monitor": (
+        "s101",
+        {
+            "kpis-revenue-actual": "130",
+            "kpis-revenue_growth-actual": "18",
+            "kpis-new_customers-actual": "13",
+            "kpis-collection_rate-actual": "96",
+            "kpis-customer_satisfaction-actual": "91",
+        },
+    ),
+    "assess.self": (
+        "s101",
+        {"highlights": "销售额完成 110%，新签 3 个年度框架合同。", "self_rating": "4"},
+    ),
+    "assess.manager": (
+        "s100",
+        {"manager_rating": "4", "performance_trend": "stable", "manager_comment": "目标达成扎实。"},
+    ),
+    "feedback": (
+        "s100",
+        {
+            "feedback_date": "2026-12-28",
+            "manager_feedback": "本季度目标达成扎实，继续保持；下季度加强大客户覆盖。",
+        },
+    ),
+}
+# state → the steps in order: (who takes it, trigger, kind, others who could take it too);
+# everyone else trying it is refused
+STEPS: list[tuple[str, list[tuple[str, str, str, set[str]]]]] = [
+    (
+        "plan",
+        [("s101", "submit_plan", "request", set()), ("s100", "submit_plan", "approve", set())],
+    ),
+    ("monitor", [("hr01", "start_assessment", "fire", {"s100"})]),
+    ("assess.self", [("s101", "submit_self", "fire", set())]),
+    ("assess.manager", [("s100", "submit_review", "fire", set())]),
+    (
+        "assess.calibration",
+        [("s100", "sign_off", "approve", {"hr01"}), ("hr01", "sign_off", "approve", set())],
+    ),
+    ("feedback", [("s101", "acknowledge", "fire", set())]),
+]
+
+
+def test_each_step_only_by_its_people(as_user: Any, cycle: int, app: Flask) -> None:
+    """Walk 李娜's appraisal; at every step everyone else is refused (403) and nothing moves."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    clients = {w: as_user(w) for w in STAFF}
+    for state, steps in STEPS:
+        assert appraisal_of("s101").state == state
+        if state in FILL:
+            who, data = FILL[state]
+            response = clients[who].post(
+                f"/appraisals/{cycle}", data={**data, "version": appraisal_of("s101").version}
+            )
+            assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        if state == "feedback":
+            response = clients["s101"].post(
+                f"/appraisals/{cycle}",
+                data={
+                    "agreement": "agree",
+                    "acknowledged": "y",
+                    "version": appraisal_of("s101").version,
+                },
+            )
+            assert response.status_code == 302
+        for right, trigger, kind, also in steps:
+            for w in STAFF:
+                if w == right or w in also:
+                    continue
+                before = appraisal_of("s101")
+                response = fire(clients[w], cycle, trigger, kind, comment="试图越权")
+                assert response.status_code == 403, (state, w, trigger, kind, response.status_code)
+                after = appraisal_of("s101")
+                assert (after.state, after.version, after.pending_trigger) == (
+                    before.state,
+                    before.version,
+                    before.pending_trigger,
+                ), (state, w, trigger)
+            response = fire(clients[right], cycle, trigger, kind)
+            assert response.status_code == 302, (state, right, trigger, kind, problems(response))
+    assert appraisal_of("s101").state == "closed"
+    # a closed appraisal: nobody edits, nobody fires, everybody who could read still can
+    for w in STAFF:
+        response = fire(clients[w], cycle, "appeal", "fire", comment="x")
+        assert response.status_code == 403
+        response = clients[w].post(
+            f"/appraisals/{cycle}",
+            data={"employee_reply": "x", "version": appraisal_of("s101").version},
+        )
+        assert response.status_code == 403
+        expected = 200 if w in VIEWERS["s101"] else 403
+        assert clients[w].get(f"/appraisals/{cycle}").status_code == expected
+
+
+def test_pending_request_freezes_the_form(as_user: Any, cycle: int) -> None:
+    """While the plan awaits approval neither the employee nor the manager may edit it."""
+    me, manager = as_user("s101"), as_user("s100")
+    data = {"plan_summary": "聚焦重点行业大客户", "key_actions": "每周拜访 3 家重点客户。"}
+    version = appraisal_of("s101").version
+    assert me.post(f"/appraisals/{cycle}", data={**data, "version": version}).status_code == 302
+    assert fire(me, cycle, "submit_plan", "request").status_code == 302
+    before = appraisal_of("s101")
+    for client in (me, manager):
+        response = client.post(
+            f"/appraisals/{cycle}", data={"plan_summary": "改", "version": before.version}
+        )
+        assert response.status_code == 403
+    # the requester may not approve their own request
+    assert fire(me, cycle, "submit_plan", "approve").status_code == 403
+    after = appraisal_of("s101")
+    assert (after.version, after.values, after.pending_trigger) == (
+        before.version,
+        before.values,
+        "submit_plan",
+    )
+
+
+def test_deactivated_person_loses_access(app: Flask, as_user: Any, cycle: int) -> None:
+    """A session and HTTP Basic credentials stop working when the person is deactivated."""
+    me = as_user("s101")
+    assert me.get(f"/appraisals/{cycle}").status_code == 200
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.employee_no == "s101"))
+        user.active = False
+        db.session.commit()
+    response = me.get(f"/appraisals/{cycle}")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    assert me.get("/api/v1/tasks").status_code == 401
+    api_client = app.test_client()
+    assert api_client.get("/api/v1/tasks", auth=("s101", PASSWORD)).status_code == 401
+    response = app.test_client().post("/login", data={"login": "s101", "password": PASSWORD})
+    assert response.status_code == 401
