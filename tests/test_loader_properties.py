@@ -591,12 +591,6 @@ transitions:
 # --------------------------------------------------------------------------- known bugs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an empty YAML document (a trailing '---', or '---' twice) comes back from "
-    "PyYAML as a null scalar node, not None, so read_documents does not skip it and the "
-    "loader reports 'a definition must be a mapping with `kind:`'; an empty file is fine",
-)
 @pytest.mark.parametrize(
     "edit",
     [

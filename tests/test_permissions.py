@@ -804,18 +804,9 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/api/v1/appraisals/{s101}/transitions",
     }
     seen = {(r.who, r.url) for r in ROWS}
-    missing = [
-        (w, route)
-        for w in WHO
-        for route in routes
-        if (w, route) not in seen
-        and not (w == "s101" and route.endswith("/transitions"))
-        and not (w == "s101" and route.endswith("/fire"))
-    ]
+    missing = [(w, route) for w in WHO for route in routes if (w, route) not in seen]
     assert not missing
-    # s101's own steps are covered as refusals with other kinds
-    assert ("s101", "/appraisals/{s101}/fire") in seen
-    assert ("s101", "/api/v1/appraisals/{s101}/transitions") in seen
+    assert len({r.id for r in ROWS}) == len(ROWS), "row ids must be unique"
 
 
 # --------------------------------------------------------------------------- the walk
@@ -969,3 +960,22 @@ def test_deactivated_person_loses_access(app: Flask, as_user: Any, cycle: int) -
     assert api_client.get("/api/v1/tasks", auth=("s101", PASSWORD)).status_code == 401
     response = app.test_client().post("/login", data={"login": "s101", "password": PASSWORD})
     assert response.status_code == 401
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="HOLE: the people import overwrites the password of an existing account, so HR can "
+    "take over anyone (the admin, a department head) and then give both sign-offs of a "
+    "two-person approval alone",
+)
+def test_people_import_cannot_take_over_an_existing_account(
+    app: Flask, as_user: Any, staff: dict[str, int]
+) -> None:
+    csv = (
+        "employee_no,name,email,department,position,manager,password\n"
+        "s100,张伟,s100@demo.opsperf,sales,sales_director,ceo,hijacked1\n"
+    ).encode()
+    response = as_user("hr01").post("/admin/people", data={"file": (io.BytesIO(csv), "people.csv")})
+    assert response.status_code in (302, 403, 422)
+    hijack = app.test_client().post("/login", data={"login": "s100", "password": "hijacked1"})
+    assert hijack.status_code == 401, "HR logged in as the sales director"

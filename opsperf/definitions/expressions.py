@@ -17,6 +17,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import simpleeval
@@ -296,7 +297,7 @@ class Expression:
 
     def names(self) -> list[tuple[str, ...]]:
         """The free names the expression reads, as dotted chains (``kpis.revenue.actual``)."""
-        return sorted(set(_free_names(self.tree, frozenset())))
+        return list(_names(self))
 
     def check(self, scope: Mapping[str, Any]) -> list[str]:
         """Problems with the names this expression reads, given what ``scope`` offers."""
@@ -356,7 +357,12 @@ def _reason(exc: BaseException) -> str:
 
 def parse(source: str) -> Expression:
     """Parse and vet an expression; raise :class:`ExpressionError` with the reason."""
-    text = source.strip()
+    return _parse(source.strip())
+
+
+@lru_cache(maxsize=8192)
+def _parse(text: str) -> Expression:
+    """Parsing is pure, and definition packs repeat their expressions: parse each text once."""
     if not text:
         raise ExpressionError("the expression is empty")
     if len(text) > MAX_SOURCE:
@@ -368,21 +374,24 @@ def parse(source: str) -> Expression:
         raise ExpressionError(f"syntax error{where}: {exc.msg}") from exc
     except (ValueError, RecursionError, MemoryError) as exc:
         raise ExpressionError(f"cannot parse: {_reason(exc)}") from exc
-    if _depth(tree) > MAX_NESTING:
-        raise ExpressionError(f"the expression nests more than {MAX_NESTING} levels deep")
-    for node in ast.walk(tree):
-        _vet(node)
+    _vet_tree(tree)
     return Expression(text, tree.body)
 
 
-def _depth(tree: ast.AST) -> int:
-    """How many levels deep the syntax tree goes (counted without recursion)."""
-    deepest, stack = 0, [(tree, 1)]
+@lru_cache(maxsize=8192)
+def _names(expression: Expression) -> tuple[tuple[str, ...], ...]:
+    return tuple(sorted(set(_free_names(expression.tree, frozenset()))))
+
+
+def _vet_tree(tree: ast.AST) -> None:
+    """Vet every node and bound the nesting, in one walk without recursion."""
+    stack = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
-        deepest = max(deepest, depth)
+        if depth > MAX_NESTING:
+            raise ExpressionError(f"the expression nests more than {MAX_NESTING} levels deep")
+        _vet(node)
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return deepest
 
 
 def _vet(node: ast.AST) -> None:

@@ -209,7 +209,8 @@ def validate_document(doc: Document, problems: list[Diagnostic]) -> Located | No
     except ValidationError as exc:
         problems.extend(_diagnostics(doc, model, exc))
         return None
-    dumped = json.dumps(definition.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    # The hash covers what was written (not comments or layout); it names a snapshot.
+    dumped = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
     digest = hashlib.sha256(dumped.encode()).hexdigest()[:16]
     return Located(definition, doc, digest)
 

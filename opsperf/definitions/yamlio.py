@@ -22,6 +22,9 @@ Position = tuple[int, int]
 MAX_NODES = 200_000
 MAX_DEPTH = 64
 MERGE_TAG = "tag:yaml.org,2002:merge"
+NULL_TAG = "tag:yaml.org,2002:null"
+STR_TAG = "tag:yaml.org,2002:str"
+FAST_LOADER: type[Any] | None = getattr(yaml, "CSafeLoader", None)
 # PyYAML's constructors raise these, not YAMLError, for values that look typed but cannot be
 # built: 2024-02-30, 0b_, !!bool maybe, a 5000-digit number
 BUILD_ERRORS = (
@@ -97,6 +100,8 @@ class _Walker:
                 return [self.walk(item, (*key_path, i)) for i, item in enumerate(node.value)]
             finally:
                 self.open.discard(id(node))
+        if node.tag == STR_TAG and isinstance(node, yaml.ScalarNode):
+            return node.value  # the common case, without the constructor's bookkeeping
         try:
             return self.constructor.construct_object(node, deep=True)
         except BUILD_ERRORS as exc:
@@ -135,6 +140,8 @@ class _Walker:
         if not isinstance(key_node, yaml.ScalarNode):
             self.problem(key_node, "a key must be a plain word, not a list or mapping", key_path)
             return None
+        if key_node.tag == STR_TAG:
+            return str(key_node.value)
         try:
             value = self.constructor.construct_object(key_node)
         except BUILD_ERRORS as exc:
@@ -213,7 +220,7 @@ def read_documents(path: str, text: str) -> tuple[list[Document], list[Diagnosti
     documents: list[Document] = []
     try:
         for node in _compose_all(text):
-            if node is None:
+            if node is None or _empty(node):
                 continue
             doc = Document(path, None, _pos(node))
             walker = _Walker(doc)
@@ -238,8 +245,23 @@ def read_documents(path: str, text: str) -> tuple[list[Document], list[Diagnosti
     return documents, problems
 
 
+def _empty(node: yaml.Node) -> bool:
+    """An empty document (``---`` with nothing after it) composes to a null scalar."""
+    return isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG and node.value in ("", "~")
+
+
 def _compose_all(text: str) -> Iterator[yaml.Node | None]:
-    loader = yaml.SafeLoader(text)
+    """Nodes of every document: libyaml when available; PyYAML's words for any error."""
+    if FAST_LOADER is not None:
+        try:
+            return iter(list(_compose_with(FAST_LOADER, text)))
+        except (yaml.YAMLError, ValueError):
+            pass  # parse again below, for PyYAML's marks and wording, which the hints know
+    return _compose_with(yaml.SafeLoader, text)
+
+
+def _compose_with(loader_class: type[Any], text: str) -> Iterator[yaml.Node | None]:
+    loader = loader_class(text)
     try:
         while loader.check_node():
             yield loader.get_node()
