@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from werkzeug.serving import make_server
 
 from opsperf.services import cycles, demo
@@ -59,6 +60,17 @@ PLAN = {
 TARGET_125 = re.compile(r"^125(\.0)?$")  # stored numbers come back as floats: "125.0"
 
 OpenPage = Callable[..., Page]
+
+# Counts the live previews in flight and notes the last typing or preview, for ``settle``.
+PREVIEW_TRACKER = """
+window.__previews = {inflight: 0, last: 0};
+document.addEventListener('htmx:beforeRequest', () => {
+  __previews.inflight += 1; __previews.last = performance.now(); });
+document.addEventListener('htmx:afterRequest', () => {
+  __previews.inflight -= 1; __previews.last = performance.now(); });
+document.addEventListener('input', () => { __previews.last = performance.now(); }, true);
+"""
+QUIET_MS = 450  # longer than the form's `delay:350ms`
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -128,6 +140,7 @@ def open_page(browser: Browser, live_url: str) -> Iterator[OpenPage]:
             viewport={"width": 1280, "height": 900},
         )
         context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(PREVIEW_TRACKER)
         contexts.append(context)
         if employee_no:
             form = {"login": employee_no, "password": demo.PASSWORD}
@@ -198,6 +211,20 @@ def save_draft(page: Page) -> None:
     submit(page, "#appraisal-form button[type=submit]")
 
 
+def settle(page: Page) -> None:
+    """Leave the field typed in and let its live preview answer.
+
+    Needed before clicking a step button right after typing, until the lost-click bug is
+    fixed (see ``test_a_step_clicked_right_after_typing_is_taken``): leaving the field sends a
+    preview, and if its answer replaces the actions card while the button is held down, the
+    click is lost. Nothing is saved by this.
+    """
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.wait_for_function(
+        f"() => __previews.inflight === 0 && performance.now() - __previews.last > {QUIET_MS}"
+    )
+
+
 def take_step(page: Page, action: str) -> None:
     """Click a step button of the actions card, e.g. ``submit_plan:request``."""
     submit(page, f'button[value="{action}"]')
@@ -235,6 +262,8 @@ def test_plan_is_requested_by_the_employee_and_approved_by_the_manager(
     me.fill("#plan_summary", PLAN["plan_summary"])
     me.fill("#key_actions", PLAN["key_actions"])
     kpi_input(me, "revenue", "target").fill("125")
+    settle(me)
+    assert not (appraisal(appraisal_id).values or {}).get("plan_summary")  # nothing saved yet
     take_step(me, "submit_plan:request")
     expect(me.locator(".flash-success")).to_be_visible()
     expect(me.locator(".page-header .badge-assess")).to_be_visible()  # awaiting approval
@@ -380,6 +409,7 @@ def test_refused_step_marks_the_field_and_keeps_what_was_typed(
     me.goto(f"/appraisals/{appraisal_id}")
     me.fill("#key_actions", PLAN["key_actions"])
     kpi_input(me, "revenue", "target").fill("125")
+    settle(me)
     take_step(me, "submit_plan:request")
     field = me.locator("#field-plan_summary")
     expect(field).to_have_class(HAS_ERROR)
@@ -392,6 +422,7 @@ def test_refused_step_marks_the_field_and_keeps_what_was_typed(
     assert not (stored.values or {}).get("key_actions")
 
     me.fill("#plan_summary", PLAN["plan_summary"])
+    settle(me)
     take_step(me, "submit_plan:request")
     expect(me.locator('#actions button[name="action"]')).to_have_count(0)
     stored = appraisal(appraisal_id)
@@ -445,3 +476,31 @@ def test_typing_survives_a_slow_live_preview(
     if comment.input_value() != "请补充回款数据。":
         lost.append(f"step comment: {comment.input_value()!r}")
     assert not lost, lost
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the browser's side: one database
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: a step button clicked right after typing does nothing. Pressing it takes the focus "
+        "from the field, whose change sends a live preview; the preview's out-of-band #actions "
+        "card replaces the button while it is held down, so mouse-up lands on a new element and "
+        "no click (no submit) happens. The person must click again."
+    ),
+)
+def test_a_step_clicked_right_after_typing_is_taken(
+    open_page: OpenPage, cycle: dict[str, int]
+) -> None:
+    """Type, then press "request approval" the way a person does (held ~150 ms): one click
+    must save and take the step."""
+    appraisal_id = cycle["s101"]
+    me = open_page("s101")
+    me.goto(f"/appraisals/{appraisal_id}")
+    me.fill("#plan_summary", PLAN["plan_summary"])
+    me.fill("#key_actions", PLAN["key_actions"])
+    try:
+        with me.expect_navigation(timeout=2000):
+            me.click('button[value="submit_plan:request"]', delay=150)
+    except PlaywrightTimeoutError:
+        pytest.fail("the click was lost: the page did not post")
+    assert appraisal(appraisal_id).pending_trigger == "submit_plan"

@@ -962,12 +962,6 @@ def test_deactivated_person_loses_access(app: Flask, as_user: Any, cycle: int) -
     assert response.status_code == 401
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HOLE: the people import overwrites the password of an existing account, so HR can "
-    "take over anyone (the admin, a department head) and then give both sign-offs of a "
-    "two-person approval alone",
-)
 def test_people_import_cannot_take_over_an_existing_account(
     app: Flask, as_user: Any, staff: dict[str, int]
 ) -> None:

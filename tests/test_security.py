@@ -505,11 +505,6 @@ def test_reflected_trigger_is_escaped(as_user: Any, aid: int) -> None:
     assert payload not in html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: non-finite numbers pass number validation on the page: 'nan'/'1e999' are "
-    "stored on SQLite; on PostgreSQL the JSON is rejected and the request crashes (500)",
-)
 @pytest.mark.parametrize(
     ("who", "data"),
     [

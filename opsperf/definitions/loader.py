@@ -97,7 +97,7 @@ class DefinitionSet:
         try:
             return self.table(kind)[ident]
         except KeyError:
-            raise NotFound(f"no {kind} with id '{ident}'") from None
+            raise NotFound("no %(kind)s with id '%(id)s'", kind=kind, id=ident) from None
 
     def source(self, kind: str, ident: str) -> Located:
         return self.located[(kind, ident)]

@@ -9,6 +9,7 @@ multi-choice that was shown but left empty is sent only as ``<field>__shown``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -373,6 +374,8 @@ def _coerce(f: AnyField | ColumnField, bound: wf.Field, path: str) -> tuple[Any,
             code = "choice"
         return None, [FieldError(path, code)]
     value = bound.data
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, [FieldError(path, "number")]  # nan, inf and 1e999 are not amounts
     if isinstance(f, TextField | ChoiceField) and f.type != "multiselect":
         value = (value or "").strip() or None
     if isinstance(value, dt.date):
@@ -397,6 +400,10 @@ def _range_errors(f: AnyField | ColumnField, value: Any, path: str) -> list[Fiel
         picked = value if isinstance(value, list) else [value]
         if any(v not in allowed for v in picked):
             return [FieldError(path, "choice")]
+        if f.max_items is not None and len(picked) > f.max_items:
+            return [FieldError(path, "max_items", {"max": f.max_items})]
+        if f.min_items is not None and len(picked) < f.min_items:
+            return [FieldError(path, "min_items", {"min": f.min_items})]
     if isinstance(f, DateField):
         day = dt.date.fromisoformat(value)
         if (f.min and day < f.min) or (f.max and day > f.max):
@@ -429,7 +436,8 @@ def _apply_kpis(f: KpiTableField, bound: wf.Field, result: PostResult, ed: Edita
                 if value != row.get(column) and cell.raw_data[0] != "":
                     result.refused.append(path)
                 continue
-            if cell.process_errors and not _blank(cell.raw_data):
+            bad_number = isinstance(value, float) and not math.isfinite(value)
+            if bad_number or (cell.process_errors and not _blank(cell.raw_data)):
                 result.errors.append(FieldError(path, "number"))
                 continue
             if row.get(column) != value:

@@ -61,6 +61,7 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     problems: list[RowProblem] = field(default_factory=list)
+    passwords_kept: int = 0
 
 
 def hash_password(password: str, method: str | None = None) -> str:
@@ -143,9 +144,17 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
 
 
 def import_people(
-    defs: DefinitionSet, rows: Iterable[Mapping[str, str]], *, password_method: str | None = None
+    defs: DefinitionSet,
+    rows: Iterable[Mapping[str, str]],
+    *,
+    password_method: str | None = None,
+    by_admin: bool = True,
 ) -> ImportResult:
-    """Create or update people from rows; on any problem nothing at all is written."""
+    """Create or update people from rows; on any problem nothing at all is written.
+
+    Unless ``by_admin``, the import may neither grant or remove the admin role nor change the
+    password of an existing account (HR could otherwise take over anyone's account).
+    """
     rows = list(rows)
     result = ImportResult()
     known = {u.employee_no: u for u in db.session.scalars(select(User))}
@@ -164,6 +173,8 @@ def import_people(
                 )
             )
         seen[no] = number
+        if not by_admin:
+            result.problems += _admin_only(number, row, known.get(no))
     result.problems += _email_clashes(rows, numbers, known)
     if result.problems:
         result.problems.sort(key=lambda p: p.row)
@@ -177,7 +188,10 @@ def import_people(
             result.created += 1
         else:
             result.updated += 1
-        _fill(user, row, password_method)
+        existing = user.id is not None
+        _fill(user, row, password_method, by_admin)
+        if existing and not by_admin and row.get("password"):
+            result.passwords_kept += 1
         users[row["employee_no"]] = user
     db.session.flush()
     for row in rows:
@@ -290,7 +304,17 @@ def _roles(text: str) -> list[str]:
     return [r for r in re.split(r"[;,\s|，；]+", text.strip()) if r]
 
 
-def _fill(user: User, row: Mapping[str, Any], password_method: str | None) -> None:
+def _admin_only(number: int, row: Mapping[str, str], user: User | None) -> list[RowProblem]:
+    had = user is not None and user.has_role("admin")
+    wants = "admin" in _roles(row.get("roles", "")) if "roles" in row else had
+    if had != wants:
+        return [RowProblem(number, "only an administrator can grant or remove the admin role")]
+    return []
+
+
+def _fill(
+    user: User, row: Mapping[str, Any], password_method: str | None, by_admin: bool = True
+) -> None:
     user.name = row["name"]
     user.email = (row.get("email") or "").lower() or None
     user.department_id = row["department"]
@@ -301,6 +325,6 @@ def _fill(user: User, row: Mapping[str, Any], password_method: str | None) -> No
         user.language = row["language"]
     if row.get("base_bonus"):
         user.base_bonus = float(row["base_bonus"])
-    if row.get("password"):
+    if row.get("password") and (by_admin or user.id is None):
         user.password_hash = hash_password(row["password"], password_method)
     user.active = True

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from opsperf.errors import DefinitionError, ValidationFailed
 from opsperf.persistence.models import User, db
 from opsperf.services import people as people_svc
-from opsperf.web.helpers import defs, error_text, registry, render, roles_required
+from opsperf.web.helpers import defs, error_text, registry, render, roles_required, user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -36,7 +36,7 @@ def people_import() -> Any:
         return redirect(url_for(".people"))
     try:
         rows = people_svc.read_rows(upload.filename, upload.read())
-        result = people_svc.import_people(defs(), rows)
+        result = people_svc.import_people(defs(), rows, by_admin=user().has_role("admin"))
     except ValidationFailed as exc:
         flash(error_text(exc), "error")
         return redirect(url_for(".people"))
@@ -47,6 +47,12 @@ def people_import() -> Any:
         return render("admin/people.html", users=users, defs=defs(), problems=result.problems), 422
     new, updated = result.created, result.updated
     flash(_("Imported: %(new)s new, %(updated)s updated.", new=new, updated=updated), "success")
+    if result.passwords_kept:
+        kept = _(
+            "Passwords of existing people were left unchanged: only an administrator can "
+            "reset them."
+        )
+        flash(kept, "warning")
     return redirect(url_for(".people"))
 
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from opsperf.definitions.schema import CheckboxField, KpiTableField, TableField
+from opsperf.definitions.schema import KPI_COLUMNS, CheckboxField, KpiTableField, TableField
 from opsperf.engine.forms import FieldError
 from opsperf.errors import PermissionDenied, ValidationFailed
 from opsperf.persistence.models import User
@@ -129,23 +129,61 @@ def _formdata(ctx: svc.Context, values: Mapping[str, Any]) -> MultiDict[str, str
         if f is None:
             raise ValidationFailed("the form has no field '%(field)s'", field=key)
         if isinstance(f, KpiTableField):
-            for kpi_id, row in (value or {}).items():
-                for column, cell in (row or {}).items():
-                    data.add(f"{key}-{kpi_id}-{column}", "" if cell is None else str(cell))
+            _kpi_cells(f, value, data)
         elif isinstance(f, TableField):
-            data.add(f"{key}__rows", "1")
-            for index, row in enumerate(value or []):
-                for column, cell in (row or {}).items():
-                    data.add(f"{key}-{index}-{column}", "" if cell is None else str(cell))
+            _table_cells(f, value, data)
         elif isinstance(f, CheckboxField):
             data.add(key if value else f"{key}__shown", "y")
         elif isinstance(value, list):
             data.add(f"{key}__shown", "1")
             for item in value:
-                data.add(key, str(item))
+                data.add(key, _cell(item))
         else:
-            data.add(key, "" if value is None else str(value))
+            data.add(key, _cell(value))
     return data
+
+
+def _version(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict | list):
+        raise ValidationFailed("a value must be a number, text, true/false or null")
+    return "" if value is None else str(value)
+
+
+def _kpi_cells(f: KpiTableField, value: Any, data: MultiDict[str, str]) -> None:
+    kpis = {k.id for k in f.kpis}
+    if not isinstance(value, dict) or not all(isinstance(r, dict) for r in value.values()):
+        raise ValidationFailed(
+            '\'%(field)s\' takes {kpi: {target, actual, note}}, e.g. {"revenue": {"actual": 130}}',
+            field=f.id,
+        )
+    for kpi_id, row in value.items():
+        if kpi_id not in kpis:
+            raise ValidationFailed("'%(field)s' has no KPI '%(kpi)s'", field=f.id, kpi=kpi_id)
+        for column, cell in row.items():
+            if column not in KPI_COLUMNS:
+                raise ValidationFailed(
+                    "a KPI has target, actual and note, not '%(column)s'", column=column
+                )
+            data.add(f"{f.id}-{kpi_id}-{column}", _cell(cell))
+
+
+def _table_cells(f: TableField, value: Any, data: MultiDict[str, str]) -> None:
+    columns = {c.id for c in f.columns}
+    if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+        raise ValidationFailed("'%(field)s' takes a list of rows ({column: value})", field=f.id)
+    data.add(f"{f.id}__rows", "1")
+    for index, row in enumerate(value):
+        unknown = sorted(set(row) - columns)
+        if unknown:
+            raise ValidationFailed(
+                "'%(field)s' has no column '%(column)s'", field=f.id, column=unknown[0]
+            )
+        for column, cell in row.items():
+            data.add(f"{f.id}-{index}-{column}", _cell(cell))
 
 
 @bp.post("/appraisals/<int:appraisal_id>/values")
@@ -158,9 +196,7 @@ def save(appraisal_id: int) -> Any:
     ctx = svc.context(svc.get(appraisal_id))
     svc.require_view(ctx, me)
     version = body.get("version")
-    outcome = svc.save(
-        appraisal_id, me, _formdata(ctx, values), version if isinstance(version, int) else None
-    )
+    outcome = svc.save(appraisal_id, me, _formdata(ctx, values), _version(version))
     if outcome.errors:
         return jsonify(
             {
@@ -190,14 +226,17 @@ def fire(appraisal_id: int) -> Any:
     if not isinstance(trigger, str):
         raise ValidationFailed('send {"trigger": ..., "kind": ..., "version": N}')
     version = body.get("version")
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise ValidationFailed("'comment' must be text")
     try:
         svc.fire(
             appraisal_id,
             me,
             trigger,
             str(body.get("kind", "fire")),
-            body.get("comment"),
-            version if isinstance(version, int) else None,
+            comment,
+            _version(version),
         )
     except ValidationFailed as exc:
         problems = [_problem(p) for p in exc.problems if isinstance(p, FieldError)]

@@ -28,6 +28,8 @@ MESSAGES = {
     "max_length": lambda p: _("Write at most %(max)s characters.", max=p["max"]),
     "pattern": lambda p: _("The value does not have the expected format."),
     "date_range": lambda p: _("The date is outside the allowed range."),
+    "max_items": lambda p: _("Pick at most %(max)s.", max=p["max"]),
+    "min_items": lambda p: _("Pick at least %(min)s.", min=p["min"]),
     "max_rows": lambda p: _("At most %(max)s rows.", max=p["max"]),
 }
 
