@@ -35,7 +35,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     position_id: Mapped[str | None] = mapped_column(String(64))
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
-    language: Mapped[str] = mapped_column(String(8), default="zh")
+    language: Mapped[str | None] = mapped_column(String(8))  # None: the browser's
     base_bonus: Mapped[float | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

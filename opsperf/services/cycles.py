@@ -14,6 +14,7 @@ from opsperf.engine.workflow import compile_workflow
 from opsperf.errors import N_, NotFound, ValidationFailed
 from opsperf.persistence.models import Appraisal, Cycle, Event, User, db
 from opsperf.services import snapshots
+from opsperf.services.appraisals import context
 
 
 @dataclass
@@ -175,9 +176,13 @@ def get(cycle_id: int) -> Cycle:
     return cycle
 
 
-def progress(cycle: Cycle) -> Counter[str]:
-    """How many appraisals are in each state."""
-    return Counter(a.state for a in cycle.appraisals)
+def progress(cycle: Cycle) -> list[tuple[str, int]]:
+    """How many appraisals are in each state, in the workflow's order of states."""
+    counts = Counter(a.state for a in cycle.appraisals)
+    if not cycle.appraisals:
+        return []
+    order = list(context(cycle.appraisals[0]).workflow.leaves)
+    return sorted(counts.items(), key=lambda item: order.index(item[0]) if item[0] in order else 0)
 
 
 def all_cycles() -> list[Cycle]:

@@ -61,7 +61,7 @@ def tasks_for(user: User, now: dt.datetime | None = None) -> list[Task]:
         if ctx.final:
             continue
         roles = roles_of(ctx, user)
-        actions = [a for a in actions_for(ctx, user) if a.kind != "decline"]
+        actions = [a for a in actions_for(ctx, user) if _on_the_path(ctx, a)]
         can_edit = bool(editable(ctx, roles))
         due = due_at(ctx)
         overdue = due is not None and now > due
@@ -73,6 +73,15 @@ def tasks_for(user: User, now: dt.datetime | None = None) -> list[Task]:
     far = dt.datetime.max
     tasks.sort(key=lambda t: (not t.overdue, t.due or far, t.appraisal.id))
     return tasks
+
+
+def _on_the_path(ctx: Context, action: Action) -> bool:
+    """A task is a step of the cycle; declines and steps open from anywhere ('*', such as
+    cancelling) are possible but are nobody's to-do."""
+    if action.kind == "decline":
+        return False
+    t = ctx.workflow.transition(ctx.appraisal.state, action.trigger)
+    return "*" not in t.sources
 
 
 def active_cycles() -> list[Cycle]:

@@ -76,6 +76,16 @@ class SectionView:
     def editable(self) -> bool:
         return any(f.state.editable for f in self.fields)
 
+    @property
+    def blank(self) -> bool:
+        """Nothing typed in yet: every value is empty, a default, or computed."""
+        return all(
+            f.d.compute is not None
+            or f.state.value in (None, "", [], False)
+            or f.state.value == getattr(f.d, "default", None)
+            for f in self.fields
+        )
+
 
 def build(
     evaluation: Evaluation,

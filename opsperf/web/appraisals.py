@@ -37,16 +37,15 @@ def _page(
     rights = svc.editable(ctx, roles)
     evaluation = evaluation or evaluate(ctx.form, ctx.appraisal.values or {}, rights)
     sections = appraisal_view.build(evaluation, errors or [], raw, lang())
-    trigger = (request.headers.get("HX-Trigger-Name") or "").split("-", 1)[0]
     html = render(
         "appraisals/view.html",
         block=block,
-        trigger_field=trigger,
         editable_fields=rights.fields,
         editable_kpi=rights.kpi_columns,
         editable_table=rights.table_columns,
         **appraisal_view.workflow_view(ctx),
         field_names=appraisal_view.field_names(ctx.form),
+        field_defs={f.id: f for f in ctx.form.fields()},
         ctx=ctx,
         a=ctx.appraisal,
         me=me,

@@ -51,12 +51,17 @@ def error_text(exc: object) -> str:
     """A domain error's message (or any ``template`` + ``params``) in the reader's language."""
     template = getattr(exc, "template", "")
     if not template:
-        return str(exc)
+        return _sentence(str(exc))
     params = {
         key: label(value) if isinstance(value, Text) else value
         for key, value in getattr(exc, "params", {}).items()
     }
-    return str(_(template, **params))
+    return _sentence(str(_(template, **params)))
+
+
+def _sentence(text: str) -> str:
+    """Messages are written in lower case to fit inside others; alone, they start a sentence."""
+    return text[:1].upper() + text[1:]
 
 
 def lang() -> str:
@@ -122,9 +127,21 @@ def fmt_number(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def plain(value: Any) -> Any:
+    """A number as typed in an input: 125.0 → 125."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def fmt_when(value: Any) -> str:
     if value is None:
         return "—"
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return str(value)
     if isinstance(value, dt.datetime):
         return str(format_datetime(value, "yyyy-MM-dd HH:mm"))
     if isinstance(value, dt.date):
@@ -134,7 +151,7 @@ def fmt_when(value: Any) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        label=label, num=fmt_number, when=fmt_when, state_label=state_label
+        label=label, num=fmt_number, plain=plain, when=fmt_when, state_label=state_label
     )
     vendor = Path(app.static_folder or "") / "vendor"
     htmx_file = next((p.name for p in sorted(vendor.glob("htmx-*.min.js"))), "htmx.min.js")

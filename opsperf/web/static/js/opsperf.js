@@ -1,0 +1,43 @@
+/* opsperf: small behaviours on top of htmx. No dependencies.
+
+   The appraisal form asks the server for a live preview as people type; the answer replaces
+   score cells, computed values, conditional fields and the step buttons "out of band". A swap
+   must never take away what someone is working in: an element holding the focus is left alone
+   (so a button being pressed still gets its click), and values typed meanwhile are carried
+   over into the fresh copy. */
+(function () {
+  "use strict";
+
+  function sameControl(fragment, old) {
+    if (old.id) {
+      return fragment.querySelector("#" + CSS.escape(old.id));
+    }
+    if (old.name && (old.type === "radio" || old.type === "checkbox")) {
+      return fragment.querySelector(
+        '[name="' + CSS.escape(old.name) + '"][value="' + CSS.escape(old.value) + '"]'
+      );
+    }
+    return null;
+  }
+
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    var fragment = event.detail.fragment;
+    var active = document.activeElement;
+    if (active && active !== document.body && target.contains(active)) {
+      event.preventDefault();
+      return;
+    }
+    target.querySelectorAll("input, textarea, select").forEach(function (old) {
+      var fresh = sameControl(fragment, old);
+      if (!fresh) {
+        return;
+      }
+      if (old.type === "radio" || old.type === "checkbox") {
+        fresh.checked = old.checked;
+      } else {
+        fresh.value = old.value;
+      }
+    });
+  });
+})();
