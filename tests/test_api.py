@@ -10,16 +10,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from werkzeug.test import TestResponse
 
-from opsperf import create_app
 from opsperf.config import PROJECT_ROOT
 from opsperf.persistence.models import Appraisal, db
-from opsperf.services import demo, people
+from opsperf.services import demo
 from tests import helpers
 from tests.helpers import appraisal_of, events, launch
+from tests.worlds import open_world
 
 FAST_HASH = "pbkdf2:sha256:1000"
 PACK = [str(PROJECT_ROOT / name) for name in ("org", "forms", "workflows")]
@@ -61,52 +59,8 @@ ACTUALS = {
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Flask]:
-    """One app and the demo people per backend for the module; each test launches its own cycle.
-
-    The PostgreSQL database lives in a schema of its own, out of reach of the function-scoped
-    ``app`` fixture (which resets ``public``).
-    """
-    tmp = tmp_path_factory.mktemp("api")
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'api.sqlite'}"
-    else:
-        base = str(request.getfixturevalue("postgres_url"))
-        schema = f"api_{uuid.uuid4().hex[:8]}"
-        _sql(base, f"CREATE SCHEMA {schema}")
-        url = (
-            make_url(base)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    app = create_app(
-        {
-            "TESTING": True,
-            "PROPAGATE_EXCEPTIONS": False,  # a crash must show up as a 500, as a client sees it
-            "SECRET_KEY": "test",
-            "SQLALCHEMY_DATABASE_URI": url,
-            "DEFINITION_ROOTS": PACK,
-            "WTF_CSRF_ENABLED": False,
-        }
-    )
-    app.instance_path = str(tmp / "instance")
-    with app.app_context():
-        defs = app.extensions["opsperf.registry"].current
-        result = people.import_people(defs, demo.people_rows(), password_method=FAST_HASH)
-        assert not result.problems, result.problems
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if schema:
-        _sql(str(request.getfixturevalue("postgres_url")), f"DROP SCHEMA {schema} CASCADE")
-
-
-def _sql(url: str, statement: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(statement))
-    engine.dispose()
+    """One app and the demo people per backend for the module; each test launches its own cycle."""
+    yield from open_world(request, tmp_path_factory, PACK, "api")
 
 
 @pytest.fixture

@@ -23,12 +23,12 @@ from tests.test_security import (  # fixtures (app, aid, staff) are found by nam
     PACK_DIRS,
     SHOWN_ON_THE_APPRAISAL,
     P,
-    _open_world,
     _poison,
     aid,  # noqa: F401
     app,  # noqa: F401
     staff,  # noqa: F401
 )
+from tests.worlds import open_world
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -40,7 +40,7 @@ def world(
     for name in ("org", "forms", "workflows"):
         shutil.copytree(PROJECT_ROOT / name, root / name)
     _poison(root)
-    yield from _open_world(request, tmp_path_factory, [str(root / n) for n in PACK_DIRS])
+    yield from open_world(request, tmp_path_factory, [str(root / n) for n in PACK_DIRS])
 
 
 class TestYamlTextIsEscaped:

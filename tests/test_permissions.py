@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import random
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,15 +18,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from opsperf import create_app
 from opsperf.config import PROJECT_ROOT
 from opsperf.persistence.models import Appraisal, Cycle, Event, User, Vote, db
-from opsperf.services import demo, people
+from opsperf.services import demo
 from tests.helpers import appraisal_of, fire, problems
+from tests.worlds import open_world
 
 FAST_HASH = "pbkdf2:sha256:1000"
 PACK = [str(PROJECT_ROOT / name) for name in ("org", "forms", "workflows")]
@@ -134,45 +132,12 @@ class World:
             return appraisals, users, counts
 
 
-def _schema_url(url: str, schema: str) -> str:
-    return (
-        make_url(url)
-        .update_query_dict({"options": f"-csearch_path={schema}"})
-        .render_as_string(hide_password=False)
-    )
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("permissions")
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'world.sqlite'}"
-    else:
-        base = str(request.getfixturevalue("postgres_url"))
-        schema = f"perm_{uuid.uuid4().hex[:8]}"
-        engine = create_engine(base)
-        with engine.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        engine.dispose()
-        url = _schema_url(base, schema)
-    app = create_app(
-        {
-            "TESTING": True,
-            "PROPAGATE_EXCEPTIONS": False,  # a crash must show up as a 500, not as a traceback
-            "SECRET_KEY": "test",
-            "SQLALCHEMY_DATABASE_URI": url,
-            "DEFINITION_ROOTS": PACK,
-            "WTF_CSRF_ENABLED": False,
-        }
-    )
-    app.instance_path = str(tmp / "instance")
-    with app.app_context():
-        defs = app.extensions["opsperf.registry"].current
-        result = people.import_people(defs, demo.people_rows(), password_method=FAST_HASH)
-        assert not result.problems, result.problems
+    worlds = open_world(request, tmp_path_factory, PACK, "perm")
+    app = next(worlds)
     w = World(app, {}, 0)
     response = w.client("hr01").post(
         "/cycles/new",
@@ -194,14 +159,7 @@ def world(
         for employee_no, state in STATES.items():
             assert db.session.get(Appraisal, w.ids[employee_no]).state == state
     yield w
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if schema:
-        engine = create_engine(str(request.getfixturevalue("postgres_url")))
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    next(worlds, None)  # tear the world down
 
 
 # --------------------------------------------------------------------------- the matrix

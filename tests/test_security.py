@@ -17,16 +17,15 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from opsperf import create_app
 from opsperf.config import PROJECT_ROOT
 from opsperf.persistence.models import Appraisal, Cycle, Event, User, db
-from opsperf.services import demo, people
+from opsperf.services import demo
 from tests import helpers
 from tests.helpers import appraisal_of, launch
+from tests.worlds import open_world
 
 FAST_HASH = "pbkdf2:sha256:1000"
 PACK_DIRS = ("org", "forms", "workflows")
@@ -36,62 +35,11 @@ NEVER_500 = {302, 400, 403, 404, 409, 422}
 CSRF_MESSAGE = "The form expired or was not sent by this site"
 
 
-def _open_world(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, roots: list[str]
-) -> Iterator[Flask]:
-    """An app with the demo people on the requested backend, kept for a module or class.
-
-    The PostgreSQL database lives in a schema of its own, out of reach of the function-scoped
-    ``app`` fixture of conftest (which resets ``public``).
-    """
-    tmp = tmp_path_factory.mktemp("security")
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'security.sqlite'}"
-    else:
-        base = str(request.getfixturevalue("postgres_url"))
-        schema = f"sec_{uuid.uuid4().hex[:8]}"
-        _sql(base, f"CREATE SCHEMA {schema}")
-        url = (
-            make_url(base)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    app = create_app(
-        {
-            "TESTING": True,
-            "PROPAGATE_EXCEPTIONS": False,  # a crash must show up as a 500, as a browser sees it
-            "SECRET_KEY": "test",
-            "SQLALCHEMY_DATABASE_URI": url,
-            "DEFINITION_ROOTS": roots,
-            "WTF_CSRF_ENABLED": False,
-        }
-    )
-    app.instance_path = str(tmp / "instance")
-    with app.app_context():
-        defs = app.extensions["opsperf.registry"].current
-        result = people.import_people(defs, demo.people_rows(), password_method=FAST_HASH)
-        assert not result.problems, result.problems
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if schema:
-        _sql(str(request.getfixturevalue("postgres_url")), f"DROP SCHEMA {schema} CASCADE")
-
-
-def _sql(url: str, statement: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(statement))
-    engine.dispose()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Flask]:
-    yield from _open_world(request, tmp_path_factory, PACK)
+    yield from open_world(request, tmp_path_factory, PACK)
 
 
 @pytest.fixture
