@@ -512,7 +512,7 @@ def _workflow(defs: DefinitionSet, item: Located, wf: Workflow) -> list[Diagnost
         return out
     out += _transitions(defs, item, wf, states)
     out += _graph(item, wf)
-    out += _edit_rights(defs, item, wf, states)
+    out += _edit_rights(defs, item, wf)
     return out
 
 
@@ -572,7 +572,7 @@ def _transitions(
         named = [((*at, "roles", i), r) for i, r in enumerate(t.roles)]
         if t.approval is not None:
             named += [((*at, "approval", "roles", i), r) for i, r in enumerate(t.approval.roles)]
-            out += _quorum(item, at, t.approval.mode, t.approval.quorum, len(t.approval.roles))
+            out += _quorum(item, at, t.approval.mode, t.approval.quorum)
         out += [_unknown(item, r_at, "role", r, roles) for r_at, r in named if r not in roles]
         if t.guard is not None:
             for form in forms:
@@ -584,8 +584,8 @@ def _transitions(
     return out
 
 
-def _quorum(item: Located, at: KeyPath, mode: str, quorum: int | None, n: int) -> list[Diagnostic]:
-    del n  # several people may hold one role, so a quorum above the role count can still hold
+def _quorum(item: Located, at: KeyPath, mode: str, quorum: int | None) -> list[Diagnostic]:
+    # No upper bound: several people may hold one role, so any quorum above 1 can be met.
     if mode == "quorum" and quorum is not None and quorum < 2:
         return [
             item.at((*at, "approval", "quorum"), "warning", "a quorum of 1 is mode: any; say so")
@@ -710,22 +710,20 @@ def edit_targets(form: Form) -> set[str]:
     return targets
 
 
-def _edit_rights(
-    defs: DefinitionSet, item: Located, wf: Workflow, states: Mapping[str, object]
-) -> list[Diagnostic]:
+def _edit_rights(defs: DefinitionSet, item: Located, wf: Workflow) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     roles = roles_known(defs)
     form_ids = forms_of_workflow(defs, wf.id)
     if not _workflow_used(defs, wf.id):
         out.append(item.at(("id",), "warning", f"no position uses workflow '{wf.id}'"))
+    targets_of = {form_id: edit_targets(defs.forms[form_id]) for form_id in form_ids}
     for path, state in statetree.all_states(wf).items():
         at = statetree.key_path(path)
         for role, refs in state.edit.items():
             if role not in roles:
                 out.append(_unknown(item, (*at, "edit", role), "role", role, roles, key=True))
             for index, ref in enumerate(refs):
-                for form_id in form_ids:
-                    targets = edit_targets(defs.forms[form_id])
+                for form_id, targets in targets_of.items():
                     if ref not in targets:
                         out.append(
                             item.at(
@@ -735,7 +733,6 @@ def _edit_rights(
                                 f"{_hint(ref, targets)}",
                             )
                         )
-    del states
     return out
 
 
