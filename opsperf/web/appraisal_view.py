@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from opsperf.definitions import statetree
 from opsperf.definitions.schema import (
     KpiTableField,
     Section,
@@ -15,6 +16,8 @@ from opsperf.definitions.schema import (
 )
 from opsperf.engine.forms import Evaluation, FieldError, FieldState
 from opsperf.engine.scoring import TableScore
+from opsperf.services.appraisals import state_chain
+from opsperf.web.helpers import label, state_label
 
 MESSAGES = {
     "required": lambda p: _("This value is required."),
@@ -121,8 +124,6 @@ def build(
 
 def field_names(form: Any) -> dict[str, str]:
     """Value paths (``manager_rating``, ``kpis.revenue.actual``) → labels for the history."""
-    from opsperf.web.helpers import label
-
     columns = {"target": _("Target"), "actual": _("Actual"), "note": _("Note")}
     names: dict[str, str] = {}
     for f in form.fields():
@@ -136,9 +137,6 @@ def field_names(form: Any) -> dict[str, str]:
 
 def workflow_view(ctx: Any) -> dict[str, Any]:
     """State names, the phase stepper and the current state's help, in the page's language."""
-    from opsperf.definitions import statetree
-    from opsperf.web.helpers import label, state_label
-
     compiled = ctx.workflow
     names = {path: state_label(path, compiled) for path in compiled.states}
     current = ctx.appraisal.state
@@ -153,16 +151,10 @@ def workflow_view(ctx: Any) -> dict[str, Any]:
             continue
         css = "current" if name == phase else "done" if index < position else ""
         steps.append({"label": label(state.label, name), "css": css})
-    help_texts = [label(s.help) for s in _chain(compiled, current) if s.help]
+    help_texts = [label(s.help) for s in state_chain(ctx) if s.help]
     return {
         "state_name": names.get(current, current),
         "state_names": names,
         "steps": steps,
         "state_help": help_texts[-1] if help_texts else "",
     }
-
-
-def _chain(compiled: Any, path: str) -> list[Any]:
-    from opsperf.definitions import statetree
-
-    return [compiled.state(p) for p in statetree.ancestors(path)]
