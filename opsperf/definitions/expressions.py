@@ -17,6 +17,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from functools import lru_cache
 from typing import Any
 
@@ -489,8 +490,6 @@ def _check_chain(chain: tuple[str, ...], scope: Mapping[str, Any]) -> str | None
 
 
 def _unknown(part: str, where: str, options: Mapping[str, Any]) -> str:
-    from difflib import get_close_matches
-
     close = get_close_matches(part, list(options), n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     if not where:

@@ -8,7 +8,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from flask import Flask, abort, current_app, request, session
+from flask import Flask, abort, current_app, render_template, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -109,8 +109,6 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 
 def render(template: str, block: str | None = None, **context: Any) -> str:
     """The full page, or — for an HTMX request naming ``block`` — just that block."""
-    from flask import render_template
-
     if block is not None and getattr(request, "htmx", False):
         return str(render_block(template, block, **context))
     return render_template(template, **context)
