@@ -442,7 +442,7 @@ def test_every_step_walked_by_the_right_people_with_detours(login: Any) -> None:
     page = me.get(f"/appraisals/{a.id}").get_data(as_text=True)
     assert "99.8" in page
     assert "2,080" in page
-    assert "bands: 99.6 ≥ 99.5 → 100" in page
+    assert "分档：99.6 ≥ 99.5 → 100" in page  # the engine's words, in the reader's language
 
 
 @pytest.mark.usefixtures("cycle")

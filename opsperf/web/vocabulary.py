@@ -7,6 +7,7 @@ department gives them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -132,8 +133,47 @@ def form_label(form: Any, path: str) -> str:
     return str(label(kpi.name, path)) if kpi is not None else path
 
 
+# The words the scoring engine writes into its formulas, longest first. Text between backticks
+# is a formula from the YAML and stays as written.
+FORMULA_WORDS = [
+    N_("no total yet — waiting for the score of"),
+    N_("the form has no KPI table and no score formula"),
+    N_("no total yet —"),
+    N_("no actual yet"),
+    N_("no target agreed"),
+    N_("cannot be computed"),
+    N_("from the form"),
+    N_("no stretch"),
+    N_("is below every threshold"),
+    N_("is above every threshold"),
+    N_("must lie above"),
+    N_("must lie below"),
+    N_("threshold"),
+    N_("bands:"),
+    N_("linear:"),
+    N_("with"),
+    N_("target"),
+    N_("actual"),
+]
+_FORMULA_PATTERN = re.compile(
+    "|".join(rf"(?<!\w){re.escape(word)}(?!\w)" for word in FORMULA_WORDS)
+)
+
+
+def formula(text: str | None) -> str:
+    """A formula the engine wrote, its words in the reader's language (YAML formulas kept)."""
+    if not text:
+        return ""
+    parts = str(text).split("`")
+    for index in range(0, len(parts), 2):
+        words = _FORMULA_PATTERN.sub(lambda m: str(_(m.group(0))), parts[index])
+        parts[index] = words.replace("： ", "：")  # a full-width colon brings its own space
+    return "`".join(parts)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
+        formula=formula,
         role_name=role_name,
         role_names=role_names,
         scoring_method=lambda method: _named(SCORING_METHODS, method),
