@@ -87,6 +87,7 @@ FORM = Form.model_validate(
                         "label": "Secret",
                         "visible_if": "rating == 5",
                     },
+                    {"id": "code", "type": "text", "label": "Code", "pattern": "(a|aa)+"},
                     {
                         "id": "actions",
                         "type": "table",
@@ -201,3 +202,13 @@ def test_completeness_of_kpi_columns() -> None:
     rights = Editable.from_refs(FORM, ["kpis.actual"])
     missing = check_complete(evaluate(FORM, STORED), rights)
     assert {e.path for e in missing} == {"kpis.revenue.actual", "kpis.cost.actual"}
+
+
+def test_a_pattern_that_backtracks_forever_is_cut_short() -> None:
+    import time
+
+    started = time.perf_counter()
+    errors = post({"code": "a" * 60 + "!"}, ["review"]).errors
+    assert [(e.path, e.code) for e in errors] == [("code", "pattern")]
+    assert time.perf_counter() - started < 5  # a safety bound: unbounded, this never ends
+    assert post({"code": "aaaa"}, ["review"]).errors == []

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal, get_args
 
+import regex
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -221,7 +222,8 @@ class TextField(FieldBase):
         if value is not None:
             try:
                 re.compile(value)
-            except (re.error, OverflowError, RecursionError) as exc:
+                regex.compile(value)  # the engine matches with `regex`, which has a timeout
+            except (re.error, regex.error, OverflowError, RecursionError) as exc:
                 raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
         return value
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import regex
 import wtforms
 from wtforms import fields as wf
 from wtforms.fields.choices import SelectChoice
@@ -39,6 +39,7 @@ from opsperf.engine.scoring import FormScore, expression_values, score_form
 from opsperf.errors import ExpressionError
 
 MAX_COMPUTE_PASSES = 8
+PATTERN_TIMEOUT = 0.2  # seconds a field's pattern may take on one value
 
 
 class FormData(Protocol):
@@ -411,12 +412,20 @@ def _range_errors(f: AnyField | ColumnField, value: Any, path: str) -> list[Fiel
     return []
 
 
+def _matches(pattern: str, value: str) -> bool:
+    """Whether ``value`` matches; a pattern that backtracks for too long counts as no match."""
+    try:
+        return regex.fullmatch(pattern, value, timeout=PATTERN_TIMEOUT) is not None
+    except TimeoutError:
+        return False
+
+
 def _text_errors(f: TextField, value: str, path: str) -> list[FieldError]:
     if f.max_length is not None and len(value) > f.max_length:
         return [FieldError(path, "max_length", {"max": f.max_length})]
     if f.min_length is not None and len(value) < f.min_length:
         return [FieldError(path, "min_length", {"min": f.min_length})]
-    if f.pattern is not None and not re.fullmatch(f.pattern, value):
+    if f.pattern is not None and not _matches(f.pattern, value):
         return [FieldError(path, "pattern", {"pattern": f.pattern})]
     return []
 
