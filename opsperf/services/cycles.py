@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -93,8 +94,11 @@ def launch(
         .where(User.department_id.in_(scope), User.active, User.position_id.is_not(None))
         .order_by(User.employee_no)
     )
+    pin = _pinner(defs)
+    located = defs.source("Workflow", workflow_id)
+    initial = compile_workflow(defs.workflows[workflow_id], located.content_hash).initial
     for person in people:
-        reason = _appraise(defs, cycle, person)
+        reason = _appraise(defs, cycle, person, pin, initial)
         if reason:
             skipped.append(Skipped(person.name, *reason))
     if not cycle.appraisals:
@@ -112,8 +116,24 @@ def launch(
     return Launch(cycle, skipped)
 
 
+def _pinner(defs: DefinitionSet) -> Callable[[str, str], int]:
+    """Snapshot ids for one launch: each definition is pinned (and looked up) only once."""
+    ids: dict[tuple[str, str], int] = {}
+
+    def pin(kind: str, ident: str) -> int:
+        if (kind, ident) not in ids:
+            ids[(kind, ident)] = snapshots.pin(defs, kind, ident).id
+        return ids[(kind, ident)]
+
+    return pin
+
+
 def _appraise(
-    defs: DefinitionSet, cycle: Cycle, person: User
+    defs: DefinitionSet,
+    cycle: Cycle,
+    person: User,
+    pin: Callable[[str, str], int],
+    initial: str,
 ) -> tuple[str, dict[str, object]] | None:
     """Add the person's appraisal; or say why not (a message template and its params)."""
     dept: Department = defs.departments[person.department_id or ""]
@@ -131,22 +151,17 @@ def _appraise(
     policy_id = position.policy or next(
         (p.id for p in defs.policies.values() if p.workflow == cycle.workflow_id), None
     )
-    workflow_snap = snapshots.pin(defs, "Workflow", cycle.workflow_id)
-    located = defs.source("Workflow", cycle.workflow_id)
-    compiled = compile_workflow(defs.workflows[cycle.workflow_id], located.content_hash)
     appraisal = Appraisal(
         cycle=cycle,
         employee_id=person.id,
         manager_id=person.manager_id,
         department_id=dept.id,
         position_id=position.id,
-        form_snapshot_id=snapshots.pin(defs, "Form", position.form).id,
-        workflow_snapshot_id=workflow_snap.id,
-        policy_snapshot_id=snapshots.pin(defs, "IncentivePolicy", policy_id).id
-        if policy_id
-        else None,
-        department_snapshot_id=snapshots.pin(defs, "Department", dept.id).id,
-        state=compiled.initial,
+        form_snapshot_id=pin("Form", position.form),
+        workflow_snapshot_id=pin("Workflow", cycle.workflow_id),
+        policy_snapshot_id=pin("IncentivePolicy", policy_id) if policy_id else None,
+        department_snapshot_id=pin("Department", dept.id),
+        state=initial,
         values=_initial_values(defs, position.form),
     )
     db.session.add(appraisal)
