@@ -92,6 +92,25 @@ def launch(
     )
 
 
+def launch_quarter(departments: list[str], name: str = "2026 Q4") -> dict[str, int]:
+    """Launch the quarterly cycle through the service: employee number → appraisal id."""
+    import datetime as dt
+
+    from opsperf.services import cycles
+
+    with APP.app_context():
+        launched = cycles.launch(
+            APP.extensions["opsperf.registry"].current,
+            name=name,
+            workflow_id="quarterly_review",
+            period_start=dt.date(2026, 10, 1),
+            period_end=dt.date(2026, 12, 31),
+            department_ids=departments,
+            actor=None,
+        )
+        return {a.employee.employee_no: a.id for a in launched.cycle.appraisals}
+
+
 def kpi_data(field: str, column: str, values: dict[str, float]) -> dict[str, str]:
     return {f"{field}-{kpi}-{column}": str(v) for kpi, v in values.items()}
 

@@ -15,7 +15,6 @@ away from them (those two run on SQLite only: the browser's side does not depend
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 import re
 import threading
@@ -31,8 +30,8 @@ from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from werkzeug.serving import make_server
 
-from opsperf.services import cycles, demo
-from tests.helpers import appraisal
+from opsperf.services import demo
+from tests.helpers import appraisal, launch_quarter
 
 pytestmark = pytest.mark.browser
 
@@ -157,19 +156,9 @@ def open_page(browser: Browser, live_url: str) -> Iterator[OpenPage]:
 
 
 @pytest.fixture
-def cycle(app: Flask, defs: Any, staff: dict[str, int]) -> dict[str, int]:
+def cycle(app: Flask, staff: dict[str, int]) -> dict[str, int]:
     """A quarterly cycle for the sales department: employee number → appraisal id (in plan)."""
-    with app.app_context():
-        launched = cycles.launch(
-            defs,
-            name="2026 Q4 季度绩效考核",
-            workflow_id="quarterly_review",
-            period_start=dt.date(2026, 10, 1),
-            period_end=dt.date(2026, 12, 31),
-            department_ids=["sales"],
-            actor=None,
-        )
-        return {a.employee.employee_no: a.id for a in launched.cycle.appraisals}
+    return launch_quarter(["sales"], name="2026 Q4 季度绩效考核")
 
 
 @pytest.fixture

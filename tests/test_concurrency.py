@@ -10,25 +10,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from opsperf.persistence.models import Vote, db
-from opsperf.services import cycles, demo
-from tests.helpers import appraisal_of, events, fire, problems
+from opsperf.services import demo
+from tests.helpers import appraisal_of, events, fire, launch_quarter, problems
 
 
-def _to_calibration(app: Flask, defs: Any) -> int:
+def _to_calibration(app: Flask) -> int:
     """Launch sales and walk 李娜's appraisal to calibration, where sign_off needs two people."""
-    import datetime as dt
-
+    appraisal_id = launch_quarter(["sales"], name="Q4")["s101"]
     with app.app_context():
-        cycles.launch(
-            defs,
-            name="Q4",
-            workflow_id="quarterly_review",
-            period_start=dt.date(2026, 10, 1),
-            period_end=dt.date(2026, 12, 31),
-            department_ids=["sales"],
-            actor=None,
-        )
-        appraisal_id = appraisal_of("s101").id
         steps = ["submit_plan", "start_assessment", "submit_self", "submit_review"]
         demo._walk(appraisal_id, steps, random.Random(7))
     assert appraisal_of("s101").state == "assess.calibration"
@@ -55,8 +44,8 @@ def _race(
     return sorted(statuses)
 
 
-def test_two_approvals_at_once(app: Flask, defs: Any, staff: Any, as_user: Any) -> None:
-    appraisal_id = _to_calibration(app, defs)
+def test_two_approvals_at_once(app: Flask, staff: Any, as_user: Any) -> None:
+    appraisal_id = _to_calibration(app)
     head, hr = as_user("s100"), as_user("hr01")
 
     assert _race([head, hr], appraisal_id, "sign_off", "approve") == [302, 409]
@@ -75,10 +64,8 @@ def test_two_approvals_at_once(app: Flask, defs: Any, staff: Any, as_user: Any) 
     assert appraisal_of("s101").state == "feedback"
 
 
-def test_the_same_step_twice_at_once_moves_once(
-    app: Flask, defs: Any, staff: Any, as_user: Any
-) -> None:
-    appraisal_id = _to_calibration(app, defs)
+def test_the_same_step_twice_at_once_moves_once(app: Flask, staff: Any, as_user: Any) -> None:
+    appraisal_id = _to_calibration(app)
     manager_a, manager_b = as_user("s100"), as_user("s100")
 
     comment = "评语需要补充具体事例。"
@@ -89,10 +76,8 @@ def test_the_same_step_twice_at_once_moves_once(
     assert len(moves) == 1
 
 
-def test_a_stale_page_is_refused_and_changes_nothing(
-    app: Flask, defs: Any, staff: Any, as_user: Any
-) -> None:
-    appraisal_id = _to_calibration(app, defs)
+def test_a_stale_page_is_refused_and_changes_nothing(app: Flask, staff: Any, as_user: Any) -> None:
+    appraisal_id = _to_calibration(app)
     stale = appraisal_of("s101").version
     assert fire(as_user("s100"), appraisal_id, "sign_off", "approve").status_code == 302
     response = fire(as_user("hr01"), appraisal_id, "sign_off", "approve", version=stale)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from opsperf import create_app
 from opsperf.config import PROJECT_ROOT
 from opsperf.definitions.registry import Registry
 from opsperf.persistence.models import Appraisal, Snapshot, User, db
-from opsperf.services import demo, people, snapshots
+from opsperf.services import demo, people
 from tests.helpers import appraisal, fire, kpi_data, launch, problems, save
 
 FAST_HASH = "pbkdf2:sha256:1000"
@@ -116,14 +115,6 @@ PEOPLE = [
     ("sp01", "客服一号", "support", "agent", "sl01", ""),
 ]
 ACTUALS = {"resolved": 110, "csat": 81}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_snapshot_cache() -> Iterator[None]:
-    # See test_snapshot_cache_is_not_shared_between_databases below.
-    snapshots._PARSED.clear()
-    yield
-    snapshots._PARSED.clear()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ HTTP by HR and every step is walked over HTTP by the person whose turn it is.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from flask.testing import FlaskClient
 
 from opsperf.definitions.loader import load
 from opsperf.persistence.models import Appraisal, User, db
-from opsperf.services import people, snapshots
+from opsperf.services import people
 from tests.helpers import appraisal_of, events, fire, kpi_data, launch, problems, save
 
 FAST_HASH = "pbkdf2:sha256:1000"
@@ -208,16 +207,6 @@ def write_pack(root: Path) -> list[str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return [str(root / folder) for folder in ("org", "forms", "workflows")]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_snapshot_cache() -> Iterator[None]:
-    # Snapshots are cached per process by database row id (see test_versions.py, the strict
-    # xfail test about it): another test's database may have used the same ids for the
-    # shipped pack, so start and end with an empty cache.
-    snapshots._PARSED.clear()
-    yield
-    snapshots._PARSED.clear()
 
 
 @pytest.fixture
