@@ -30,9 +30,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         database = os.path.join(app.instance_path, "opsperf.sqlite")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
 
+    from opsperf import worker
     from opsperf.persistence import init_app as init_persistence
     from opsperf.web import init_app as init_web
 
     init_persistence(app)
     init_web(app)
+    worker.init_app(app)
     return app

@@ -71,6 +71,30 @@ def _app(database: str | None = None) -> Any:
     return create_app(config)
 
 
+def _upgraded(app: Any) -> None:
+    """Bring the schema to the newest revision and rebuild derived rows made by older rules."""
+    from opsperf.persistence.schema import upgrade_to_head
+    from opsperf.services.steps import rebuild_if_stale
+
+    with app.app_context():
+        upgrade_to_head()
+        rebuilt = rebuild_if_stale()
+    if rebuilt:
+        click.echo(f"rebuilt the open steps of {rebuilt} appraisals")
+
+
+def _serve(app: Any, host: str, port: int) -> None:
+    """The development server, with a job worker thread inside the process."""
+    from opsperf import worker
+
+    consumer = worker.start_in_process(app)
+    try:
+        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -87,6 +111,7 @@ def demo(host: str, port: int, reset: bool) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
     app = _app(f"sqlite:///{database}")
+    _upgraded(app)
     with app.app_context():
         seed(app.extensions["opsperf.registry"].current)
     click.echo(f"\nopsperf demo on http://{host}:{port}/  (password for everyone: {PASSWORD})")
@@ -94,15 +119,69 @@ def demo(host: str, port: int, reset: bool) -> None:
         role = f" [{roles}]" if roles else ""
         click.echo(f"  {number:<6} {name}  {dept}/{position or '-'}{role}")
     click.echo("")
-    app.run(host=host, port=port, debug=False, use_reloader=False)
+    _serve(app, host, port)
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
-    """Run the app with the configured database (development server; use gunicorn in production)."""
-    _app().run(host=host, port=port)
+    """Upgrade the database and run the app with a job worker (use gunicorn in production)."""
+    app = _app()
+    _upgraded(app)
+    _serve(app, host, port)
+
+
+@main.command("worker")
+@click.option("-w", "--workers", default=2, show_default=True, help="Worker threads.")
+def worker_command(workers: int) -> None:
+    """Run background jobs from the queue until stopped (run one or more beside gunicorn)."""
+    from opsperf import worker
+
+    app = _app()
+    click.echo(f"opsperf worker: {workers} thread(s) on {app.config.get('JOBS_QUEUE') or 'SQLite'}")
+    worker.consumer(app, workers).run()
+
+
+@main.group()
+def db() -> None:
+    """The database: schema upgrades and backups."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the configured database to the newest schema."""
+    app = _app()
+    _upgraded(app)
+    from opsperf.persistence.schema import current_revision
+
+    with app.app_context():
+        click.echo(f"database at revision {current_revision()}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's schema revision (none: not created yet)."""
+    from opsperf.persistence.schema import current_revision
+
+    app = _app()
+    with app.app_context():
+        click.echo(current_revision() or "none")
+
+
+@db.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(target: Path) -> None:
+    """Copy the SQLite database to TARGET while it runs (PostgreSQL: use pg_dump)."""
+    from opsperf.persistence.schema import backup_sqlite
+
+    app = _app()
+    with app.app_context():
+        try:
+            written = backup_sqlite(target)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"backed up to {written} ({written.stat().st_size:,} bytes)")
 
 
 @main.group()

@@ -22,3 +22,6 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    JOBS_QUEUE: str | None = None  # default: sqlite:///<instance>/jobs.sqlite; or redis://…
+    JOB_RETRIES = 2  # a job that fails unexpectedly runs again up to this many times
+    JOB_RETRY_DELAY = 10  # seconds before running it again

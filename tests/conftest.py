@@ -27,6 +27,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives a real headless Chromium")
 
 
+def make_app(config: dict[str, Any], instance: Path | None = None) -> Flask:
+    """The app as the tests run it: jobs run in the request, tables made from the models.
+
+    (``opsperf db upgrade`` makes them through the migrations; tests/test_migrations.py checks
+    that both give the same schema.)
+    """
+    app = create_app({"TESTING": True, "JOBS_QUEUE": "immediate", **config})
+    if instance is not None:
+        app.instance_path = str(instance)
+    with app.app_context():
+        db.create_all()
+    return app
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL database for the session: OPSPERF_TEST_POSTGRES_URL, or a private server."""
@@ -37,6 +51,22 @@ def postgres_url() -> Iterator[str]:
     from tests.pgserver import TempPostgres
 
     server = TempPostgres()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis server for the session: OPSPERF_TEST_REDIS_URL, or a private one."""
+    given = os.environ.get("OPSPERF_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    from tests.redisserver import TempRedis
+
+    server = TempRedis()
     try:
         yield server.start()
     finally:
@@ -60,16 +90,15 @@ def definition_roots() -> list[str]:
 def app(db_url: str, definition_roots: list[str], tmp_path: Path) -> Iterator[Flask]:
     if db_url.startswith("postgresql"):
         _reset_postgres(db_url)
-    app = create_app(
+    app = make_app(
         {
-            "TESTING": True,
             "SECRET_KEY": "test",
             "SQLALCHEMY_DATABASE_URI": db_url,
             "DEFINITION_ROOTS": definition_roots,
             "WTF_CSRF_ENABLED": False,
-        }
+        },
+        tmp_path / "instance",
     )
-    app.instance_path = str(tmp_path / "instance")
     helpers.APP = app
     # No app context stays pushed: each request gets its own, as in production
     # (a shared one would leak Flask-Login's and Flask-Babel's per-request caches).

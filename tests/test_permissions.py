@@ -83,6 +83,7 @@ class World:
     app: Flask
     ids: dict[str, int]  # employee_no → id of their appraisal in the world's cycle
     cycle_id: int
+    job_id: int = 0  # a people import HR ran in the world
     clients: dict[str, FlaskClient] = field(default_factory=dict)
 
     def client(self, who: str, fresh: bool = False) -> FlaskClient:
@@ -107,7 +108,7 @@ class World:
         if isinstance(value, Version):
             return self.version(value.employee_no)
         if isinstance(value, str):
-            return value.format(cycle=self.cycle_id, **self.ids)
+            return value.format(cycle=self.cycle_id, job=self.job_id, **self.ids)
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -158,6 +159,11 @@ def world(
             demo._walk(w.ids[employee_no], steps, random.Random(2026))
         for employee_no, state in STATES.items():
             assert db.session.get(Appraisal, w.ids[employee_no]).state == state
+    response = w.client("hr01").post(
+        "/admin/people", data={"file": (io.BytesIO(BAD_PEOPLE), "people.csv")}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    w.job_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
     yield w
     next(worlds, None)  # tear the world down
 
@@ -204,7 +210,7 @@ def _short(key: str, value: Any) -> str:
 def page(who: str, expect_staff: int, url: str, method: str = "GET", **kw: Any) -> Row:
     """A page: anonymous visitors go to the log-in page."""
     if who == "anon":
-        return Row(who, method, url, 302, location="/login", **kw)
+        return Row(who, method, url, 302, **{**kw, "location": "/login"})
     return Row(who, method, url, expect_staff, **kw)
 
 
@@ -235,6 +241,8 @@ def _rows() -> list[Row]:
         rows.append(Row(w, "POST", "/language/en", 302, location="/", fresh=True))
         rows.append(Row(w, "POST", "/language/xx", 302, location="/", fresh=True))
         rows.append(api(w, 200, "/api/v1/tasks"))
+        rows.append(api(w, 200, "/api/v1/tasks?page=2&per_page=1", note="page 2"))
+        rows.append(page(w, 200, "/?q=李&overdue=1&page=9", note="filtered"))
 
     # -- HR and admin only
     for w in WHO:
@@ -242,7 +250,28 @@ def _rows() -> list[Row]:
         rows.append(page(w, ok, "/cycles/"))
         rows.append(page(w, ok, "/cycles/new"))
         rows.append(page(w, ok, "/cycles/{cycle}"))
+        for query in (
+            "state=plan&q=李&sort=-score",
+            "department=sales&overdue=1&page=2",
+            "grade=S&per_page=10&sort=name",
+            "page=abc&state=nowhere&_anchor=x",
+        ):
+            rows.append(page(w, ok, "/cycles/{cycle}?" + query, note=query))
+        rows.append(page(w, ok, "/cycles/?q=Q4&page=3", note="search"))
+        rows.append(page(w, ok, "/admin/people?q=李&department=sales&page=2", note="search"))
         rows.append(page(w, 404 if w in HR_ADMIN else 403, "/cycles/999999"))
+        rows.append(
+            page(
+                w,
+                302 if w in HR_ADMIN else 403,
+                "/cycles/{cycle}/launch",
+                "POST",
+                location="/cycles/" if w in HR_ADMIN else None,
+            )
+        )
+        rows.append(page(w, 404 if w in HR_ADMIN else 403, "/cycles/999999/launch", "POST"))
+        rows.append(page(w, ok, "/jobs/{job}"))
+        rows.append(page(w, 404, "/jobs/999999"))
         launch = {
             "name": "",
             "workflow": "quarterly_review",
@@ -259,10 +288,11 @@ def _rows() -> list[Row]:
         rows.append(
             page(
                 w,
-                422 if w in HR_ADMIN else 403,
+                302 if w in HR_ADMIN else 403,
                 "/admin/people",
                 "POST",
                 files=True,
+                location="/jobs/" if w in HR_ADMIN else None,
                 note="bad row",
             )
         )
@@ -280,6 +310,7 @@ def _rows() -> list[Row]:
             ok = 200 if w in VIEWERS[target] else 403
             url = "{" + target + "}"
             rows.append(page(w, ok, f"/appraisals/{url}", target=target))
+            rows.append(page(w, ok, f"/appraisals/{url}/history?before=999999", target=target))
             rows.append(api(w, ok, f"/api/v1/appraisals/{url}", target=target))
     for w in WHO:
         ok = 200 if w in VIEWERS["s101"] else 403
@@ -753,6 +784,9 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/cycles/",
         "/cycles/new",
         "/cycles/{cycle}",
+        "/cycles/{cycle}/launch",
+        "/jobs/{job}",
+        "/appraisals/{s101}/history?before=999999",
         "/admin/people",
         "/admin/definitions",
         "/admin/definitions/reload",

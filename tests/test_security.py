@@ -560,9 +560,9 @@ def test_person_names_are_escaped(app: Flask, as_user: Any, staff: dict[str, int
     assert launch(hr, ["sales"], name=f"names {uuid.uuid4().hex[:6]}").status_code == 302
     theirs = appraisal_of("x901").id
     for client, url in (
-        (hr, "/admin/people"),
+        (hr, "/admin/people?q=x901"),
         (hr, f"/appraisals/{theirs}"),
-        (as_user("s100"), "/"),
+        (as_user("s100"), "/?q=x901"),
         (as_user("s100"), f"/appraisals/{theirs}"),
     ):
         html = client.get(url).get_data(as_text=True)

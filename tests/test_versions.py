@@ -17,11 +17,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from opsperf import create_app
 from opsperf.config import PROJECT_ROOT
 from opsperf.definitions.registry import Registry
 from opsperf.persistence.models import Appraisal, Snapshot, User, db
 from opsperf.services import demo, people
+from tests.conftest import make_app
 from tests.helpers import appraisal, fire, kpi_data, launch, problems, save
 
 FAST_HASH = "pbkdf2:sha256:1000"
@@ -292,9 +292,8 @@ def test_an_edit_is_picked_up_on_the_next_request(app: Flask, pack: Path, login:
 
 
 def test_the_check_interval_comes_from_the_configuration(definition_roots: list[str]) -> None:
-    app = create_app(
+    app = make_app(
         {
-            "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": "sqlite://",
             "DEFINITION_ROOTS": definition_roots,
             "DEFINITION_CHECK_INTERVAL": 0,
@@ -455,7 +454,7 @@ def test_snapshot_cache_is_not_shared_between_databases(
     apps = []
     try:
         # database 1: the shipped pack; its snapshot 1 is the quarterly_review workflow
-        one = create_app(_config(tmp_path / "one.sqlite", shipped))
+        one = make_app(_config(tmp_path / "one.sqlite", shipped))
         apps.append(one)
         with one.app_context():
             defs = one.extensions["opsperf.registry"].current
@@ -468,7 +467,7 @@ def test_snapshot_cache_is_not_shared_between_databases(
         assert hr.get(f"/appraisals/{first}").status_code == 200
 
         # database 2: this module's set; its snapshot 1 is the ticket_review workflow
-        two = create_app(_config(tmp_path / "two.sqlite", definition_roots))
+        two = make_app(_config(tmp_path / "two.sqlite", definition_roots))
         apps.append(two)
         _import(two, PEOPLE)
         hr = two.test_client()

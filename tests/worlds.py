@@ -14,10 +14,9 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from opsperf import create_app
 from opsperf.persistence.models import db
 from opsperf.services import demo, people
-from tests.conftest import FAST_HASH
+from tests.conftest import FAST_HASH, make_app
 
 
 def open_world(
@@ -25,32 +24,37 @@ def open_world(
     tmp_path_factory: pytest.TempPathFactory,
     roots: list[str],
     name: str = "world",
+    *,
+    backend: str | None = None,
+    demo_people: bool = True,
 ) -> Iterator[Flask]:
-    """Yield an app on ``request.param`` (sqlite or postgresql) with the demo people."""
+    """Yield an app on ``backend`` (default ``request.param``: sqlite or postgresql), with the
+    demo people unless ``demo_people`` is false."""
     tmp = tmp_path_factory.mktemp(name)
     schema = None
-    if request.param == "sqlite":
+    backend = backend or request.param
+    if backend == "sqlite":
         url = f"sqlite:///{tmp / f'{name}.sqlite'}"
     else:
         base = str(request.getfixturevalue("postgres_url"))
         schema = f"{name}_{uuid.uuid4().hex[:8]}"
         sql(base, f"CREATE SCHEMA {schema}")
         url = schema_url(base, schema)
-    app = create_app(
+    app = make_app(
         {
-            "TESTING": True,
             "PROPAGATE_EXCEPTIONS": False,  # a crash must show up as a 500, as a client sees it
             "SECRET_KEY": "test",
             "SQLALCHEMY_DATABASE_URI": url,
             "DEFINITION_ROOTS": roots,
             "WTF_CSRF_ENABLED": False,
-        }
+        },
+        tmp / "instance",
     )
-    app.instance_path = str(tmp / "instance")
-    with app.app_context():
-        defs = app.extensions["opsperf.registry"].current
-        result = people.import_people(defs, demo.people_rows(), password_method=FAST_HASH)
-        assert not result.problems, result.problems
+    if demo_people:
+        with app.app_context():
+            defs = app.extensions["opsperf.registry"].current
+            result = people.import_people(defs, demo.people_rows(), password_method=FAST_HASH)
+            assert not result.problems, result.problems
     yield app
     with app.app_context():
         db.session.remove()

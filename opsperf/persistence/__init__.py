@@ -1,14 +1,19 @@
-"""Storage: typed SQLAlchemy 2 models and queries."""
+"""Storage: typed SQLAlchemy 2 models, the schema history (Alembic), queries."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_migrate import Migrate
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from opsperf.persistence.models import db
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+migrate = Migrate(directory=MIGRATIONS, render_as_batch=True, compare_type=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -16,12 +21,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
 
 def init_app(app: Flask) -> None:
-    """Bind the database to ``app`` and create missing tables."""
+    """Bind the database to ``app``; the schema comes from ``opsperf db upgrade``."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://"):
         uri = "postgresql+psycopg://" + uri.removeprefix("postgres://")
@@ -29,7 +35,6 @@ def init_app(app: Flask) -> None:
         uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
     db.init_app(app)
+    migrate.init_app(app, db)
     if not event.contains(Engine, "connect", _sqlite_pragmas):
         event.listen(Engine, "connect", _sqlite_pragmas)
-    with app.app_context():
-        db.create_all()

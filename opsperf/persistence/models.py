@@ -6,12 +6,30 @@ import datetime as dt
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints, so that migrations can alter them (SQLite's batch mode needs names).
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 
 class Base(DeclarativeBase):
-    pass
+    metadata = MetaData(naming_convention=NAMING)
 
 
 db = SQLAlchemy(model_class=Base)
@@ -89,6 +107,8 @@ class Cycle(db.Model):  # type: ignore[name-defined,misc]
     period_end: Mapped[dt.date]
     departments: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # Every appraisal of a cycle runs on this one pinned workflow.
+    workflow_snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -99,10 +119,14 @@ class Appraisal(db.Model):  # type: ignore[name-defined,misc]
     """One person's appraisal in one cycle, pinned to the definition snapshots it started with."""
 
     __tablename__ = "appraisals"
-    __table_args__ = (UniqueConstraint("cycle_id", "employee_id"),)
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "employee_id"),
+        Index("ix_appraisals_cycle_state", "cycle_id", "state"),
+        Index("ix_appraisals_cycle_department", "cycle_id", "department_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
     employee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     department_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -111,8 +135,9 @@ class Appraisal(db.Model):  # type: ignore[name-defined,misc]
     workflow_snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
     policy_snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))
     department_snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
-    state: Mapped[str] = mapped_column(String(128), index=True)
+    state: Mapped[str] = mapped_column(String(128))
     state_entered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[dt.datetime | None]  # the current state's deadline, set on entering it
     entry_seq: Mapped[int] = mapped_column(default=1)
     pending_trigger: Mapped[str | None] = mapped_column(String(64))
     pending_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -169,3 +194,63 @@ class Event(db.Model):  # type: ignore[name-defined,misc]
     changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     actor: Mapped[User | None] = relationship()
+
+
+class OpenStep(db.Model):  # type: ignore[name-defined,misc]
+    """Who may act on an open appraisal now: one row per possible step and actor.
+
+    Rewritten whenever the appraisal changes state or a vote is cast, so that task lists are
+    an indexed lookup by actor. ``actor`` is ``u:<user id>`` (a person), ``p:<department>/
+    <position>`` (whoever holds that position: the department head), ``r:<role>`` (anyone
+    holding the role) or ``r:<role>@<department>`` (holders of the role in that department).
+    """
+
+    __tablename__ = "open_steps"
+    __table_args__ = (Index("ix_open_steps_actor_due", "actor", "due_at", "appraisal_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id"), index=True)
+    cycle_id: Mapped[int]
+    actor: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(16))  # edit | fire | request | approve | escalate
+    trigger: Mapped[str | None] = mapped_column(String(64))
+    due_at: Mapped[dt.datetime | None]
+    entry_seq: Mapped[int]
+    # Who may not take this step although they match the actor: the employee and the
+    # requester of an approval (unless the workflow allows self-approval).
+    excluded_user_id: Mapped[int | None]
+    excluded_requester_id: Mapped[int | None]
+
+
+class Job(db.Model):  # type: ignore[name-defined,misc]
+    """Long work done in the background (an import, a batch): its state and progress."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_created_by", "created_by_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str | None] = mapped_column(String(64), index=True)  # e.g. "cycle:12"
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(2000))
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class Setting(db.Model):  # type: ignore[name-defined,misc]
+    """Small facts about the database itself, e.g. which rules built the derived tables."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

@@ -10,19 +10,13 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from opsperf.definitions import statetree
 from opsperf.definitions.schema import (
     GLOBAL_ROLES,
-    Department,
-    Form,
-    IncentivePolicy,
-    State,
     Text,
     TransitionDef,
-    Workflow,
-    parse_duration,
 )
 from opsperf.engine.forms import (
     NOTHING,
@@ -35,61 +29,17 @@ from opsperf.engine.forms import (
     parse_post,
 )
 from opsperf.engine.scoring import bonus_for, grade_for, score_form
-from opsperf.engine.workflow import CompiledWorkflow, compile_workflow
 from opsperf.errors import (
     Conflict,
     ExpressionError,
-    NotFound,
     OpsperfError,
     PermissionDenied,
     TransitionNotAllowed,
     ValidationFailed,
 )
-from opsperf.persistence.models import Appraisal, Event, Snapshot, User, Vote, db, utcnow
-from opsperf.services import snapshots
-
-
-@dataclass
-class Context:
-    """An appraisal with the pinned definitions it runs on."""
-
-    appraisal: Appraisal
-    form: Form
-    workflow: CompiledWorkflow
-    policy: IncentivePolicy | None
-    department: Department
-
-    @property
-    def state(self) -> State:
-        return self.workflow.state(self.appraisal.state)
-
-    @property
-    def final(self) -> bool:
-        return self.workflow.is_final(self.appraisal.state)
-
-
-def context(appraisal: Appraisal) -> Context:
-    """Load the pinned form, workflow, policy and department of ``appraisal``."""
-    workflow: Workflow = snapshots.definition(appraisal.workflow_snapshot_id)
-    digest = snapshots.content_hash(appraisal.workflow_snapshot_id)
-    policy = (
-        snapshots.definition(appraisal.policy_snapshot_id) if appraisal.policy_snapshot_id else None
-    )
-    return Context(
-        appraisal=appraisal,
-        form=snapshots.definition(appraisal.form_snapshot_id),
-        workflow=compile_workflow(workflow, digest),
-        policy=policy,
-        department=snapshots.definition(appraisal.department_snapshot_id),
-    )
-
-
-def get(appraisal_id: int) -> Appraisal:
-    appraisal = db.session.get(Appraisal, appraisal_id)
-    if appraisal is None:
-        raise NotFound("appraisal %(id)s does not exist", id=appraisal_id)
-    return appraisal
-
+from opsperf.persistence.models import Appraisal, Event, User, Vote, db, utcnow
+from opsperf.services import snapshots, steps
+from opsperf.services.context import Context, compute_due, context, get, state_chain
 
 # --------------------------------------------------------------------------- roles and rights
 
@@ -137,11 +87,6 @@ def require_view(ctx: Context, user: User) -> None:
         raise PermissionDenied("you may not open this appraisal")
 
 
-def state_chain(ctx: Context) -> list[State]:
-    """The current state and its parents: edit rights written on a parent apply inside it."""
-    return [ctx.workflow.state(p) for p in statetree.ancestors(ctx.appraisal.state)]
-
-
 def editable(ctx: Context, roles: Iterable[str]) -> Editable:
     """What these roles may edit now (nothing while a request awaits approval)."""
     if ctx.final or ctx.appraisal.pending_trigger:
@@ -161,14 +106,8 @@ def editable(ctx: Context, roles: Iterable[str]) -> Editable:
 
 
 def due_at(ctx: Context) -> dt.datetime | None:
-    """When the current state is due, from the innermost state that sets a deadline."""
-    for state in reversed(state_chain(ctx)):
-        if state.due:
-            start = ctx.appraisal.state_entered_at
-            if state.due_from == "cycle_start":
-                start = dt.datetime.combine(ctx.appraisal.cycle.period_start, dt.time())
-            return start + parse_duration(state.due)
-    return None
+    """When the current step is due (set on entering the state; none once final)."""
+    return None if ctx.final else ctx.appraisal.due_at
 
 
 def is_overdue(ctx: Context, now: dt.datetime | None = None) -> bool:
@@ -265,15 +204,15 @@ def actions_for(ctx: Context, user: User, values: dict[str, Any] | None = None) 
             Action(t.trigger, "approve", _label(t), "optional", help=t.help),
             Action(t.trigger, "decline", _label(t), "required"),
         ]
-    if values is None:
-        values = _guard_values(ctx)
     actions = []
     for t in ctx.workflow.transitions_from(a.state):
         kind = _kind_for(ctx, t, user, roles)
         if kind is None:
             continue
         action = Action(t.trigger, kind, _label(t), t.comment, help=t.help)
-        if not ctx.workflow.guard_passes(t, values):
+        if t.guard is not None and values is None:
+            values = _guard_values(ctx)  # only when a guard is to be read: it scores the form
+        if values is not None and not ctx.workflow.guard_passes(t, values):
             action.enabled = False
             action.reason = t.guard_message or Text(zh=str(t.guard), en=str(t.guard))
         actions.append(action)
@@ -447,6 +386,7 @@ def fire(
             _require_complete(ctx, user)
         handlers = {"fire": _move, "request": _request, "approve": _approve, "decline": _decline}
         handlers[kind](ctx, t, user, comment)
+        steps.refresh(ctx)
         _commit()
         return a
 
@@ -498,6 +438,7 @@ def _move(ctx: Context, t: TransitionDef, user: User, comment: str | None) -> No
     changes = compute_scores(ctx) if "compute_scores" in t.actions else None
     a.state = new_state
     a.state_entered_at = utcnow()
+    a.due_at = compute_due(ctx)
     a.entry_seq += 1
     a.pending_trigger = None
     a.pending_by_id = None
@@ -568,9 +509,8 @@ def _versions(a: Appraisal) -> dict[str, Any]:
     ):
         if snap_id is None:
             continue
-        snap = db.session.get(Snapshot, snap_id)
-        if snap is not None:
-            out[name] = {"id": snap.def_id, "version": snap.version, "hash": snap.content_hash}
+        snap = snapshots.pinned(snap_id)
+        out[name] = {"id": snap.def_id, "version": snap.version, "hash": snap.content_hash}
     return out
 
 
@@ -595,10 +535,24 @@ def _table_record(table: Any) -> dict[str, Any]:
     }
 
 
-def timeline(appraisal: Appraisal) -> list[Event]:
-    return list(
-        db.session.scalars(select(Event).filter_by(appraisal_id=appraisal.id).order_by(Event.id))
+TIMELINE_PAGE = 30
+
+
+def timeline(
+    appraisal: Appraisal, before: int | None = None, limit: int = TIMELINE_PAGE
+) -> tuple[list[Event], int | None]:
+    """The newest ``limit`` events (older than event ``before``), oldest first, and the id
+    before which older ones remain (None: these are the first)."""
+    query = select(Event).where(Event.appraisal_id == appraisal.id)
+    if before is not None:
+        query = query.where(Event.id < before)
+    newest = list(
+        db.session.scalars(
+            query.options(joinedload(Event.actor)).order_by(Event.id.desc()).limit(limit + 1)
+        )
     )
+    shown = newest[:limit][::-1]
+    return shown, shown[0].id if len(newest) > limit else None
 
 
 def preview(ctx: Context, user: User, formdata: FormData) -> tuple[Evaluation, SaveOutcome]:

@@ -24,6 +24,8 @@ from opsperf.definitions.schema import (
 from opsperf.errors import OpsperfError
 from opsperf.persistence.models import Appraisal, User, db
 from opsperf.services import appraisals, cycles, people
+from opsperf.services.context import context
+from opsperf.services.context import get as get_appraisal
 
 PASSWORD = "demo1234"
 
@@ -144,8 +146,8 @@ def _walk(appraisal_id: int, steps: list[str], rng: random.Random) -> None:
 def _act(appraisal_id: int, trigger: str, rng: random.Random, approve: bool = True) -> None:
     """Fire ``trigger`` as whoever may; request and collect approvals as needed."""
     for _round in range(4):
-        a = appraisals.get(appraisal_id)
-        ctx = appraisals.context(a)
+        a = get_appraisal(appraisal_id)
+        ctx = context(a)
         for user in _everyone(a):
             action = next(
                 (
@@ -164,7 +166,7 @@ def _act(appraisal_id: int, trigger: str, rng: random.Random, approve: bool = Tr
             break
         else:
             return
-        if appraisals.get(appraisal_id).state != a.state:
+        if get_appraisal(appraisal_id).state != a.state:
             return
 
 
@@ -173,9 +175,9 @@ def _everyone(a: Appraisal) -> list[User]:
 
 
 def _fill_all(appraisal_id: int, rng: random.Random) -> None:
-    for user in [appraisals.get(appraisal_id).employee, *_everyone(appraisals.get(appraisal_id))]:
-        a = appraisals.get(appraisal_id)
-        ctx = appraisals.context(a)
+    for user in [get_appraisal(appraisal_id).employee, *_everyone(get_appraisal(appraisal_id))]:
+        a = get_appraisal(appraisal_id)
+        ctx = context(a)
         rights = appraisals.editable(ctx, appraisals.roles_of(ctx, user))
         if not rights:
             continue

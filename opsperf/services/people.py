@@ -5,18 +5,23 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import GLOBAL_ROLES
 from opsperf.errors import ValidationFailed
-from opsperf.persistence.models import User, db
+from opsperf.persistence.models import Job, User, db
+from opsperf.services import jobs
+from opsperf.services.pages import Page, like
+
+Progress = Callable[[int, int], None]
 
 COLUMNS = ("employee_no", "name", "email", "department", "position", "manager")
 OPTIONAL = ("roles", "password", "base_bonus", "language")
@@ -149,11 +154,14 @@ def import_people(
     *,
     password_method: str | None = None,
     by_admin: bool = True,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Create or update people from rows; on any problem nothing at all is written.
 
     Unless ``by_admin``, the import may neither grant or remove the admin role nor change the
     password of an existing account (HR could otherwise take over anyone's account).
+    ``progress(done, total)`` is told how the slow part (hashing passwords) advances; it is
+    called before anything is written, so it may commit.
     """
     rows = list(rows)
     result = ImportResult()
@@ -179,6 +187,7 @@ def import_people(
     if result.problems:
         result.problems.sort(key=lambda p: p.row)
         return result
+    hashes = _hashes(rows, known, password_method, by_admin, progress)
     users = {}
     for row in rows:
         user = known.get(row["employee_no"])
@@ -189,7 +198,7 @@ def import_people(
         else:
             result.updated += 1
         existing = user.id is not None
-        _fill(user, row, password_method, by_admin)
+        _fill(user, row, hashes.get(row["employee_no"]))
         if existing and not by_admin and row.get("password"):
             result.passwords_kept += 1
         users[row["employee_no"]] = user
@@ -312,9 +321,26 @@ def _admin_only(number: int, row: Mapping[str, str], user: User | None) -> list[
     return []
 
 
-def _fill(
-    user: User, row: Mapping[str, Any], password_method: str | None, by_admin: bool = True
-) -> None:
+def _hashes(
+    rows: list[Mapping[str, str]],
+    known: Mapping[str, User],
+    method: str | None,
+    by_admin: bool,
+    progress: Progress | None,
+) -> dict[str, str]:
+    """The password hashes to store, by employee number: the slow part of an import."""
+    wanted = [
+        row for row in rows if row.get("password") and (by_admin or row["employee_no"] not in known)
+    ]
+    hashes = {}
+    for done, row in enumerate(wanted, start=1):
+        hashes[row["employee_no"]] = hash_password(row["password"], method)
+        if progress and (done % 50 == 0 or done == len(wanted)):
+            progress(done, len(wanted))
+    return hashes
+
+
+def _fill(user: User, row: Mapping[str, Any], password_hash: str | None) -> None:
     user.name = row["name"]
     user.email = (row.get("email") or "").lower() or None
     user.department_id = row["department"]
@@ -325,6 +351,69 @@ def _fill(
         user.language = row["language"]
     if row.get("base_bonus"):
         user.base_bonus = float(row["base_bonus"])
-    if row.get("password") and (by_admin or user.id is None):
-        user.password_hash = hash_password(row["password"], password_method)
+    if password_hash:
+        user.password_hash = password_hash
     user.active = True
+
+
+# --------------------------------------------------------------------------- import as a job
+
+IMPORT_JOB = "import_people"
+MAX_PROBLEMS_KEPT = 500
+
+
+@jobs.handler(IMPORT_JOB)
+def _import_job(defs: DefinitionSet, job: Job, progress: Progress) -> dict[str, Any]:
+    rows = read_rows(str(job.params.get("filename", "")), job.payload or b"")
+    progress(0, len(rows))
+    result = import_people(defs, rows, by_admin=bool(job.params.get("by_admin")), progress=progress)
+    if result.problems:
+        db.session.rollback()
+    return {
+        "rows": len(rows),
+        "created": result.created,
+        "updated": result.updated,
+        "passwords_kept": result.passwords_kept,
+        "problems_total": len(result.problems),
+        "problems": [
+            {"row": p.row, "template": p.template, "params": p.params}
+            for p in result.problems[:MAX_PROBLEMS_KEPT]
+        ],
+    }
+
+
+# --------------------------------------------------------------------------- the list
+
+
+@dataclass(frozen=True)
+class PeopleFilter:
+    department: str = ""
+    search: str = ""
+
+
+def people_page(only: PeopleFilter, page: int = 1, per_page: int = 50) -> Page[Any]:
+    """People with their manager's name, filtered and ordered in the database, one page."""
+    manager = aliased(User)
+    query = select(User, manager.name.label("manager_name")).outerjoin(
+        manager, User.manager_id == manager.id
+    )
+    if only.department:
+        query = query.where(User.department_id == only.department)
+    if only.search:
+        query = query.where(
+            or_(
+                like(User.name, only.search),
+                like(User.employee_no, only.search),
+                like(User.email, only.search),
+            )
+        )
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    current: Page[Any] = Page.of(page, per_page, total)
+    current.items = list(
+        db.session.execute(
+            query.order_by(User.department_id, User.employee_no)
+            .limit(current.per_page)
+            .offset(current.offset)
+        )
+    )
+    return current

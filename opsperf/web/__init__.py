@@ -39,9 +39,9 @@ def init_app(app: Flask) -> None:
     vocabulary.init_app(app)
     errors.init_app(app)
 
-    from opsperf.web import admin, api, appraisals, auth, cycles, home
+    from opsperf.web import admin, api, appraisals, auth, cycles, home, jobs
 
-    for module in (auth, home, appraisals, cycles, admin):
+    for module in (auth, home, appraisals, cycles, admin, jobs):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)

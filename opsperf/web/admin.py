@@ -8,52 +8,67 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_required
-from sqlalchemy import select
 
-from opsperf.errors import DefinitionError, ValidationFailed
-from opsperf.persistence.models import User, db
+from opsperf import worker
+from opsperf.errors import DefinitionError
+from opsperf.services import jobs
 from opsperf.services import people as people_svc
-from opsperf.web.helpers import defs, error_text, registry, render, roles_required, user
+from opsperf.web.helpers import (
+    defs,
+    int_arg,
+    registry,
+    render,
+    roles_required,
+    text_arg,
+    user,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+UPLOAD_TYPES = (".csv", ".xlsx", ".xlsm")
 
 
 @bp.get("/people")
 @login_required
 @roles_required("hr", "admin")
 def people() -> Any:
-    users = list(db.session.scalars(select(User).order_by(User.department_id, User.employee_no)))
-    return render("admin/people.html", users=users, defs=defs(), problems=[])
+    definitions = defs()
+    department = text_arg("department", 64)
+    only = people_svc.PeopleFilter(
+        department=department if department in definitions.departments else "",
+        search=text_arg("q"),
+    )
+    page = people_svc.people_page(only, int_arg("page", 1), int_arg("per_page", 50, 10, 200))
+    return render(
+        "admin/people.html",
+        block="people",
+        people=page,
+        only=only,
+        filtered=only != people_svc.PeopleFilter(),
+        defs=definitions,
+    )
 
 
 @bp.post("/people")
 @login_required
 @roles_required("hr", "admin")
 def people_import() -> Any:
+    """Take the upload and import it in the background; its page shows progress and outcome."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("Choose a .csv or .xlsx file to import."), "error")
         return redirect(url_for(".people"))
-    try:
-        rows = people_svc.read_rows(upload.filename, upload.read())
-        result = people_svc.import_people(defs(), rows, by_admin=user().has_role("admin"))
-    except ValidationFailed as exc:
-        flash(error_text(exc), "error")
+    if not upload.filename.lower().endswith(UPLOAD_TYPES):
+        flash(_("People files are .csv or .xlsx."), "error")
         return redirect(url_for(".people"))
-    if result.problems:
-        db.session.rollback()
-        users = list(db.session.scalars(select(User).order_by(User.employee_no)))
-        flash(_("Nothing was imported: fix these rows and try again."), "error")
-        return render("admin/people.html", users=users, defs=defs(), problems=result.problems), 422
-    new, updated = result.created, result.updated
-    flash(_("Imported: %(new)s new, %(updated)s updated.", new=new, updated=updated), "success")
-    if result.passwords_kept:
-        kept = _(
-            "Passwords of existing people were left unchanged: only an administrator can "
-            "reset them."
-        )
-        flash(kept, "warning")
-    return redirect(url_for(".people"))
+    me = user()
+    job = jobs.create(
+        people_svc.IMPORT_JOB,
+        me,
+        params={"filename": upload.filename[-200:], "by_admin": me.has_role("admin")},
+        payload=upload.read(),
+    )
+    worker.enqueue(job.id)
+    return redirect(url_for("jobs.view", job_id=job.id))
 
 
 @bp.get("/definitions")

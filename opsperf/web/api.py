@@ -20,8 +20,10 @@ from opsperf.errors import PermissionDenied, ValidationFailed
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
 from opsperf.services import people, tasks
+from opsperf.services.context import Context, context
+from opsperf.services.context import get as get_appraisal
 from opsperf.web.errors import respond
-from opsperf.web.helpers import error_text
+from opsperf.web.helpers import error_text, int_arg, url_with
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -54,7 +56,7 @@ def _json() -> Mapping[str, Any]:
     return body
 
 
-def _appraisal_json(ctx: svc.Context, me: User) -> dict[str, Any]:
+def _appraisal_json(ctx: Context, me: User) -> dict[str, Any]:
     a = ctx.appraisal
     due = svc.due_at(ctx)
     return {
@@ -95,32 +97,46 @@ def _appraisal_json(ctx: svc.Context, me: User) -> dict[str, Any]:
 
 @bp.get("/tasks")
 def my_tasks() -> Any:
+    """One page of my tasks, most urgent first (``?page=``, ``?per_page=`` up to 200).
+
+    The body is the list; ``X-Total-Count`` and a ``Link`` header (rel next/prev) page on.
+    """
     me = _user()
-    return jsonify(
-        [
-            {
-                "appraisal": t.appraisal.id,
-                "employee": t.appraisal.employee.name,
-                "state": t.appraisal.state,
-                "can_edit": t.can_edit,
-                "actions": [{"trigger": x.trigger, "kind": x.kind} for x in t.actions],
-                "due": t.due.isoformat() if t.due else None,
-                "overdue": t.overdue,
-            }
-            for t in tasks.tasks_for(me)
-        ]
-    )
+    page = tasks.tasks_for(me, page=int_arg("page", 1), per_page=int_arg("per_page", 50, 1, 200))
+    response = jsonify([_task_json(t) for t in page.items])
+    response.headers["X-Total-Count"] = str(page.total)
+    links = []
+    if page.number < page.pages:
+        links.append(f'<{url_with(page=page.number + 1)}>; rel="next"')
+    if page.number > 1:
+        links.append(f'<{url_with(page=page.number - 1)}>; rel="prev"')
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return response
+
+
+def _task_json(task: tasks.Task) -> dict[str, Any]:
+    a = task.appraisal
+    return {
+        "appraisal": a.id,
+        "employee": a.employee.name,
+        "state": a.state,
+        "can_edit": task.can_edit,
+        "actions": [{"trigger": s.trigger, "kind": s.kind} for s in task.actions],
+        "due": task.due.isoformat() if task.due else None,
+        "overdue": task.overdue,
+    }
 
 
 @bp.get("/appraisals/<int:appraisal_id>")
 def read(appraisal_id: int) -> Any:
     me = _user()
-    ctx = svc.context(svc.get(appraisal_id))
+    ctx = context(get_appraisal(appraisal_id))
     svc.require_view(ctx, me)
     return jsonify(_appraisal_json(ctx, me))
 
 
-def _formdata(ctx: svc.Context, values: Mapping[str, Any]) -> MultiDict[str, str]:
+def _formdata(ctx: Context, values: Mapping[str, Any]) -> MultiDict[str, str]:
     """JSON values → the names a browser would post (``kpis-revenue-actual``)."""
     data: MultiDict[str, str] = MultiDict()
     fields = {f.id: f for f in ctx.form.fields()}
@@ -193,7 +209,7 @@ def save(appraisal_id: int) -> Any:
     values = body.get("values")
     if not isinstance(values, dict):
         raise ValidationFailed('send {"values": {...}, "version": N}')
-    ctx = svc.context(svc.get(appraisal_id))
+    ctx = context(get_appraisal(appraisal_id))
     svc.require_view(ctx, me)
     version = body.get("version")
     outcome = svc.save(appraisal_id, me, _formdata(ctx, values), _version(version))
@@ -205,7 +221,7 @@ def save(appraisal_id: int) -> Any:
                 "problems": [_problem(e) for e in outcome.errors],
             }
         ), 422
-    ctx = svc.context(svc.get(appraisal_id))
+    ctx = context(get_appraisal(appraisal_id))
     return jsonify({"saved": list(outcome.changes), "appraisal": _appraisal_json(ctx, me)})
 
 
@@ -241,7 +257,7 @@ def fire(appraisal_id: int) -> Any:
     except ValidationFailed as exc:
         problems = [_problem(p) for p in exc.problems if isinstance(p, FieldError)]
         return jsonify({"error": error_text(exc), "status": 422, "problems": problems}), 422
-    ctx = svc.context(svc.get(appraisal_id))
+    ctx = context(get_appraisal(appraisal_id))
     return jsonify(_appraisal_json(ctx, me))
 
 

@@ -16,7 +16,7 @@ from opsperf.definitions.schema import (
 )
 from opsperf.engine.forms import Evaluation, FieldError, FieldState
 from opsperf.engine.scoring import TableScore
-from opsperf.services.appraisals import state_chain
+from opsperf.services.context import state_chain
 from opsperf.web.helpers import label, state_label
 
 MESSAGES = {

@@ -12,8 +12,10 @@ from opsperf.engine.forms import FieldError, evaluate
 from opsperf.errors import Conflict, PermissionDenied, TransitionNotAllowed, ValidationFailed
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
+from opsperf.services.context import Context, context
+from opsperf.services.context import get as get_appraisal
 from opsperf.web import appraisal_view
-from opsperf.web.helpers import error_text, lang, render, user
+from opsperf.web.helpers import error_text, int_arg, lang, render, user
 
 bp = Blueprint("appraisals", __name__, url_prefix="/appraisals")
 
@@ -24,7 +26,7 @@ def _version() -> int | None:
 
 
 def _page(
-    ctx: svc.Context,
+    ctx: Context,
     me: User,
     *,
     errors: list[FieldError] | None = None,
@@ -35,6 +37,7 @@ def _page(
 ) -> Any:
     roles = svc.roles_of(ctx, me)
     rights = svc.editable(ctx, roles)
+    events, more = svc.timeline(ctx.appraisal) if block is None else ([], None)
     evaluation = evaluation or evaluate(ctx.form, ctx.appraisal.values or {}, rights)
     sections = appraisal_view.build(evaluation, errors or [], raw, lang())
     html = render(
@@ -55,15 +58,16 @@ def _page(
         can_edit=bool(rights),
         actions=svc.actions_for(ctx, me, {**evaluation.context, "score": evaluation.score.total}),
         approvals=svc.approval_status(ctx),
-        events=svc.timeline(ctx.appraisal),
+        events=events,
+        more=more,
         due=svc.due_at(ctx),
         overdue=svc.is_overdue(ctx),
     )
     return html, status
 
 
-def _context(appraisal_id: int) -> svc.Context:
-    ctx = svc.context(svc.get(appraisal_id))
+def _context(appraisal_id: int) -> Context:
+    ctx = context(get_appraisal(appraisal_id))
     svc.require_view(ctx, user())
     return ctx
 
@@ -72,6 +76,26 @@ def _context(appraisal_id: int) -> svc.Context:
 @login_required
 def view(appraisal_id: int) -> Any:
     return _page(_context(appraisal_id), user())
+
+
+@bp.get("/<int:appraisal_id>/history")
+@login_required
+def history(appraisal_id: int) -> Any:
+    """Older entries of the audit trail, a page at a time (HTMX: just the entries)."""
+    ctx = _context(appraisal_id)
+    before = int_arg("before", 0) or None
+    events, more = svc.timeline(ctx.appraisal, before)
+    return render(
+        "appraisals/history.html",
+        block="items",
+        a=ctx.appraisal,
+        ctx=ctx,
+        events=events,
+        more=more,
+        field_names=appraisal_view.field_names(ctx.form),
+        field_defs={f.id: f for f in ctx.form.fields()},
+        **appraisal_view.workflow_view(ctx),
+    )
 
 
 @bp.post("/<int:appraisal_id>")

@@ -1,4 +1,4 @@
-"""Review cycles for HR: launch, progress, the appraisals in each state."""
+"""Review cycles for HR: launch, progress, the appraisals in each state (filtered, paged)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,24 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import login_required
 
+from opsperf import worker
+from opsperf.engine.workflow import CompiledWorkflow, compile_workflow
 from opsperf.errors import NotFound, ValidationFailed
+from opsperf.persistence.models import Cycle, utcnow
 from opsperf.services import cycles as svc
-from opsperf.services.appraisals import context, is_overdue
-from opsperf.web.helpers import defs, error_text, render, roles_required, user
+from opsperf.services import jobs, snapshots
+from opsperf.web.helpers import (
+    defs,
+    error_text,
+    int_arg,
+    label,
+    render,
+    roles_required,
+    text_arg,
+    user,
+)
 
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 
@@ -22,7 +32,11 @@ bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 @login_required
 @roles_required("hr", "admin")
 def index() -> Any:
-    return render("cycles/index.html", cycles=svc.all_cycles())
+    search = text_arg("q")
+    page = svc.cycles_page(int_arg("page", 1), 25, search)
+    counts = svc.progress([c.id for c in page.items])
+    totals = {cycle_id: sum(by_state.values()) for cycle_id, by_state in counts.items()}
+    return render("cycles/index.html", cycles=page, totals=totals, search=search)
 
 
 def _date(name: str) -> dt.date:
@@ -40,7 +54,7 @@ def new() -> Any:
     form = request.form
     if request.method == "POST":
         try:
-            launched = svc.launch(
+            cycle = svc.start(
                 definitions,
                 name=form.get("name", ""),
                 workflow_id=form.get("workflow", ""),
@@ -52,19 +66,49 @@ def new() -> Any:
         except (ValidationFailed, NotFound) as exc:
             flash(error_text(exc), "error")
             return render("cycles/new.html", defs=definitions, form=form), 422
-        count = len(launched.cycle.appraisals)
-        launched_text = ngettext(
-            "Cycle launched with %(num)s appraisal.",
-            "Cycle launched with %(num)s appraisals.",
-            count,
-        )
-        flash(launched_text, "success")
-        for skipped in launched.skipped:
-            reason = error_text(skipped)
-            left_out = _("%(person)s was left out: %(reason)s", person=skipped.user, reason=reason)
-            flash(left_out, "warning")
-        return redirect(url_for(".view", cycle_id=launched.cycle.id))
+        _launch(cycle)
+        return redirect(url_for(".view", cycle_id=cycle.id))
     return render("cycles/new.html", defs=definitions, form=form)
+
+
+def _launch(cycle: Cycle) -> None:
+    job = jobs.create(
+        svc.LAUNCH_JOB, user(), params={"cycle_id": cycle.id}, subject=f"cycle:{cycle.id}"
+    )
+    worker.enqueue(job.id)
+
+
+@bp.post("/<int:cycle_id>/launch")
+@login_required
+@roles_required("hr", "admin")
+def resume(cycle_id: int) -> Any:
+    """Launch again a cycle whose launch stopped: people who have an appraisal are skipped."""
+    cycle = svc.get(cycle_id)
+    job = jobs.latest(f"cycle:{cycle.id}")
+    if cycle.status == "launching" and (job is None or job.status == "failed"):
+        _launch(cycle)
+    return redirect(url_for(".view", cycle_id=cycle.id))
+
+
+def _workflow(cycle: Cycle) -> CompiledWorkflow | None:
+    if cycle.workflow_snapshot_id is None:
+        return None
+    pinned = snapshots.pinned(cycle.workflow_snapshot_id)
+    return compile_workflow(pinned.definition, pinned.content_hash)
+
+
+def _filter(cycle: Cycle, workflow: CompiledWorkflow | None) -> svc.AppraisalFilter:
+    departments = tuple(d for d in request.args.getlist("department") if d in cycle.departments)
+    state = text_arg("state", 128)
+    sort = text_arg("sort", 32)
+    return svc.AppraisalFilter(
+        departments=departments,
+        state=state if workflow is not None and state in workflow.leaves else "",
+        overdue=text_arg("overdue") == "1",
+        grade=text_arg("grade", 16),
+        search=text_arg("q"),
+        sort=sort if sort in svc.SORTS else "employee_no",
+    )
 
 
 @bp.get("/<int:cycle_id>")
@@ -72,11 +116,31 @@ def new() -> Any:
 @roles_required("hr", "admin")
 def view(cycle_id: int) -> Any:
     cycle = svc.get(cycle_id)
-    rows = []
-    workflow = None
-    for appraisal in cycle.appraisals:
-        ctx = context(appraisal)
-        workflow = ctx.workflow
-        rows.append((appraisal, ctx, is_overdue(ctx) and not ctx.final))
-    counts = svc.progress(cycle)
-    return render("cycles/view.html", cycle=cycle, rows=rows, counts=counts, workflow=workflow)
+    workflow = _workflow(cycle)
+    launch_job = jobs.latest(f"cycle:{cycle.id}")
+    only = _filter(cycle, workflow)
+    page = svc.appraisals_page(cycle, only, int_arg("page", 1), int_arg("per_page", 50, 10, 200))
+    by_state = svc.progress([cycle.id])[cycle.id]
+    order = list(workflow.leaves) if workflow else []
+    return render(
+        "cycles/view.html",
+        block="appraisals",
+        cycle=cycle,
+        workflow=workflow,
+        launch_job=launch_job,
+        page=page,
+        only=only,
+        filtered=only != svc.AppraisalFilter(sort=only.sort),
+        counts=svc.in_workflow_order(by_state, order),
+        total=sum(by_state.values()),
+        overdue=svc.overdue_count(cycle),
+        grades=svc.grades(cycle),
+        now=utcnow(),
+    )
+
+
+@bp.app_template_filter("department_name")
+def department_name(department_id: str) -> str:
+    """A department's name in the reader's language (its id when no longer defined)."""
+    dept = defs().departments.get(department_id)
+    return label(dept.name) if dept else department_id

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from flask import Flask, abort, current_app, render_template, request, session
+from flask import Flask, abort, current_app, render_template, request, session, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,6 +20,7 @@ from opsperf.definitions import statetree
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.registry import Registry
 from opsperf.definitions.schema import Text
+from opsperf.errors import N_
 from opsperf.persistence.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -147,6 +149,65 @@ def fmt_when(value: Any) -> str:
     return str(value)
 
 
+def int_arg(name: str, default: int, low: int = 1, high: int = 10**9) -> int:
+    """A whole-number query argument, within bounds; anything else gives ``default``."""
+    raw = request.args.get(name, "")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        return default
+    return max(low, min(int(raw), high))
+
+
+def text_arg(name: str, limit: int = 100) -> str:
+    return request.args.get(name, "").strip()[:limit]
+
+
+def url_with(**changes: Any) -> str:
+    """This page's URL with some query arguments changed (None removes one)."""
+    view_args = request.view_args or {}
+    # Keys url_for would read as its own options (_anchor, _external…) are never passed on.
+    args: dict[str, Any] = {
+        key: values
+        for key, values in request.args.to_dict(flat=False).items()
+        if not key.startswith("_") and key not in view_args
+    }
+    for key, value in changes.items():
+        if value is None or value == "":
+            args.pop(key, None)
+        else:
+            args[key] = [str(value)]
+    return str(url_for(request.endpoint or "home.index", **view_args, **args))
+
+
+JOB_STATUS = {
+    "queued": N_("Waiting to start"),
+    "running": N_("Running"),
+    "retrying": N_("Trying again"),
+    "done": N_("Finished"),
+    "failed": N_("Failed"),
+}
+
+
+def job_status(status: str) -> str:
+    return str(_(JOB_STATUS.get(status, status)))
+
+
+@dataclass(frozen=True)
+class Message:
+    """A stored message template and its parameters (translated when shown)."""
+
+    template: str
+    params: dict[str, Any]
+
+
+def job_error(job: Any) -> str:
+    """Why a job failed, in the reader's language."""
+    result = job.result or {}
+    if isinstance(result.get("template"), str):
+        return error_text(Message(result["template"], dict(result.get("params") or {})))
+    error = job.error or "?"
+    return str(_("The work stopped because of an unexpected error: %(error)s", error=error))
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         label=label, num=fmt_number, plain=plain, when=fmt_when, state_label=state_label
@@ -154,7 +215,14 @@ def init_app(app: Flask) -> None:
     vendor = Path(app.static_folder or "") / "vendor"
     htmx_file = next((p.name for p in sorted(vendor.glob("htmx-*.min.js"))), "htmx.min.js")
     app.jinja_env.globals.update(
-        LANGUAGES=LANGUAGES, lang=lang, label=label, htmx_file=htmx_file, final_states=final_states
+        LANGUAGES=LANGUAGES,
+        lang=lang,
+        label=label,
+        htmx_file=htmx_file,
+        final_states=final_states,
+        url_with=url_with,
+        job_status=job_status,
+        job_error=job_error,
     )
 
     @app.before_request

@@ -7,22 +7,50 @@ from typing import Any
 from flask import Blueprint
 from flask_login import login_required
 
-from opsperf.services import cycles, tasks
-from opsperf.services.appraisals import context
-from opsperf.web.helpers import render, user
+from opsperf.engine.workflow import compile_workflow
+from opsperf.services import cycles, snapshots, tasks
+from opsperf.web.helpers import int_arg, render, text_arg, user
 
 bp = Blueprint("home", __name__)
+
+
+def progress_cards(limit: int = 6) -> list[dict[str, Any]]:
+    """The newest active cycles with their appraisals counted by state (one GROUP BY)."""
+    recent = tasks.recent_active_cycles(limit)
+    counts = cycles.progress([c.id for c in recent])
+    cards = []
+    for cycle in recent:
+        workflow = None
+        if cycle.workflow_snapshot_id:
+            pinned = snapshots.pinned(cycle.workflow_snapshot_id)
+            workflow = compile_workflow(pinned.definition, pinned.content_hash)
+        by_state = counts[cycle.id]
+        order = list(workflow.leaves) if workflow else []
+        final = {p for p, s in workflow.leaves.items() if s.final} if workflow else set()
+        cards.append(
+            {
+                "cycle": cycle,
+                "workflow": workflow,
+                "counts": cycles.in_workflow_order(by_state, order),
+                "total": sum(by_state.values()),
+                "closed": sum(n for state, n in by_state.items() if state in final),
+            }
+        )
+    return cards
 
 
 @bp.get("/")
 @login_required
 def index() -> Any:
     me = user()
-    progress = []
-    if me.has_role("hr") or me.has_role("admin"):
-        for cycle in tasks.active_cycles():
-            counts = cycles.progress(cycle)
-            workflow = context(cycle.appraisals[0]).workflow if cycle.appraisals else None
-            progress.append((cycle, counts, workflow))
-    own = tasks.tasks_for(me)
-    return render("home/index.html", tasks=own, progress=progress)
+    cards = progress_cards() if me.has_role("hr") or me.has_role("admin") else []
+    only = tasks.TaskFilter(
+        cycle_id=int_arg("cycle", 0) or None,
+        overdue=text_arg("overdue") == "1",
+        search=text_arg("q"),
+    )
+    page = tasks.tasks_for(me, page=int_arg("page", 1), per_page=25, only=only)
+    filtered = only != tasks.TaskFilter()
+    return render(
+        "home/index.html", block="tasks", tasks=page, only=only, filtered=filtered, progress=cards
+    )

@@ -1,0 +1,79 @@
+"""An appraisal together with the pinned definitions it runs on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from opsperf.definitions import statetree
+from opsperf.definitions.schema import (
+    Department,
+    Form,
+    IncentivePolicy,
+    State,
+    Workflow,
+    parse_duration,
+)
+from opsperf.engine.workflow import CompiledWorkflow, compile_workflow
+from opsperf.errors import NotFound
+from opsperf.persistence.models import Appraisal, db
+from opsperf.services import snapshots
+
+
+@dataclass
+class Context:
+    """An appraisal with the pinned definitions it runs on."""
+
+    appraisal: Appraisal
+    form: Form
+    workflow: CompiledWorkflow
+    policy: IncentivePolicy | None
+    department: Department
+
+    @property
+    def state(self) -> State:
+        return self.workflow.state(self.appraisal.state)
+
+    @property
+    def final(self) -> bool:
+        return self.workflow.is_final(self.appraisal.state)
+
+
+def context(appraisal: Appraisal) -> Context:
+    """Load the pinned form, workflow, policy and department of ``appraisal`` (cached)."""
+    pinned = snapshots.pinned(appraisal.workflow_snapshot_id)
+    workflow: Workflow = pinned.definition
+    policy = (
+        snapshots.definition(appraisal.policy_snapshot_id) if appraisal.policy_snapshot_id else None
+    )
+    return Context(
+        appraisal=appraisal,
+        form=snapshots.definition(appraisal.form_snapshot_id),
+        workflow=compile_workflow(workflow, pinned.content_hash),
+        policy=policy,
+        department=snapshots.definition(appraisal.department_snapshot_id),
+    )
+
+
+def get(appraisal_id: int) -> Appraisal:
+    appraisal = db.session.get(Appraisal, appraisal_id)
+    if appraisal is None:
+        raise NotFound("appraisal %(id)s does not exist", id=appraisal_id)
+    return appraisal
+
+
+def state_chain(ctx: Context) -> list[State]:
+    """The current state and its parents: edit rights written on a parent apply inside it."""
+    return [ctx.workflow.state(p) for p in statetree.ancestors(ctx.appraisal.state)]
+
+
+def compute_due(ctx: Context, period_start: dt.date | None = None) -> dt.datetime | None:
+    """When the current state is due, from the innermost state that sets a deadline."""
+    for state in reversed(state_chain(ctx)):
+        if state.due:
+            start = ctx.appraisal.state_entered_at
+            if state.due_from == "cycle_start":
+                first_day = period_start or ctx.appraisal.cycle.period_start
+                start = dt.datetime.combine(first_day, dt.time())
+            return start + parse_duration(state.due)
+    return None
