@@ -122,3 +122,30 @@ def test_the_appraisal_page_explains_the_result(as_user: Any) -> None:
     assert "min(132 ÷ 120, 1.2) × 100" in html
     assert "103.2" in html
     assert "14,400" in html
+
+
+def test_under_all_one_person_with_two_roles_signs_for_one(
+    app: Any, as_user: Any, staff: dict[str, int]
+) -> None:
+    """张伟 heads sales and is made HR too: sign-off needs dept_head and HR by two people."""
+    import random
+
+    from opsperf.persistence.models import User, db
+    from opsperf.services import demo
+
+    with app.app_context():
+        db.session.get(User, staff["s100"]).roles = ["hr"]
+        db.session.commit()
+    assert launch(as_user("hr01"), ["sales"]).status_code == 302
+    aid = appraisal_of("s101").id
+    with app.app_context():
+        steps = ["submit_plan", "start_assessment", "submit_self", "submit_review"]
+        demo._walk(aid, steps, random.Random(5))
+    version = appraisal_of("s101").version
+    assert appraisal_of("s101").state == "assess.calibration"
+    assert fire(as_user("s100"), aid, "sign_off", "approve").status_code == 302
+    after = appraisal_of("s101")
+    assert after.state == "assess.calibration"  # one vote, however many roles its voter holds
+    assert after.version == version + 1  # and one new version for one step
+    assert fire(as_user("hr01"), aid, "sign_off", "approve").status_code == 302
+    assert appraisal_of("s101").state == "feedback"

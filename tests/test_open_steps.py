@@ -248,11 +248,14 @@ def _act(rng: random.Random, everyone: list[User], appraisal_id: int) -> None:
 
 
 def _materialised(user: User, now: dt.datetime) -> dict[int, oracle.Expected]:
+    """Every page of the user's list (short pages, to cross many page boundaries)."""
     out: dict[int, oracle.Expected] = {}
+    order: list[tuple[dt.datetime, int]] = []
     page = 1
     while True:
-        current = tasks.tasks_for(user, page=page, per_page=50, now=now)
+        current = tasks.tasks_for(user, page=page, per_page=7, now=now)
         for t in current.items:
+            order.append((t.due or steps.NO_DEADLINE, t.appraisal.id))
             out[t.appraisal.id] = oracle.Expected(
                 t.appraisal.id,
                 frozenset((s.trigger, s.kind) for s in t.actions),
@@ -260,8 +263,9 @@ def _materialised(user: User, now: dt.datetime) -> dict[int, oracle.Expected]:
                 t.escalated,
                 t.due,
             )
-        if page >= current.pages:
+        if not current.has_next:
             assert len(out) == current.total
+            assert order == sorted(order), "most urgent first, then by appraisal"
             return out
         page += 1
 

@@ -123,6 +123,7 @@ class Appraisal(db.Model):  # type: ignore[name-defined,misc]
         UniqueConstraint("cycle_id", "employee_id"),
         Index("ix_appraisals_cycle_state", "cycle_id", "state"),
         Index("ix_appraisals_cycle_department", "cycle_id", "department_id"),
+        Index("ix_appraisals_cycle_due", "cycle_id", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -214,7 +215,7 @@ class OpenStep(db.Model):  # type: ignore[name-defined,misc]
     actor: Mapped[str] = mapped_column(String(160))
     kind: Mapped[str] = mapped_column(String(16))  # edit | fire | request | approve | escalate
     trigger: Mapped[str | None] = mapped_column(String(64))
-    due_at: Mapped[dt.datetime | None]
+    due_at: Mapped[dt.datetime]  # the deadline; steps.NO_DEADLINE when there is none
     entry_seq: Mapped[int]
     # Who may not take this step although they match the actor: the employee and the
     # requester of an approval (unless the workflow allows self-approval).

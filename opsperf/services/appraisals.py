@@ -385,8 +385,9 @@ def fire(
         if kind in ("fire", "request") and t.require_complete:
             _require_complete(ctx, user)
         handlers = {"fire": _move, "request": _request, "approve": _approve, "decline": _decline}
-        handlers[kind](ctx, t, user, comment)
-        steps.refresh(ctx)
+        with db.session.no_autoflush:  # one UPDATE of the appraisal: one new version per step
+            handlers[kind](ctx, t, user, comment)
+            steps.refresh(ctx)
         _commit()
         return a
 
@@ -411,13 +412,14 @@ def _approve(ctx: Context, t: TransitionDef, user: User, comment: str | None) ->
     a = ctx.appraisal
     assert t.approval is not None
     held = sorted(roles_of(ctx, user) & set(t.approval.roles))
+    earlier = _votes(ctx, t.trigger)  # read before this vote is added: it must count once
     vote = Vote(
         appraisal_id=a.id, entry_seq=a.entry_seq, trigger=t.trigger, user_id=user.id, roles=held
     )
     db.session.add(vote)
     db.session.add(_event(a, user, "vote", trigger=t.trigger, from_state=a.state, comment=comment))
     a.updated_at = utcnow()  # bumps the version: concurrent votes are serialised
-    if approval_satisfied(t, [*_votes(ctx, t.trigger), vote]):
+    if approval_satisfied(t, [*earlier, vote]):
         _move(ctx, t, user, None)
 
 

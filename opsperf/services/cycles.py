@@ -414,17 +414,13 @@ def appraisals_page(
     return current
 
 
-def grades(cycle: Cycle) -> list[str]:
-    """The grades given so far in a cycle (for the filter)."""
-    return sorted(
-        g
-        for g in db.session.scalars(
-            select(Appraisal.grade)
-            .where(Appraisal.cycle_id == cycle.id, Appraisal.grade.is_not(None))
-            .distinct()
-        )
-        if g
-    )
+def grades(defs: DefinitionSet, cycle: Cycle) -> list[str]:
+    """The grades a cycle's appraisals can get: those of the policies for its workflow."""
+    found: list[str] = []
+    for policy in defs.policies.values():
+        if policy.workflow == cycle.workflow_id:
+            found += [g.grade for g in policy.grades if g.grade not in found]
+    return found
 
 
 def overdue_count(cycle: Cycle, now: dt.datetime | None = None) -> int:

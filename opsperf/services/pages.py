@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement
 
 T = TypeVar("T")
 MAX_PER_PAGE = 200
+COUNT_CAP = 1000  # long lists count this far ("1,000+"), then ask to be filtered
 MAX_SEARCH = 100  # characters of a search term that are used
 
 
@@ -18,8 +19,10 @@ class Page(Generic[T]):
 
     number: int
     per_page: int
-    total: int
+    total: int  # exact, or (when not ``exact``) at least this many
     items: list[T] = field(default_factory=list)
+    exact: bool = True
+    more: bool | None = None  # whether a next page exists, when it was looked at directly
 
     @classmethod
     def of(cls, number: int, per_page: int, total: int) -> Page[T]:
@@ -30,7 +33,13 @@ class Page(Generic[T]):
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        """How many pages there are (when not exact: as far as is known)."""
+        counted = max(1, -(-self.total // self.per_page))
+        return counted if self.exact else max(counted, self.number + bool(self.more))
+
+    @property
+    def has_next(self) -> bool:
+        return bool(self.more) if self.more is not None else self.number < self.pages
 
     @property
     def offset(self) -> int:
@@ -39,11 +48,11 @@ class Page(Generic[T]):
     @property
     def first(self) -> int:
         """The position of the first item shown (1-based; 0 when empty)."""
-        return self.offset + 1 if self.total else 0
+        return self.offset + 1 if self.items else 0
 
     @property
     def last(self) -> int:
-        return min(self.offset + self.per_page, self.total)
+        return self.offset + len(self.items) if self.items else min(self.offset, self.total)
 
 
 def like(column: Any, text: str) -> ColumnElement[bool]:

@@ -9,6 +9,7 @@ random and compares both for every person. Change them together, and bump ``RULE
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -22,6 +23,9 @@ from opsperf.services.context import Context, compute_due, context, state_chain
 
 Excluded = tuple[int | None, int | None]  # (employee, requester) who may not take the step
 
+# Steps without a deadline sort after every dated one, on every database, straight from the
+# index (SQLite puts NULL first, PostgreSQL last).
+NO_DEADLINE = dt.datetime(9999, 12, 31)
 RULES = "1"
 RULES_KEY = "open_steps.rules"
 BATCH = 500
@@ -76,7 +80,7 @@ def rows_for(ctx: Context) -> list[dict[str, Any]]:
                         "actor": actor,
                         "kind": kind,
                         "trigger": trigger,
-                        "due_at": a.due_at,
+                        "due_at": a.due_at or NO_DEADLINE,
                         "entry_seq": a.entry_seq,
                         "excluded_user_id": excluded[0],
                         "excluded_requester_id": excluded[1],

@@ -6,14 +6,14 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, distinct, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, union_all
 from sqlalchemy.orm import defer, joinedload
 
 from opsperf.definitions.schema import Form, Text
 from opsperf.engine.workflow import CompiledWorkflow, compile_workflow
 from opsperf.persistence.models import Appraisal, Cycle, OpenStep, User, Vote, db, utcnow
 from opsperf.services import snapshots
-from opsperf.services.pages import Page, like
+from opsperf.services.pages import COUNT_CAP, MAX_PER_PAGE, Page, like
 from opsperf.services.steps import actor_keys
 
 STEP_KINDS = ("fire", "request", "approve")
@@ -57,7 +57,6 @@ def _mine(user: User, now: dt.datetime) -> ColumnElement[bool]:
         Vote.user_id == user.id,
     )
     return and_(
-        OpenStep.actor.in_(actor_keys(user)),
         or_(OpenStep.kind != "escalate", OpenStep.due_at < now),
         func.coalesce(OpenStep.excluded_user_id, 0) != user.id,
         func.coalesce(OpenStep.excluded_requester_id, 0) != user.id,
@@ -65,8 +64,8 @@ def _mine(user: User, now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-def _where(user: User, now: dt.datetime, only: TaskFilter) -> list[ColumnElement[bool]]:
-    where = [_mine(user, now)]
+def _filters(only: TaskFilter, now: dt.datetime) -> list[ColumnElement[bool]]:
+    where = []
     if only.cycle_id is not None:
         where.append(OpenStep.cycle_id == only.cycle_id)
     if only.overdue:
@@ -88,20 +87,46 @@ def tasks_for(
     only: TaskFilter | None = None,
     now: dt.datetime | None = None,
 ) -> Page[Task]:
-    """The open appraisals where ``user`` has something to do, most urgent first, one page."""
+    """The open appraisals where ``user`` has something to do, most urgent first, one page.
+
+    Each of the user's actor keys is read along the index (actor, due, appraisal) only as far
+    as this page reaches; the union of those short runs holds the page. The count stops at
+    ``COUNT_CAP``: beyond that, a list is something to filter, not to page through.
+    """
     now = now or utcnow()
-    where = _where(user, now, only or TaskFilter())
-    total = db.session.scalar(select(func.count(distinct(OpenStep.appraisal_id))).where(*where))
-    due = func.min(OpenStep.due_at)
-    ids_query = (
-        select(OpenStep.appraisal_id)
-        .where(*where)
-        .group_by(OpenStep.appraisal_id)
-        .order_by(due.is_(None), due, OpenStep.appraisal_id)
+    where = [_mine(user, now), *_filters(only or TaskFilter(), now)]
+    number = max(1, page)
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    reach = number * per_page + 1  # one more than this page needs: is there a next page?
+    runs = [
+        select(OpenStep.due_at, OpenStep.appraisal_id)
+        .where(OpenStep.actor == key, *where)
+        .distinct()
+        .order_by(OpenStep.due_at, OpenStep.appraisal_id)
+        .limit(reach)
+        .subquery()
+        for key in actor_keys(user)
+    ]
+    union = union_all(*(select(run.c.due_at, run.c.appraisal_id) for run in runs)).subquery()
+    ids = list(
+        db.session.scalars(
+            select(union.c.appraisal_id)
+            .group_by(union.c.appraisal_id)
+            .order_by(func.min(union.c.due_at), union.c.appraisal_id)
+            .limit(per_page + 1)
+            .offset((number - 1) * per_page)
+        )
     )
-    current: Page[Task] = Page.of(page, per_page, total or 0)
-    ids = list(db.session.scalars(ids_query.limit(per_page).offset(current.offset)))
-    current.items = _tasks(ids, user, now)
+    counted = (
+        (select(OpenStep.appraisal_id).where(OpenStep.actor.in_(actor_keys(user)), *where))
+        .distinct()
+        .limit(COUNT_CAP + 1)
+        .subquery()
+    )
+    total = db.session.scalar(select(func.count()).select_from(counted)) or 0
+    current: Page[Task] = Page(number, per_page, min(total, COUNT_CAP), exact=total <= COUNT_CAP)
+    current.more = len(ids) > per_page
+    current.items = _tasks(ids[:per_page], user, now)
     return current
 
 
@@ -110,7 +135,7 @@ def _tasks(ids: Sequence[int], user: User, now: dt.datetime) -> list[Task]:
         return []
     steps = db.session.execute(
         select(OpenStep.appraisal_id, OpenStep.kind, OpenStep.trigger).where(
-            OpenStep.appraisal_id.in_(ids), _mine(user, now)
+            OpenStep.appraisal_id.in_(ids), OpenStep.actor.in_(actor_keys(user)), _mine(user, now)
         )
     ).all()
     appraisals = db.session.scalars(

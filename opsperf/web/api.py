@@ -99,14 +99,17 @@ def _appraisal_json(ctx: Context, me: User) -> dict[str, Any]:
 def my_tasks() -> Any:
     """One page of my tasks, most urgent first (``?page=``, ``?per_page=`` up to 200).
 
-    The body is the list; ``X-Total-Count`` and a ``Link`` header (rel next/prev) page on.
+    The body is the list; ``X-Total-Count`` (with ``X-Total-Count-Exact``) and a ``Link``
+    header (rel next/prev) page on.
     """
     me = _user()
     page = tasks.tasks_for(me, page=int_arg("page", 1), per_page=int_arg("per_page", 50, 1, 200))
     response = jsonify([_task_json(t) for t in page.items])
+    # Counting stops at a cap: then the total says "at least" (X-Total-Count-Exact: false).
     response.headers["X-Total-Count"] = str(page.total)
+    response.headers["X-Total-Count-Exact"] = "true" if page.exact else "false"
     links = []
-    if page.number < page.pages:
+    if page.has_next:
         links.append(f'<{url_with(page=page.number + 1)}>; rel="next"')
     if page.number > 1:
         links.append(f'<{url_with(page=page.number - 1)}>; rel="prev"')

@@ -134,7 +134,7 @@ def view(cycle_id: int) -> Any:
         counts=svc.in_workflow_order(by_state, order),
         total=sum(by_state.values()),
         overdue=svc.overdue_count(cycle),
-        grades=svc.grades(cycle),
+        grades=svc.grades(defs(), cycle),
         now=utcnow(),
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -49,8 +49,19 @@ def select_locale() -> str:
     return request.accept_languages.best_match(list(LANGUAGES)) or "zh"
 
 
+@dataclass(frozen=True)
+class Message:
+    """A stored message template and its parameters (translated when shown)."""
+
+    template: str
+    params: dict[str, Any]
+
+
 def error_text(exc: object) -> str:
-    """A domain error's message (or any ``template`` + ``params``) in the reader's language."""
+    """A domain error's message in the reader's language: anything with a ``template`` and
+    ``params``, as attributes or (when stored as JSON) as keys."""
+    if isinstance(exc, Mapping):
+        exc = Message(str(exc.get("template", "")), dict(exc.get("params") or {}))
     template = getattr(exc, "template", "")
     if not template:
         return _sentence(str(exc))
@@ -191,19 +202,11 @@ def job_status(status: str) -> str:
     return str(_(JOB_STATUS.get(status, status)))
 
 
-@dataclass(frozen=True)
-class Message:
-    """A stored message template and its parameters (translated when shown)."""
-
-    template: str
-    params: dict[str, Any]
-
-
 def job_error(job: Any) -> str:
     """Why a job failed, in the reader's language."""
     result = job.result or {}
     if isinstance(result.get("template"), str):
-        return error_text(Message(result["template"], dict(result.get("params") or {})))
+        return error_text(result)
     error = job.error or "?"
     return str(_("The work stopped because of an unexpected error: %(error)s", error=error))
 

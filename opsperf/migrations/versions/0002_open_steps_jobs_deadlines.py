@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=160), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("trigger", sa.String(length=64), nullable=True),
-        sa.Column("due_at", sa.DateTime(), nullable=True),
+        sa.Column("due_at", sa.DateTime(), nullable=False),
         sa.Column("entry_seq", sa.Integer(), nullable=False),
         sa.Column("excluded_user_id", sa.Integer(), nullable=True),
         sa.Column("excluded_requester_id", sa.Integer(), nullable=True),
@@ -78,6 +78,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_appraisals_cycle_department", ["cycle_id", "department_id"], unique=False
         )
+        batch_op.create_index("ix_appraisals_cycle_due", ["cycle_id", "due_at"], unique=False)
         batch_op.create_index("ix_appraisals_cycle_state", ["cycle_id", "state"], unique=False)
 
     with op.batch_alter_table("cycles", schema=None) as batch_op:
@@ -106,6 +107,7 @@ def downgrade() -> None:
         batch_op.drop_column("workflow_snapshot_id")
 
     with op.batch_alter_table("appraisals", schema=None) as batch_op:
+        batch_op.drop_index("ix_appraisals_cycle_due")
         batch_op.drop_index("ix_appraisals_cycle_state")
         batch_op.drop_index("ix_appraisals_cycle_department")
         batch_op.create_index(batch_op.f("ix_appraisals_state"), ["state"], unique=False)
