@@ -15,6 +15,7 @@ import datetime as dt
 import math
 import operator
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -215,6 +216,20 @@ ALLOWED_NODES: tuple[type, ...] = (
 )
 
 
+_LOCAL = threading.local()
+
+
+def _evaluator() -> _Evaluator:
+    """One evaluator per thread, made once: making one costs more than most evaluations."""
+    evaluator: _Evaluator | None = getattr(_LOCAL, "evaluator", None)
+    if evaluator is None:
+        # a copy: simpleeval adds list, tuple, dict and set to the functions it is handed
+        evaluator = _LOCAL.evaluator = _Evaluator(
+            operators=OPERATORS, functions=dict(FUNCTIONS), names={}
+        )
+    return evaluator
+
+
 class _Evaluator(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]
     """simpleeval with dict-only attribute access and calls to whitelisted functions only."""
 
@@ -311,9 +326,8 @@ class Expression:
 
     def evaluate(self, names: Mapping[str, Any]) -> Any:
         """Evaluate over plain values; any failure becomes an :class:`ExpressionError`."""
-        # a copy: simpleeval adds list, tuple, dict and set to the functions it is handed
-        evaluator = _Evaluator(operators=OPERATORS, functions=dict(FUNCTIONS), names={**names})
-        evaluator.names.update(CONSTANTS)
+        evaluator = _evaluator()
+        evaluator.names = {**names, **CONSTANTS}
         try:
             return _check_size(evaluator.eval(self.source, previously_parsed=self.tree))
         except ExpressionError:
@@ -324,6 +338,8 @@ class Expression:
             raise ExpressionError(f"cannot evaluate `{self.source}`: {_reason(exc)}") from exc
         except (KeyError, IndexError, RecursionError, MemoryError) as exc:
             raise ExpressionError(f"cannot evaluate `{self.source}`: {_reason(exc)}") from exc
+        finally:
+            evaluator.names = {}  # the values are the caller's: do not keep them alive
 
     @classmethod
     def __get_pydantic_core_schema__(

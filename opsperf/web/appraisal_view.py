@@ -17,7 +17,7 @@ from opsperf.definitions.schema import (
 from opsperf.engine.forms import Evaluation, FieldError, FieldState
 from opsperf.engine.scoring import TableScore
 from opsperf.services.context import state_chain
-from opsperf.web.helpers import label, state_label
+from opsperf.web.helpers import label, lang, state_label
 
 MESSAGES = {
     "required": lambda p: _("This value is required."),
@@ -125,20 +125,22 @@ def build(
 def field_names(form: Any) -> dict[str, str]:
     """Value paths (``manager_rating``, ``kpis.revenue.actual``) → labels for the history."""
     columns = {"target": _("Target"), "actual": _("Actual"), "note": _("Note")}
+    language = lang()
     names: dict[str, str] = {}
     for f in form.fields():
-        names[f.id] = label(f.label)
+        names[f.id] = label(f.label, language=language)
         if isinstance(f, KpiTableField):
             for kpi in f.kpis:
                 for column, text in columns.items():
-                    names[f"{f.id}.{kpi.id}.{column}"] = f"{label(kpi.name)} · {text}"
+                    names[f"{f.id}.{kpi.id}.{column}"] = f"{label(kpi.name, '', language)} · {text}"
     return names
 
 
 def workflow_view(ctx: Any) -> dict[str, Any]:
     """State names, the phase stepper and the current state's help, in the page's language."""
     compiled = ctx.workflow
-    names = {path: state_label(path, compiled) for path in compiled.states}
+    language = lang()
+    names = {path: state_label(path, compiled, language) for path in compiled.states}
     current = ctx.appraisal.state
     top = list(compiled.definition.states)
     phase = statetree.phase(current)
@@ -150,8 +152,8 @@ def workflow_view(ctx: Any) -> dict[str, Any]:
         if state.final and name not in (phase, first_final):
             continue
         css = "current" if name == phase else "done" if index < position else ""
-        steps.append({"label": label(state.label, name), "css": css})
-    help_texts = [label(s.help) for s in state_chain(ctx) if s.help]
+        steps.append({"label": label(state.label, name, language), "css": css})
+    help_texts = [label(s.help, "", language) for s in state_chain(ctx) if s.help]
     return {
         "state_name": names.get(current, current),
         "state_names": names,

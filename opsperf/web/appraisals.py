@@ -15,7 +15,8 @@ from opsperf.services import appraisals as svc
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.web import appraisal_view
-from opsperf.web.helpers import error_text, int_arg, lang, render, user
+from opsperf.web.helpers import error_text, int_arg, lang, render, texts, user
+from opsperf.web.widgets import Widgets
 
 bp = Blueprint("appraisals", __name__, url_prefix="/appraisals")
 
@@ -32,32 +33,34 @@ def _page(
     errors: list[FieldError] | None = None,
     raw: dict[str, Any] | None = None,
     evaluation: Any = None,
-    block: str | None = None,
+    live: bool = False,
     status: int = 200,
 ) -> Any:
-    roles = svc.roles_of(ctx, me)
-    rights = svc.editable(ctx, roles)
-    events, more = svc.timeline(ctx.appraisal) if block is None else ([], None)
+    """The appraisal page; for the live preview (HTMX), only the parts it updates."""
+    rights = svc.editable(ctx, svc.roles_of(ctx, me))
     evaluation = evaluation or evaluate(ctx.form, ctx.appraisal.values or {}, rights)
-    sections = appraisal_view.build(evaluation, errors or [], raw, lang())
+    language = lang()
+    shown = {
+        "ctx": ctx,
+        "a": ctx.appraisal,
+        "sections": appraisal_view.build(evaluation, errors or [], raw, language),
+        "evaluation": evaluation,
+        "can_edit": bool(rights),
+        "w": Widgets(language, texts().gettext, rights),
+        "actions": svc.actions_for(
+            ctx, me, {**evaluation.context, "score": evaluation.score.total}
+        ),
+        "approvals": svc.approval_status(ctx),
+    }
+    if live and getattr(request, "htmx", False):
+        return render("appraisals/view.html", block="live", **shown), status
+    events, more = svc.timeline(ctx.appraisal)
     html = render(
         "appraisals/view.html",
-        block=block,
-        editable_fields=rights.fields,
-        editable_kpi=rights.kpi_columns,
-        editable_table=rights.table_columns,
+        **shown,
         **appraisal_view.workflow_view(ctx),
         field_names=appraisal_view.field_names(ctx.form),
         field_defs={f.id: f for f in ctx.form.fields()},
-        ctx=ctx,
-        a=ctx.appraisal,
-        me=me,
-        roles=sorted(roles),
-        sections=sections,
-        evaluation=evaluation,
-        can_edit=bool(rights),
-        actions=svc.actions_for(ctx, me, {**evaluation.context, "score": evaluation.score.total}),
-        approvals=svc.approval_status(ctx),
         events=events,
         more=more,
         due=svc.due_at(ctx),
@@ -88,6 +91,7 @@ def history(appraisal_id: int) -> Any:
     return render(
         "appraisals/history.html",
         block="items",
+        w=Widgets(lang(), texts().gettext, svc.editable(ctx, svc.roles_of(ctx, user()))),
         a=ctx.appraisal,
         ctx=ctx,
         events=events,
@@ -126,9 +130,7 @@ def preview(appraisal_id: int) -> Any:
     me = user()
     ctx = _context(appraisal_id)
     evaluation, outcome = svc.preview(ctx, me, request.form)
-    return _page(
-        ctx, me, errors=outcome.errors, raw=outcome.raw, evaluation=evaluation, block="live"
-    )
+    return _page(ctx, me, errors=outcome.errors, raw=outcome.raw, evaluation=evaluation, live=True)
 
 
 def _chosen_action() -> tuple[str, str, str | None]:

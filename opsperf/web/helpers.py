@@ -9,10 +9,11 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from flask import Flask, abort, current_app, render_template, request, session, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask import Flask, abort, current_app, g, render_template, request, session, url_for
+from flask_babel import format_date, format_datetime, get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
+from jinja2 import pass_context
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 
@@ -78,25 +79,69 @@ def _sentence(text: str) -> str:
 
 
 def lang() -> str:
-    return str(get_locale() or "zh")[:2]
+    """The reader's language, ``zh`` or ``en``: worked out once per request."""
+    if not g:
+        return "zh"
+    found: str | None = g.get("_opsperf_lang")
+    if found is None:
+        found = g._opsperf_lang = str(get_locale() or "zh")[:2]
+    return found
 
 
-def label(text: Text | str | None, fallback: str = "") -> str:
-    """A YAML label in the current language."""
+def label(text: Text | str | None, fallback: str = "", language: str | None = None) -> str:
+    """A YAML label in ``language`` (default: the reader's)."""
     if text is None:
         return fallback
     if isinstance(text, str):
         return text
-    return text.get(lang())
+    return text.get(language or lang())
 
 
-def state_label(path: str, workflow: Any) -> str:
+@pass_context
+def _label_filter(context: Any, text: Text | str | None, fallback: str = "") -> str:
+    """``|label`` in templates: the language comes with the template's context."""
+    if text is None:
+        return fallback
+    if isinstance(text, str):
+        return text
+    return text.get(context.get("_lang") or lang())
+
+
+class Texts:
+    """The message catalog of one request, looked up once (templates translate a lot)."""
+
+    def __init__(self) -> None:
+        self.translations = get_translations()
+
+    def gettext(self, string: str, /, **variables: Any) -> str:
+        text: str = self.translations.ugettext(string)
+        return text % variables if variables else text
+
+    def ngettext(self, singular: str, plural: str, count: int, /, **variables: Any) -> str:
+        variables.setdefault("num", count)
+        text: str = self.translations.ungettext(singular, plural, count)
+        return text % variables
+
+    def pgettext(self, context: str, string: str, /, **variables: Any) -> str:
+        text: str = self.translations.upgettext(context, string)
+        return text % variables if variables else text
+
+
+def texts() -> Texts:
+    found: Texts | None = g.get("_opsperf_texts")
+    if found is None:
+        found = g._opsperf_texts = Texts()
+    return found
+
+
+def state_label(path: str, workflow: Any, language: str | None = None) -> str:
     """``assess.manager`` → 绩效评估 · 上级评价 (the labels of the state and its parents)."""
     parts = []
+    language = language or lang()
     for ancestor in statetree.ancestors(path):
         state = workflow.states.get(ancestor) if hasattr(workflow, "states") else None
         name = ancestor.rsplit(".", 1)[-1]
-        parts.append(label(state.label, name) if state is not None else name)
+        parts.append(label(state.label, name, language) if state is not None else name)
     return " · ".join(parts)
 
 
@@ -213,7 +258,7 @@ def job_error(job: Any) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        label=label, num=fmt_number, plain=plain, when=fmt_when, state_label=state_label
+        label=_label_filter, num=fmt_number, plain=plain, when=fmt_when, state_label=state_label
     )
     vendor = Path(app.static_folder or "") / "vendor"
     htmx_file = next((p.name for p in sorted(vendor.glob("htmx-*.min.js"))), "htmx.min.js")
@@ -234,4 +279,13 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _inject() -> dict[str, Any]:
-        return {"definition_problems": registry().failed, "_": _, "Markup": Markup}
+        catalog = texts()
+        return {
+            "definition_problems": registry().failed,
+            "_": catalog.gettext,
+            "gettext": catalog.gettext,
+            "ngettext": catalog.ngettext,
+            "pgettext": catalog.pgettext,
+            "_lang": lang(),
+            "Markup": Markup,
+        }

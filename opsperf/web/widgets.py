@@ -1,0 +1,323 @@
+"""The appraisal form's fields as HTML, built in Python.
+
+A form has dozens of fields and a KPI table of cells; as Jinja macros each field cost a dozen
+macro calls and context lookups, the largest part of the appraisal page's time. Here each
+piece is one function writing escaped strings. Every value that comes from people or from
+YAML goes through :func:`escape`. ``f`` is a :class:`~opsperf.web.appraisal_view.FieldView`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from opsperf.definitions.schema import Text
+from opsperf.engine.forms import Editable
+from opsperf.web.helpers import fmt_number, plain
+from opsperf.web.vocabulary import SCORING_METHODS, formula
+
+OOB = ' hx-swap-oob="true"'
+NUMBER_TYPES = ("number", "integer", "percent", "money")
+
+
+def _attr(value: Any) -> str:
+    return str(escape("" if value is None else value))
+
+
+class Widgets:
+    """Renders fields for one reader: their language, and what they may edit now."""
+
+    def __init__(self, language: str, gettext: Callable[..., str], rights: Editable) -> None:
+        self.language = language
+        self._ = gettext
+        self.rights = rights
+
+    def label(self, text: Text | str | None) -> str:
+        if text is None:
+            return ""
+        return str(escape(text if isinstance(text, str) else text.get(self.language)))
+
+    # ------------------------------------------------------------------ small parts
+
+    def help(self, text: Text | str | None) -> str:
+        return f'<div class="field-help">{self.label(text)}</div>' if text else ""
+
+    @staticmethod
+    def errors(messages: Iterable[str]) -> str:
+        return "".join(f'<div class="field-error">{escape(m)}</div>' for m in messages)
+
+    def display(self, d: Any, value: Any) -> Markup:
+        """A value as text, as the field's type shows it."""
+        if value is None or value == "" or value == []:
+            return Markup('<span class="muted">—</span>')
+        kind = d.type
+        if kind in ("select", "radio"):
+            chosen = next((c for c in d.choices if c.value == value), None)
+            return Markup(self.label(chosen.label) if chosen else escape(value))
+        if kind == "multiselect":
+            return Markup("、".join(self.label(c.label) for c in d.choices if c.value in value))
+        if kind == "checkbox":
+            return Markup(escape(self._("Yes") if value else self._("No")))
+        if kind == "rating":
+            named = f" · {self.label(d.labels[value - 1])}" if d.labels else ""
+            return Markup(f"{escape(value)} / {d.scale}{named}")
+        if kind == "percent":
+            return Markup(f"{escape(fmt_number(value))}%")
+        if kind == "money":
+            return Markup(f"{escape(fmt_number(value))} {escape(d.unit or d.currency)}")
+        if kind in ("number", "integer"):
+            unit = f" {escape(d.unit)}" if d.unit else ""
+            return Markup(f"{escape(fmt_number(value))}{unit}")
+        if kind == "textarea":
+            return Markup(f'<span style="white-space: pre-wrap">{escape(value)}</span>')
+        if kind == "date":
+            return Markup(f'<span class="nowrap">{escape(value)}</span>')
+        return Markup(escape(value))
+
+    def input(self, d: Any, name: str, value: Any, ident: str | None = None) -> str:
+        """The control that edits one value (a field, or a table cell)."""
+        ident = _attr(ident or name)
+        name = _attr(name)
+        kind = d.type
+        if kind in ("text", "textarea"):
+            extra = f' maxlength="{d.max_length}"' if d.max_length else ""
+            if d.placeholder:
+                extra += f' placeholder="{self.label(d.placeholder)}"'
+            shown = _attr(value)
+            if kind == "textarea":
+                return f'<textarea id="{ident}" name="{name}" rows="4"{extra}>{shown}</textarea>'
+            return f'<input id="{ident}" name="{name}" value="{shown}"{extra}>'
+        if kind in NUMBER_TYPES:
+            step = "1" if kind == "integer" else "any"
+            low = f' min="{_attr(plain(d.min))}"' if d.min is not None else ""
+            high = f' max="{_attr(plain(d.max))}"' if d.max is not None else ""
+            shown = _attr(plain(value)) if value is not None else ""
+            return (
+                f'<input id="{ident}" name="{name}" type="number" inputmode="decimal" '
+                f'step="{step}"{low}{high} value="{shown}">'
+            )
+        if kind == "date":
+            return f'<input id="{ident}" name="{name}" type="date" value="{_attr(value)}">'
+        if kind == "select":
+            options = "".join(
+                f'<option value="{_attr(c.value)}"{" selected" if c.value == value else ""}>'
+                f"{self.label(c.label)}</option>"
+                for c in d.choices
+            )
+            return (
+                f'<select id="{ident}" name="{name}"><option value="">—</option>{options}</select>'
+            )
+        if kind in ("multiselect", "radio"):
+            boxes = []
+            box = "checkbox" if kind == "multiselect" else "radio"
+            for c in d.choices:
+                on = (value and c.value in value) if kind == "multiselect" else c.value == value
+                boxes.append(
+                    f'<label class="checkbox"><input type="{box}" name="{name}" '
+                    f'value="{_attr(c.value)}"{" checked" if on else ""}> '
+                    f"{self.label(c.label)}</label>"
+                )
+            shown = (
+                f'<input type="hidden" name="{name}__shown" value="1">' if box == "checkbox" else ""
+            )
+            return f'<div class="row" id="{ident}">{shown}{"".join(boxes)}</div>'
+        if kind == "checkbox":
+            on = " checked" if value in (True, "y", "on") else ""
+            return (
+                f'<input type="hidden" name="{name}__shown" value="1"><label class="checkbox">'
+                f'<input id="{ident}" type="checkbox" name="{name}" value="y"{on}> '
+                f"{self.label(d.label)}</label>"
+            )
+        if kind == "rating":
+            steps = []
+            for i in range(1, d.scale + 1):
+                on = " checked" if str(value) == str(i) else ""
+                named = f"<small>{self.label(d.labels[i - 1])}</small>" if d.labels else ""
+                steps.append(
+                    f'<label><input type="radio" name="{name}" value="{i}"{on}>'
+                    f"<span>{i}</span>{named}</label>"
+                )
+            return f'<div class="rating" role="radiogroup" id="{ident}">{"".join(steps)}</div>'
+        return ""
+
+    # ------------------------------------------------------------------ fields
+
+    def field(self, f: Any, oob: bool = False) -> Markup:
+        """One field: label, control or value, help and errors (tables have their own)."""
+        d = f.d
+        if d.type == "kpi_table":
+            return self.kpi_table(f)
+        if d.type == "table":
+            return self.table(f)
+        state = f.state
+        css = "field" + (" has-error" if f.errors else "") + ("" if state.editable else " readonly")
+        head = (
+            f'<div id="field-{_attr(d.id)}"{OOB if oob else ""} class="{css}"'
+            f"{'' if state.visible else ' hidden'}>"
+        )
+        if d.compute is not None:
+            body = f'<div class="label">{self.label(d.label)}</div>{self.computed(f)}'
+        elif state.editable:
+            body = ""
+            if d.type != "checkbox":
+                required = "required" if state.required else ""
+                body = (
+                    f'<label for="{_attr(d.id)}" class="{required}">{self.label(d.label)}</label>'
+                )
+            body += self.input(d, d.id, f.shown())
+        else:
+            body = (
+                f'<div class="label">{self.label(d.label)}</div>'
+                f'<div class="value">{self.display(d, state.value)}</div>'
+            )
+        return Markup(f"{head}{body}{self.help(d.help)}{self.errors(f.errors)}</div>")
+
+    def computed(self, f: Any, oob: bool = False) -> Markup:
+        return Markup(
+            f'<div{OOB if oob else ""} class="value computed" data-tag="{_attr(self._("auto"))}" '
+            f'id="computed-{_attr(f.id)}">{self.display(f.d, f.state.value)}</div>'
+        )
+
+    def kpi_score_cells(self, f: Any, k: Any, oob: bool = False) -> Markup:
+        scored = next((s for s in f.table.kpis if s.kpi_id == k.id), None) if f.table else None
+        attr = OOB if oob else ""
+        title = _attr(formula(scored.formula)) if scored else ""
+        score = fmt_number(scored.score if scored else None)
+        weighted = fmt_number(scored.weighted if scored else None)
+        ident = f"{_attr(f.id)}-{_attr(k.id)}"
+        return Markup(
+            f'<td{attr} class="num" id="kpi-score-{ident}" title="{title}">{escape(score)}</td>'
+            f'<td{attr} class="num" id="kpi-weighted-{ident}">{escape(weighted)}</td>'
+        )
+
+    def kpi_total(self, f: Any, oob: bool = False) -> Markup:
+        total = fmt_number(f.table.score if f.table else None)
+        return Markup(
+            f'<strong{OOB if oob else ""} id="table-score-{_attr(f.id)}">{escape(total)}</strong>'
+        )
+
+    def kpi_table(self, f: Any) -> Markup:
+        d, state, _ = f.d, f.state, self._
+        rows = state.value or {}
+        editable = {c for owner, c in self.rights.kpi_columns if owner == d.id and state.editable}
+        show_note = "note" in editable or any((r or {}).get("note") for r in rows.values())
+        note_head = f"<th>{escape(_('Note'))}</th>" if show_note else ""
+        out = [
+            f'<div id="field-{_attr(d.id)}" class="field"{"" if state.visible else " hidden"}>'
+            f'<div class="label">{self.label(d.label)}</div>{self.help(d.help)}'
+            '<div class="table-wrap"><table class="table kpi-table"><thead><tr>'
+            f'<th>{escape(_("Indicator"))}</th><th class="num">{escape(_("Weight"))}</th>'
+            f'<th class="num">{escape(_("Target"))}</th><th class="num">{escape(_("Actual"))}</th>'
+            f'{note_head}<th class="num">{escape(_("Score"))}</th>'
+            f'<th class="num">{escape(_("Weighted"))}</th></tr></thead><tbody>'
+        ]
+        better = {"higher": escape(_("higher is better")), "lower": escape(_("lower is better"))}
+        column_names = {"target": _("Target"), "actual": _("Actual")}
+        for k in d.kpis:
+            row = rows.get(k.id) or {}
+            name = self.label(k.name)
+            unit = f' <small class="muted">({escape(k.unit)})</small>' if k.unit else ""
+            method = SCORING_METHODS.get(k.effective_scoring.method)
+            how = escape(_(method)) if method else escape(k.effective_scoring.method)
+            note = f'<small class="muted">{self.label(k.help)}</small>' if k.help else ""
+            cells = [
+                f'<tr><td class="kpi-name">{name}{unit} <small class="muted">'
+                f"{better.get(k.direction, '')} · {how}</small>{note}</td>"
+                f'<td class="num">{escape(fmt_number(k.weight))}%</td>'
+            ]
+            for column in ("target", "actual"):
+                cells.append(
+                    self._kpi_cell(f, k, row, column, column in editable, name, column_names)
+                )
+            if show_note:
+                path = f"{d.id}.{k.id}.note"
+                if "note" in editable:
+                    ident = f"{_attr(d.id)}-{_attr(k.id)}-note"
+                    shown = _attr(f.cell(path, row.get("note")) or "")
+                    cells.append(
+                        f'<td><input id="{ident}" name="{ident}" aria-label="{escape(_("Note"))}"'
+                        f' value="{shown}"></td>'
+                    )
+                else:
+                    cells.append(f"<td>{escape(row.get('note') or '')}</td>")
+            cells.append(self.kpi_score_cells(f, k))
+            out.append("".join(cells) + "</tr>")
+        out.append(
+            f'</tbody><tfoot><tr><th colspan="{6 if show_note else 5}">'
+            f'{escape(_("KPI score (weighted)"))}</th><td class="num">{self.kpi_total(f)}</td>'
+            f"</tr></tfoot></table></div>{self.errors(f.errors)}</div>"
+        )
+        return Markup("".join(out))
+
+    def _kpi_cell(
+        self,
+        f: Any,
+        k: Any,
+        row: dict[str, Any],
+        column: str,
+        editable: bool,
+        name: str,
+        column_names: dict[str, str],
+    ) -> str:
+        path = f"{f.d.id}.{k.id}.{column}"
+        errors = f.cell_errors.get(path)
+        css = "num has-error" if errors else "num"
+        if editable:
+            ident = f"{_attr(f.d.id)}-{_attr(k.id)}-{column}"
+            value = f.cell(path, row.get(column))
+            shown = _attr(plain(value)) if value is not None else ""
+            label = f"{name} {escape(column_names[column])}"
+            content = (
+                f'<input id="{ident}" name="{ident}" type="number" step="any" inputmode="decimal"'
+                f' aria-label="{label}" value="{shown}">'
+            )
+        else:
+            content = str(escape(fmt_number(row.get(column))))
+        return f'<td class="{css}">{content}{self.errors(errors or [])}</td>'
+
+    def table(self, f: Any) -> Markup:
+        d, state, _ = f.d, f.state, self._
+        rows = state.value or []
+        editable = state.editable and d.id in self.rights.fields
+        columns = {c for owner, c in self.rights.table_columns if owner == d.id}
+        css = "field has-error" if f.errors else "field"
+        head = "".join(f"<th>{self.label(c.label)}</th>" for c in d.columns)
+        out = [
+            f'<div id="field-{_attr(d.id)}" class="{css}"{"" if state.visible else " hidden"}>'
+            f'<div class="label">{self.label(d.label)}</div>{self.help(d.help)}'
+            f'<div class="table-wrap"><table class="table table-compact"><thead><tr>{head}'
+            "</tr></thead><tbody>"
+        ]
+        count = len(rows) + (2 if editable else 0)
+        for i in range(count):
+            row = rows[i] if i < len(rows) else {}
+            cells = []
+            for c in d.columns:
+                path = f"{d.id}.{i}.{c.id}"
+                errors = f.cell_errors.get(path) or []
+                cell_css = "has-error" if errors else ""
+                may = editable or (state.editable and c.id in columns and i < len(rows))
+                content = (
+                    self.input(c, f"{d.id}-{i}-{c.id}", f.cell(path, row.get(c.id)))
+                    if may
+                    else self.display(c, row.get(c.id))
+                )
+                cells.append(f'<td class="{cell_css}">{content}{self.errors(errors)}</td>')
+            out.append(f"<tr>{''.join(cells)}</tr>")
+        if not count:
+            empty = escape(_("No rows yet."))
+            out.append(f'<tr><td colspan="{len(d.columns)}" class="muted">{empty}</td></tr>')
+        out.append("</tbody></table></div>")
+        if editable:
+            hint = _(
+                "Fill the empty rows to add entries; clear a row to remove it. "
+                "Save to get more empty rows."
+            )
+            out.append(
+                f'<input type="hidden" name="{_attr(d.id)}__rows" value="1">'
+                f'<div class="field-help">{escape(hint)}</div>'
+            )
+        out.append(f"{self.errors(f.errors)}</div>")
+        return Markup("".join(out))
