@@ -196,7 +196,12 @@ function request()
   n = n + 1
   return {request}
 end
+local shown = 0
 function response(status, headers, body)
+  if status >= 400 and shown < 1 then  -- say why, once per thread
+    shown = shown + 1
+    print(status, id, version, body:match('flash%-error"[^>]*>(.-)</div>') or body:sub(1, 200))
+  end
   {response}
 end
 """
@@ -270,7 +275,9 @@ end
 """
 
 
-def run_wrk(base: str, script: str, seconds: int, connections: int, folder: Path) -> float:
+def run_wrk(
+    name: str, base: str, script: str, seconds: int, connections: int, folder: Path
+) -> float:
     path = folder / "bench.lua"
     path.write_text(script, encoding="utf-8")
     out = subprocess.run(
@@ -282,7 +289,7 @@ def run_wrk(base: str, script: str, seconds: int, connections: int, folder: Path
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if bad:
-        raise RuntimeError(f"{bad.group(1)} failed requests:\n{out}")
+        raise RuntimeError(f"{name}: {bad.group(1)} failed requests:\n{out}")
     return rate
 
 
@@ -340,9 +347,13 @@ def main() -> int:
             for scenario in scenarios:
                 for side, server in (("ours", ours), ("bare", bare)):
                     script = script_for(scenario, side, persons, lead)
-                    rate = run_wrk(server.base, script, args.seconds, args.connections, folder)
+                    name = f"{scenario} ({side})"
+                    rate = run_wrk(
+                        name, server.base, script, args.seconds, args.connections, folder
+                    )
                     rates.setdefault((scenario, side), []).append(rate)
                     if scenario in ("save", "step") and side == "ours":
+                        time.sleep(1)  # requests wrk gave up on may still be finishing
                         _resync(url, persons, lead_no)
         return report(rates, scenarios, ours)
     finally:

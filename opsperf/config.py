@@ -11,7 +11,7 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 class Defaults:
     SECRET_KEY = "dev-only-change-me"
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: sqlite:///<instance>/opsperf.sqlite
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {}  # PostgreSQL: pool_pre_ping by default
     DEFINITION_ROOTS = [str(PROJECT_ROOT / name) for name in ("org", "forms", "workflows")]
     DEFINITION_CHECK_INTERVAL = 2.0
     LANGUAGES = ["zh", "en"]

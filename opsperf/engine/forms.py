@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -100,18 +101,28 @@ def _field(f: AnyField) -> wf.Field:
     return _scalar_field(f)
 
 
-_CLASSES: dict[tuple[str, int, int], type[wtforms.Form]] = {}
+_CLASSES: OrderedDict[tuple[str, int, int, frozenset[str] | None], type[wtforms.Form]] = (
+    OrderedDict()
+)
+_MAX_CLASSES = 512
 _LOCK = threading.Lock()
 
 
-def form_class(form: Form) -> type[wtforms.Form]:
-    """The WTForms class of a form definition, built once per definition object."""
-    key = (form.id, form.version, id(form))
+def form_class(form: Form, only: frozenset[str] | None = None) -> type[wtforms.Form]:
+    """The WTForms class of a form definition (or of the fields ``only``), built once.
+
+    A post carries the few fields a person may edit now; a class of just those is much
+    cheaper to fill than one of the whole form. The classes kept are bounded.
+    """
+    key = (form.id, form.version, id(form), only)
     cls = _CLASSES.get(key)
     if cls is None:
-        attrs = {f.id: _field(f) for f in form.fields()}
+        attrs = {f.id: _field(f) for f in form.fields() if only is None or f.id in only}
+        cls = type(f"{form.id}_form", (wtforms.Form,), attrs)
         with _LOCK:
-            cls = _CLASSES.setdefault(key, type(f"{form.id}_form", (wtforms.Form,), attrs))
+            cls = _CLASSES.setdefault(key, cls)
+            while len(_CLASSES) > _MAX_CLASSES:
+                _CLASSES.popitem(last=False)
     return cls
 
 
@@ -312,14 +323,34 @@ class PostResult:
     raw: dict[str, Any]
 
 
+def _posted(form: Form, formdata: FormData) -> frozenset[str]:
+    """The ids of the fields a post carries anything for (``id``, ``id-…``, ``id__…``)."""
+    ids = {f.id for f in form.fields()}
+    found = set()
+    for key in formdata:
+        name = str(key)
+        for candidate in (name, name.split("-", 1)[0], name.split("__", 1)[0]):
+            if candidate in ids:
+                found.add(candidate)
+    return frozenset(found)
+
+
 def parse_post(
     form: Form, formdata: FormData, current: Mapping[str, Any], editable: Editable
 ) -> PostResult:
     """Apply the editable parts of a post to ``current``; report refused and invalid input."""
-    wt = form_class(form)(formdata=formdata)
+    posted = _posted(form, formdata)
+    wt = form_class(form, posted)(formdata=formdata)  # coerces only what was sent
     result = PostResult(dict(current), [], {}, [], {})
     for f in form.fields():
         if f.compute is not None:
+            continue
+        if f.id not in posted:
+            if isinstance(f, KpiTableField):  # every KPI has a row, as after any post
+                rows = {k: dict(v) for k, v in (result.values.get(f.id) or {}).items()}
+                for kpi in f.kpis:
+                    rows.setdefault(kpi.id, {})
+                result.values[f.id] = rows
             continue
         bound = wt[f.id]
         if isinstance(f, KpiTableField):

@@ -537,7 +537,7 @@ def _table_record(table: Any) -> dict[str, Any]:
     }
 
 
-TIMELINE_PAGE = 30
+TIMELINE_PAGE = 20
 
 
 def timeline(

@@ -115,9 +115,9 @@ def save(appraisal_id: int) -> Any:
         flash(error_text(exc), "error")
         status = 409 if isinstance(exc, Conflict) else 403
         return _page(ctx, me, raw=typed.raw, evaluation=evaluation, status=status)
-    ctx = _context(appraisal_id)
     if outcome.errors:
         flash(_("Not saved: please correct the marked values."), "error")
+        ctx = _context(appraisal_id)
         return _page(ctx, me, errors=outcome.errors, raw=outcome.raw, status=422)
     flash(_("Saved.") if outcome.changes else _("Nothing changed."), "success")
     return redirect(url_for(".view", appraisal_id=appraisal_id))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from flask import Flask, abort, current_app, g, render_template, request, session, url_for
-from flask_babel import format_date, format_datetime, get_locale, get_translations
+from flask_babel import get_locale, get_timezone, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2 import pass_context
@@ -199,10 +199,22 @@ def fmt_when(value: Any) -> str:
         except ValueError:
             return str(value)
     if isinstance(value, dt.datetime):
-        return str(format_datetime(value, "yyyy-MM-dd HH:mm"))
+        if value.tzinfo is None:  # stored in UTC
+            value = value.replace(tzinfo=dt.UTC)
+        return str(value.astimezone(_zone()).strftime("%Y-%m-%d %H:%M"))
     if isinstance(value, dt.date):
-        return str(format_date(value, "yyyy-MM-dd"))
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
     return str(value)
+
+
+def _zone() -> dt.tzinfo:
+    """The reader's time zone (the configured one), looked up once per request."""
+    if not g:
+        return dt.UTC
+    found: dt.tzinfo | None = g.get("_opsperf_zone")
+    if found is None:
+        found = g._opsperf_zone = get_timezone()
+    return found
 
 
 def int_arg(name: str, default: int, low: int = 1, high: int = 10**9) -> int:
