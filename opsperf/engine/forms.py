@@ -36,7 +36,13 @@ from opsperf.definitions.schema import (
     Text,
     TextField,
 )
-from opsperf.engine.scoring import FormScore, expression_values, score_form
+from opsperf.engine.scoring import (
+    FormScore,
+    TableScore,
+    expression_values,
+    score_form,
+    score_tables,
+)
 from opsperf.errors import ExpressionError
 
 MAX_COMPUTE_PASSES = 8
@@ -228,12 +234,17 @@ def _truth(expression: Any, context: Mapping[str, Any], default: bool) -> bool:
         return default
 
 
-def with_computed(form: Form, values: Mapping[str, Any]) -> dict[str, Any]:
-    """``values`` with every ``compute`` field filled in (repeated until stable)."""
+def with_computed(
+    form: Form, values: Mapping[str, Any], tables: tuple[TableScore, ...] | None = None
+) -> dict[str, Any]:
+    """``values`` with every ``compute`` field filled in (repeated until stable).
+
+    ``tables``: the KPI tables of ``values``, scored (computed fields never change them).
+    """
     result = dict(values)
     computed = [f for f in form.fields() if f.compute is not None]
     for _ in range(MAX_COMPUTE_PASSES if computed else 0):
-        context = expression_values(form, result)
+        context = expression_values(form, result, tables)
         changed = False
         for f in computed:
             assert f.compute is not None
@@ -253,8 +264,10 @@ def with_computed(form: Form, values: Mapping[str, Any]) -> dict[str, Any]:
 
 def evaluate(form: Form, values: Mapping[str, Any], editable: Editable = NOTHING) -> Evaluation:
     """Compute values, visibility, required-ness and read-only state of every field."""
-    full = with_computed(form, values)
-    context = expression_values(form, full)
+    # KPI tables are scored once: computed fields read them but never change them.
+    tables = None if _computed_tables(form) else score_tables(form, values)
+    full = with_computed(form, values, tables)
+    context = expression_values(form, full, tables)
     states: dict[str, FieldState] = {}
     sections: dict[str, bool] = {}
     for section in form.sections:
@@ -270,7 +283,12 @@ def evaluate(form: Form, values: Mapping[str, Any], editable: Editable = NOTHING
                 editable=not readonly and editable.touches(f),
                 value=full.get(f.id),
             )
-    return Evaluation(form, full, context, states, sections, score_form(form, full))
+    return Evaluation(form, full, context, states, sections, score_form(form, full, tables))
+
+
+def _computed_tables(form: Form) -> bool:
+    """Whether a KPI table is itself computed (then its scores follow the computation)."""
+    return any(isinstance(f, KpiTableField) and f.compute is not None for f in form.fields())
 
 
 def check_complete(evaluation: Evaluation, scope: Editable) -> list[FieldError]:

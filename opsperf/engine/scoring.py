@@ -284,17 +284,21 @@ def _table(field_id: str, kpis: tuple[KpiScore, ...]) -> TableScore:
     return TableScore(field_id, kpis, total, f"{terms} = {sums} = {_pts(total)}")
 
 
-def expression_values(form: Form, values: Mapping[str, Any]) -> dict[str, Any]:
+def expression_values(
+    form: Form, values: Mapping[str, Any], tables: tuple[TableScore, ...] | None = None
+) -> dict[str, Any]:
     """The form's values shaped exactly like ``form_scope(form)``, for expressions to read.
 
     Every field id is present: None when missing, a list of row dicts for a table (``[]`` when
     missing), and for a KPI table ``{"score": ..., kpi_id: {actual, target, score, weight}}``
-    where ``target`` is the one scored (the agreed target, else the KPI's own).
+    where ``target`` is the one scored (the agreed target, else the KPI's own). ``tables``:
+    the KPI tables of these values, already scored (see :func:`score_tables`).
     """
-    return _shape(form, values, {t.field_id: t for t in _tables(form, values)})
+    scored = tables if tables is not None else score_tables(form, values)
+    return _shape(form, values, {t.field_id: t for t in scored})
 
 
-def _tables(form: Form, values: Mapping[str, Any]) -> tuple[TableScore, ...]:
+def score_tables(form: Form, values: Mapping[str, Any]) -> tuple[TableScore, ...]:
     """Every KPI table of the form, scored, in form order."""
     return tuple(
         score_kpi_table(f, values.get(f.id) or {})
@@ -334,14 +338,16 @@ def _rows_of(value: Any) -> list[dict[str, Any]]:
     return [dict(row) for row in value if isinstance(row, Mapping)]
 
 
-def score_form(form: Form, values: Mapping[str, Any]) -> FormScore:
+def score_form(
+    form: Form, values: Mapping[str, Any], tables: tuple[TableScore, ...] | None = None
+) -> FormScore:
     """Score a form: ``form.score`` over the expression values, else the KPI table score(s).
 
     Without a ``score`` formula the total is the one KPI table's score, or the mean of several;
     it is None while a needed score is missing. A formula that cannot be evaluated (a value is
     still missing, or it fails) also gives None, with the reason as the formula.
     """
-    tables = _tables(form, values)
+    tables = tables if tables is not None else score_tables(form, values)
     inputs: dict[str, Any] = {"tables": {t.field_id: _table_inputs(t) for t in tables}}
     if form.score is None:
         total, formula = _default_total(tables)

@@ -16,7 +16,7 @@ from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.web import appraisal_view
 from opsperf.web.helpers import error_text, int_arg, lang, render, texts, user
-from opsperf.web.widgets import Widgets
+from opsperf.web.widgets import Timeline, Widgets
 
 bp = Blueprint("appraisals", __name__, url_prefix="/appraisals")
 
@@ -46,7 +46,7 @@ def _page(
         "sections": appraisal_view.build(evaluation, errors or [], raw, language),
         "evaluation": evaluation,
         "can_edit": bool(rights),
-        "w": Widgets(language, texts().gettext, rights),
+        "w": Widgets(language, texts(), rights),
         "actions": svc.actions_for(
             ctx, me, {**evaluation.context, "score": evaluation.score.total}
         ),
@@ -55,18 +55,21 @@ def _page(
     if live and getattr(request, "htmx", False):
         return render("appraisals/view.html", block="live", **shown), status
     events, more = svc.timeline(ctx.appraisal)
+    steps = appraisal_view.workflow_view(ctx)
     html = render(
         "appraisals/view.html",
         **shown,
-        **appraisal_view.workflow_view(ctx),
-        field_names=appraisal_view.field_names(ctx.form),
-        field_defs={f.id: f for f in ctx.form.fields()},
-        events=events,
-        more=more,
+        **steps,
+        history=_timeline(shown["w"], ctx, steps["state_names"]).items(events, more),
         due=svc.due_at(ctx),
         overdue=svc.is_overdue(ctx),
     )
     return html, status
+
+
+def _timeline(w: Widgets, ctx: Context, state_names: dict[str, str]) -> Timeline:
+    fields = {f.id: f for f in ctx.form.fields()}
+    return Timeline(w, ctx, state_names, appraisal_view.field_names(ctx.form), fields)
 
 
 def _context(appraisal_id: int) -> Context:
@@ -88,17 +91,14 @@ def history(appraisal_id: int) -> Any:
     ctx = _context(appraisal_id)
     before = int_arg("before", 0) or None
     events, more = svc.timeline(ctx.appraisal, before)
+    w = Widgets(lang(), texts(), svc.editable(ctx, svc.roles_of(ctx, user())))
+    names = appraisal_view.workflow_view(ctx)["state_names"]
     return render(
         "appraisals/history.html",
         block="items",
-        w=Widgets(lang(), texts().gettext, svc.editable(ctx, svc.roles_of(ctx, user()))),
         a=ctx.appraisal,
         ctx=ctx,
-        events=events,
-        more=more,
-        field_names=appraisal_view.field_names(ctx.form),
-        field_defs={f.id: f for f in ctx.form.fields()},
-        **appraisal_view.workflow_view(ctx),
+        items=_timeline(w, ctx, names).items(events, more),
     )
 
 

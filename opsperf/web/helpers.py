@@ -128,6 +128,9 @@ class Texts:
 
 
 def texts() -> Texts:
+    """This request's catalog (outside a request: none, so messages stay in English)."""
+    if not g:
+        return Texts()
     found: Texts | None = g.get("_opsperf_texts")
     if found is None:
         found = g._opsperf_texts = Texts()

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from opsperf.errors import N_, DefinitionError
-from opsperf.web.helpers import defs, error_text, label, lang
+from opsperf.web.helpers import defs, error_text, label, lang, texts
 
 ROLES = {
     "employee": N_("Employee"),
@@ -165,8 +165,9 @@ def formula(text: str | None) -> str:
     if not text:
         return ""
     parts = str(text).split("`")
+    translate = texts().gettext
     for index in range(0, len(parts), 2):
-        words = _FORMULA_PATTERN.sub(lambda m: str(_(m.group(0))), parts[index])
+        words = _FORMULA_PATTERN.sub(lambda m: translate(m.group(0)), parts[index])
         parts[index] = words.replace("： ", "：")  # a full-width colon brings its own space
     return "`".join(parts)
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from flask import url_for
 from markupsafe import Markup, escape
 
 from opsperf.definitions.schema import Text
 from opsperf.engine.forms import Editable
-from opsperf.web.helpers import fmt_number, plain
+from opsperf.errors import N_
+from opsperf.web.helpers import fmt_number, fmt_when, plain
 from opsperf.web.vocabulary import SCORING_METHODS, formula
 
 OOB = ' hx-swap-oob="true"'
@@ -29,9 +31,10 @@ def _attr(value: Any) -> str:
 class Widgets:
     """Renders fields for one reader: their language, and what they may edit now."""
 
-    def __init__(self, language: str, gettext: Callable[..., str], rights: Editable) -> None:
+    def __init__(self, language: str, texts: Any, rights: Editable) -> None:
         self.language = language
-        self._ = gettext
+        self._: Callable[..., str] = texts.gettext
+        self.ngettext: Callable[..., str] = texts.ngettext
         self.rights = rights
 
     def label(self, text: Text | str | None) -> str:
@@ -321,3 +324,97 @@ class Widgets:
             )
         out.append(f"{self.errors(f.errors)}</div>")
         return Markup("".join(out))
+
+
+class Timeline:
+    """The audit trail as list items, oldest first (see ``services.appraisals.timeline``)."""
+
+    def __init__(
+        self,
+        widgets: Widgets,
+        ctx: Any,
+        state_names: dict[str, str],
+        field_names: dict[str, str],
+        field_defs: dict[str, Any],
+    ) -> None:
+        self.w = widgets
+        self.ctx = ctx
+        self.state_names = state_names
+        self.field_names = field_names
+        self.field_defs = field_defs
+        self.steps = {
+            t.trigger: widgets.label(t.label) if t.label else str(escape(t.trigger))
+            for t in ctx.workflow.definition.transitions
+        }
+
+    def items(self, events: Iterable[Any], more: int | None) -> Markup:
+        _ = self.w._
+        out = []
+        if more:
+            url = _attr(
+                url_for("appraisals.history", appraisal_id=self.ctx.appraisal.id, before=more)
+            )
+            out.append(
+                f'<li class="timeline-more" id="timeline-more"><a class="btn btn-sm btn-ghost" '
+                f'href="{url}" hx-get="{url}" hx-target="#timeline-more" hx-swap="outerHTML">'
+                f"{escape(_('Show earlier entries'))}</a></li>"
+            )
+        system = escape(_("System"))
+        for e in events:
+            danger = e.kind == "decline" or e.trigger in ("reject", "appeal")
+            css = " is-danger" if danger else " is-ok" if e.kind == "transition" else ""
+            actor = escape(e.actor.name) if e.actor else system
+            comment = f"<div>“{escape(e.comment)}”</div>" if e.comment else ""
+            out.append(
+                f'<li class="timeline-item{css}"><time class="timeline-time">{fmt_when(e.at)}'
+                f'</time><span class="timeline-actor">{actor}</span><div class="timeline-body">'
+                f"{self._what(e)}{comment}</div>{self._changes(e)}</li>"
+            )
+        return Markup("".join(out))
+
+    def _step(self, trigger: str | None) -> str:
+        return self.steps.get(trigger or "", str(escape(trigger or "")))
+
+    def _what(self, e: Any) -> str:
+        _ = self.w._
+        if e.kind == "save":
+            count = len(e.changes or {})
+            return str(
+                escape(self.w.ngettext("saved %(num)s value", "saved %(num)s values", count))
+            )
+        if e.kind == "transition":
+            source = escape(self.state_names.get(e.from_state, e.from_state))
+            dest = escape(self.state_names.get(e.to_state, e.to_state))
+            return f"{self._step(e.trigger)}: {source} → {dest}"
+        said = {
+            "request": N_("requested approval: %(step)s"),
+            "vote": N_("approved: %(step)s"),
+            "decline": N_("declined: %(step)s"),
+        }
+        if e.kind in said:  # the step's label is escaped already; the sentence around it too
+            return str(escape(_(said[e.kind], step="\x00"))).replace("\x00", self._step(e.trigger))
+        return str(escape(e.kind))
+
+    def _changes(self, e: Any) -> str:
+        if not e.changes or e.kind not in ("save", "transition"):
+            return ""
+        rows = []
+        if e.kind == "transition":
+            names = {"score": "Score", "grade": "Grade", "bonus": "Bonus"}
+            for key, value in e.changes.items():
+                name = self.w._(names[key]) if key in names else key
+                rows.append(f"<dt>{escape(name)}</dt><dd>{escape(fmt_number(value))}</dd>")
+        else:
+            for path, pair in e.changes.items():
+                d = self.field_defs.get(path)
+                if d is not None and d.type not in ("table", "kpi_table"):
+                    old, new = self.w.display(d, pair[0]), self.w.display(d, pair[1])
+                else:
+                    old, new = (escape(_short(fmt_number(v))) for v in pair[:2])
+                name = escape(self.field_names.get(path, path))
+                rows.append(f"<dt>{name}</dt><dd><del>{old}</del> <ins>{new}</ins></dd>")
+        return f'<dl class="timeline-diff">{"".join(rows)}</dl>'
+
+
+def _short(text: str, length: int = 80) -> str:
+    return text if len(text) <= length else text[: length - 3] + "..."
