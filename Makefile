@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+APP    := $(VENV)/.installed-app
+DEV    := $(VENV)/.installed-dev
 
 .PHONY: demo test lint check install clean translations
 
@@ -13,21 +14,26 @@ BABEL_KEYWORDS := -k _ -k gettext -k ngettext:1,2 -k lazy_gettext -k N_ -k Opspe
 	-k RowProblem:2 -k Skipped:2
 CATALOGS := opsperf/translations
 
-$(STAMP): pyproject.toml
+# `make demo` installs what the app needs; `make test` adds the test and lint tools.
+$(APP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(APP)
+
+$(DEV): $(APP)
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(DEV)
 
-install: $(STAMP)
+install: $(DEV)
 
-demo: $(STAMP)
+demo: $(APP)
 	$(BIN)/opsperf demo
 
-check: $(STAMP)
+check: $(APP)
 	$(BIN)/opsperf check --strict
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -38,7 +44,7 @@ test: lint check
 # Extract every message, merge it into the zh and en catalogs, compile them (the .mo files are
 # committed). New or changed messages come out untranslated or fuzzy: translate them in
 # $(CATALOGS)/<lang>/LC_MESSAGES/messages.po, then run this again; tests/test_i18n.py checks.
-translations: $(STAMP)
+translations: $(DEV)
 	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --project=opsperf --version=0.1.0 \
 		--copyright-holder="opsperf contributors" \
 		--add-location=file --sort-output -o $(CATALOGS)/messages.pot .

@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
@@ -265,7 +266,8 @@ def gunicorn_rss(url: str, world: World, rounds: int) -> None:
         timings: dict[str, list[float]] = {}
         for _ in range(rounds):
             for name, who, path in PAGES:
-                target = base + path.format(cycle=world.cycle_id, appraisal=world.appraisal_id)
+                path = path.format(cycle=world.cycle_id, appraisal=world.appraisal_id)
+                target = base + urllib.parse.quote(path, safe="/?=&-")
                 started = time.perf_counter()
                 with openers[who].open(urllib.request.Request(target)) as response:
                     response.read()

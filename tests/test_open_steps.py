@@ -312,3 +312,25 @@ def test_a_rebuild_writes_the_same_rows(world: Flask) -> None:
         assert steps.rebuild() > 0
         assert rows() == before
         assert steps.rebuild_if_stale() is None  # the rules are current now
+
+
+def test_long_lists_count_to_a_cap_and_still_page_to_the_end(
+    world: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks, "COUNT_CAP", 5)
+    with world.app_context():
+        now = utcnow()
+        everyone = list(db.session.scalars(select(User)))
+        busiest = max(everyone, key=lambda u: len(oracle.tasks_for(u, now)))
+        expected = oracle.tasks_for(busiest, now)
+        assert len(expected) > 8
+        first = tasks.tasks_for(busiest, per_page=2, now=now)
+        assert (first.total, first.exact, first.has_next) == (5, False, True)
+        seen, page = [], first
+        while True:
+            seen += [t.appraisal.id for t in page.items]
+            if not page.has_next:
+                break
+            page = tasks.tasks_for(busiest, page=page.number + 1, per_page=2, now=now)
+        assert sorted(seen) == sorted(expected)
+        assert tasks.tasks_for(busiest, page=999, per_page=2, now=now).items == []

@@ -430,6 +430,65 @@ def test_malformed_live_preview_never_500(
     assert status in NEVER_500 | {200}, status
 
 
+ODD_VALUES = [
+    "-1",
+    "0",
+    "99999999999999999999",
+    "abc",
+    "²",
+    "%",
+    "_",
+    "\\",
+    "<script>alert(1)</script>",
+    "'; DROP TABLE users; --",
+    "a\x00b",
+    "李" * 5_000,
+    "%ED%A0%80",  # a lone surrogate, URL-encoded
+]
+ODD_KEYS = ["page", "per_page", "q", "sort", "state", "department", "grade", "overdue", "cycle",
+            "before", "_anchor", "_external", "_scheme", "_method"]  # fmt: skip
+LISTS = [
+    ("hr01", "/"),
+    ("s101", "/"),
+    ("hr01", "/cycles/"),
+    ("hr01", "/cycles/{cycle}"),
+    ("hr01", "/admin/people"),
+    ("hr01", "/api/v1/tasks"),
+    ("s101", "/appraisals/{s101}/history"),
+    ("hr01", "/jobs/{job}"),
+]
+
+
+@pytest.fixture(scope="module")
+def lists(world: Flask, fuzz: dict[str, int]) -> dict[str, int]:
+    """Ids the list pages need: the fuzz cycle and a people import job by HR."""
+    hr = world.test_client()
+    hr.post("/login", data={"login": "hr01", "password": PASSWORD})
+    upload = (io.BytesIO(b"employee_no,name,email,department,position,manager\n"), "p.csv")
+    response = hr.post("/admin/people", data={"file": upload})
+    assert response.status_code == 302, response.status_code
+    with world.app_context():
+        cycle = db.session.get(Appraisal, fuzz["s101"]).cycle_id
+    return {"cycle": cycle, "job": int(response.headers["Location"].rsplit("/", 1)[1]), **fuzz}
+
+
+@pytest.mark.parametrize(("who", "path"), LISTS, ids=[f"{w}:{p}" for w, p in LISTS])
+def test_odd_list_queries_never_500(
+    as_user: Any, lists: dict[str, int], who: str, path: str
+) -> None:
+    """Every list page with every filter, page and sort argument given odd values."""
+    client = as_user(who)
+    url = path.format(**lists)
+    for key in ODD_KEYS:
+        for value in ODD_VALUES:
+            query = f"{quote(key)}={value if value.startswith('%') else quote(value)}"
+            try:
+                status = client.get(f"{url}?{query}&{query}").status_code
+            except Exception:
+                status = 500
+            assert status in NEVER_500 | {200}, (url, key, value[:20], status)
+
+
 @pytest.mark.parametrize(
     "size", [600_000, 9 * 1024 * 1024], ids=["field-over-form-limit", "body-over-8MB"]
 )

@@ -124,6 +124,9 @@ class Appraisal(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_appraisals_cycle_state", "cycle_id", "state"),
         Index("ix_appraisals_cycle_department", "cycle_id", "department_id"),
         Index("ix_appraisals_cycle_due", "cycle_id", "due_at"),
+        # a cycle's list in launch (employee-number) order and by score, a page at a time
+        Index("ix_appraisals_cycle_order", "cycle_id", "id"),
+        Index("ix_appraisals_cycle_score", "cycle_id", "score"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -359,23 +359,23 @@ class AppraisalFilter:
     sort: str = "employee_no"
 
 
+# Appraisals are created in employee-number order, so their id keeps it without a join.
 SORTS: dict[str, Any] = {
-    "employee_no": (User.employee_no,),
-    "name": (User.name, User.employee_no),
-    "department": (Appraisal.department_id, User.employee_no),
-    "state": (Appraisal.state, User.employee_no),
-    "due": (Appraisal.due_at, User.employee_no),
-    "score": (Appraisal.score.desc(), User.employee_no),
-    "-score": (Appraisal.score, User.employee_no),
+    "employee_no": (Appraisal.id,),
+    "name": (User.name, Appraisal.id),
+    "department": (Appraisal.department_id, Appraisal.id),
+    "state": (Appraisal.state, Appraisal.id),
+    "due": (Appraisal.due_at, Appraisal.id),
+    "score": (Appraisal.score.desc(), Appraisal.id),
+    "-score": (Appraisal.score, Appraisal.id),
 }
 
 
-def _filtered(cycle: Cycle, only: AppraisalFilter, now: dt.datetime) -> Select[Any]:
-    query = (
-        select(Appraisal)
-        .join(User, Appraisal.employee_id == User.id)
-        .where(Appraisal.cycle_id == cycle.id)
-    )
+def _filtered(cycle: Cycle, only: AppraisalFilter, now: dt.datetime, what: Any) -> Select[Any]:
+    """``what`` of the cycle's appraisals that pass the filter (people joined only to search)."""
+    query = select(what).where(Appraisal.cycle_id == cycle.id)
+    if only.search or only.sort == "name":
+        query = query.join(User, Appraisal.employee_id == User.id)
     conditions: list[ColumnElement[bool]] = []
     if only.departments:
         conditions.append(Appraisal.department_id.in_(only.departments))
@@ -399,14 +399,14 @@ def appraisals_page(
 ) -> Page[Appraisal]:
     """The appraisals of a cycle that pass the filter, sorted, one page."""
     now = now or utcnow()
-    query = _filtered(cycle, only, now)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = db.session.scalar(_filtered(cycle, only, now, func.count(Appraisal.id))) or 0
     current: Page[Appraisal] = Page.of(page, per_page, total)
     order = SORTS.get(only.sort, SORTS["employee_no"])
     current.items = list(
         db.session.scalars(
-            query.options(joinedload(Appraisal.employee))
-            .order_by(*order, Appraisal.id)
+            _filtered(cycle, only, now, Appraisal)
+            .options(joinedload(Appraisal.employee))
+            .order_by(*order)
             .limit(current.per_page)
             .offset(current.offset)
         )

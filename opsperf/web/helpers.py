@@ -229,7 +229,9 @@ def int_arg(name: str, default: int, low: int = 1, high: int = 10**9) -> int:
 
 
 def text_arg(name: str, limit: int = 100) -> str:
-    return request.args.get(name, "").strip()[:limit]
+    """A text query argument (a search, a filter), trimmed, without control characters."""
+    raw = request.args.get(name, "")[: limit * 2]
+    return "".join(c for c in raw if c >= " " and c != "\x7f").strip()[:limit]
 
 
 def url_with(**changes: Any) -> str:

@@ -79,6 +79,8 @@ def upgrade() -> None:
             "ix_appraisals_cycle_department", ["cycle_id", "department_id"], unique=False
         )
         batch_op.create_index("ix_appraisals_cycle_due", ["cycle_id", "due_at"], unique=False)
+        batch_op.create_index("ix_appraisals_cycle_order", ["cycle_id", "id"], unique=False)
+        batch_op.create_index("ix_appraisals_cycle_score", ["cycle_id", "score"], unique=False)
         batch_op.create_index("ix_appraisals_cycle_state", ["cycle_id", "state"], unique=False)
 
     with op.batch_alter_table("cycles", schema=None) as batch_op:
@@ -107,6 +109,8 @@ def downgrade() -> None:
         batch_op.drop_column("workflow_snapshot_id")
 
     with op.batch_alter_table("appraisals", schema=None) as batch_op:
+        batch_op.drop_index("ix_appraisals_cycle_score")
+        batch_op.drop_index("ix_appraisals_cycle_order")
         batch_op.drop_index("ix_appraisals_cycle_due")
         batch_op.drop_index("ix_appraisals_cycle_state")
         batch_op.drop_index("ix_appraisals_cycle_department")
