@@ -355,7 +355,9 @@ def main() -> int:
                     if scenario in ("save", "step") and side == "ours":
                         time.sleep(1)  # requests wrk gave up on may still be finishing
                         _resync(url, persons, lead_no)
-        return report(rates, scenarios, ours)
+        verdict = report(rates, scenarios, ours)
+        long_history(url, persons, args.rounds)
+        return verdict
     finally:
         ours.stop()
         if bare is not None:
@@ -398,6 +400,37 @@ def _resync(url: str, persons: list[Person], lead_no: str) -> None:
             assert a.state == "monitor", a.state
             p.version = a.version
         db.engine.dispose()
+
+
+def long_history(url: str, persons: list[Person], rounds: int) -> None:
+    """An appraisal with 2,000 events against one with 20: the page, in this process."""
+    quiet, busy = persons[-2], persons[-1]
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "JOBS_QUEUE": "immediate"})
+    with app.app_context():
+        employee = db.session.scalar(select(User).filter_by(employee_no=busy.employee_no))
+        assert employee is not None
+        for n in range(2_000):
+            a = appraisals.get(busy.appraisal_id)
+            data = MultiDict({"kpis-revenue-note": f"第{n}次"})
+            appraisals.save(a.id, employee, data, a.version)
+        db.engine.dispose()
+    app.config.update(WTF_CSRF_ENABLED=False)
+    clients = {}
+    for p in (quiet, busy):
+        client = app.test_client()
+        client.post("/login", data={"login": p.employee_no, "password": PASSWORD})
+        clients[p.appraisal_id] = client
+    times: dict[int, list[float]] = {quiet.appraisal_id: [], busy.appraisal_id: []}
+    for _ in range(rounds * 20):
+        for appraisal_id, client in clients.items():
+            started = time.perf_counter()
+            assert client.get(f"/appraisals/{appraisal_id}").status_code == 200
+            times[appraisal_id].append(time.perf_counter() - started)
+    few, many = (statistics.median(times[p.appraisal_id]) * 1000 for p in (quiet, busy))
+    print(
+        f"appraisal page, in process: ~20 events {few:.1f} ms, 2,020 events {many:.1f} ms "
+        f"(ratio {many / few:.2f})"
+    )
 
 
 def report(rates: dict[tuple[str, str], list[float]], scenarios: list[str], ours: Server) -> int:

@@ -41,6 +41,7 @@ from werkzeug.serving import make_server
 
 from opsperf import create_app
 from opsperf.persistence.models import Appraisal, Cycle, User, db
+from opsperf.persistence.schema import upgrade_to_head
 from opsperf.services import demo
 
 CHROMIUM = "/usr/bin/chromium"
@@ -61,10 +62,12 @@ def serve_demo(folder: Path) -> Iterator[tuple[Flask, str]]:
         {
             "SECRET_KEY": "screenshots",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'demo.sqlite'}",
+            "JOBS_QUEUE": "immediate",
         }
     )
     app.instance_path = str(folder / "instance")
     with app.app_context():
+        upgrade_to_head()
         demo.seed(app.extensions["opsperf.registry"].current, password_method="pbkdf2:sha256:1000")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -153,6 +156,18 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         page.click('button[value="submit_plan:request"]')
         expect(page.locator(".field-error").first).to_be_visible()
 
+    def imported(page: Page) -> None:
+        page.goto("/admin/people")
+        header = "employee_no,name,email,department,position,manager\n"
+        rows = header + "x1,新同事,x1@demo.opsperf,nowhere,,\n"
+        page.set_input_files(
+            'input[type="file"]',
+            files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": rows.encode()}],
+        )
+        page.click('form[enctype] button[type="submit"]')
+        page.wait_for_url("**/jobs/*")
+
+    filtered = f"/cycles/{cycle}?state=plan&sort=name"
     return [
         ("01-login", None, lambda page: None),
         ("02-home-employee", "s101", lambda page: None),
@@ -163,6 +178,9 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         ("07-appraisal-refused", "s100", refused),
         ("08-home-hr", "hr01", lambda page: None),
         ("09-cycle", "hr01", lambda page: page.goto(f"/cycles/{cycle}")),
+        ("10-cycle-filtered", "hr01", lambda page: page.goto(filtered)),
+        ("11-people", "hr01", lambda page: page.goto("/admin/people?department=sales")),
+        ("12-import-job", "hr01", imported),
     ]
 
 

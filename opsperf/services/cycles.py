@@ -275,26 +275,9 @@ def _initial_values(defs: DefinitionSet, form_id: str) -> dict[str, object]:
     return values
 
 
-def launch(
-    defs: DefinitionSet,
-    *,
-    name: str,
-    workflow_id: str,
-    period_start: dt.date,
-    period_end: dt.date,
-    department_ids: list[str],
-    actor: User | None,
-) -> Launch:
-    """Start a cycle and add its appraisals now, in this process."""
-    cycle = start(
-        defs,
-        name=name,
-        workflow_id=workflow_id,
-        period_start=period_start,
-        period_end=period_end,
-        department_ids=department_ids,
-        actor=actor,
-    )
+def launch(defs: DefinitionSet, **details: Any) -> Launch:
+    """Start a cycle (``details`` as for :func:`start`) and add its appraisals now, here."""
+    cycle = start(defs, **details)
     result = populate(defs, cycle, lambda done, total: db.session.commit())
     skipped = [Skipped(s["user"], s["template"], s["params"]) for s in result["skipped"]]
     return Launch(cycle, result["created"], skipped, result["skipped_total"])
