@@ -81,10 +81,6 @@ def definition(snapshot_id: int) -> Any:
     return pinned(snapshot_id).definition
 
 
-def content_hash(snapshot_id: int) -> str:
-    return pinned(snapshot_id).content_hash
-
-
 def _cache() -> dict[int, Pinned]:
     """Snapshot ids are only unique within one database: one cache per engine."""
     engine = db.engine

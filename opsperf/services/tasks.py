@@ -16,8 +16,6 @@ from opsperf.services import snapshots
 from opsperf.services.pages import COUNT_CAP, MAX_PER_PAGE, Page, like
 from opsperf.services.steps import actor_keys
 
-STEP_KINDS = ("fire", "request", "approve")
-
 
 @dataclass(frozen=True)
 class Step:

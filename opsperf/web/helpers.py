@@ -148,11 +148,6 @@ def state_label(path: str, workflow: Any, language: str | None = None) -> str:
     return " · ".join(parts)
 
 
-def final_states(compiled: Any) -> list[str]:
-    """The final leaf states of a compiled workflow."""
-    return [path for path, state in compiled.leaves.items() if state.final]
-
-
 def roles_required(*roles: str) -> Callable[[F], F]:
     """Refuse with 403 unless the user holds one of these global roles."""
 
@@ -284,7 +279,6 @@ def init_app(app: Flask) -> None:
         lang=lang,
         label=label,
         htmx_file=htmx_file,
-        final_states=final_states,
         url_with=url_with,
         job_status=job_status,
         job_error=job_error,
