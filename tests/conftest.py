@@ -87,7 +87,15 @@ def definition_roots() -> list[str]:
 
 
 @pytest.fixture
-def app(db_url: str, definition_roots: list[str], tmp_path: Path) -> Iterator[Flask]:
+def app_config() -> dict[str, Any]:
+    """Override in a test module to configure the app otherwise (e.g. a real job queue)."""
+    return {}
+
+
+@pytest.fixture
+def app(
+    db_url: str, definition_roots: list[str], app_config: dict[str, Any], tmp_path: Path
+) -> Iterator[Flask]:
     if db_url.startswith("postgresql"):
         _reset_postgres(db_url)
     app = make_app(
@@ -96,6 +104,7 @@ def app(db_url: str, definition_roots: list[str], tmp_path: Path) -> Iterator[Fl
             "SQLALCHEMY_DATABASE_URI": db_url,
             "DEFINITION_ROOTS": definition_roots,
             "WTF_CSRF_ENABLED": False,
+            **app_config,
         },
         tmp_path / "instance",
     )

@@ -21,8 +21,7 @@ from sqlalchemy import func, select
 from opsperf import worker
 from opsperf.errors import ValidationFailed
 from opsperf.persistence.models import Appraisal, Cycle, Job, User, db
-from opsperf.services import demo, jobs, people
-from tests.conftest import FAST_HASH, _reset_postgres, make_app
+from opsperf.services import demo, jobs
 
 TIMEOUT = 30  # seconds a job may take here before the test gives up
 
@@ -54,36 +53,24 @@ def queue(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def queued(db_url: str, queue: str, tmp_path: Path) -> Iterator[Flask]:
+def app_config(queue: str) -> dict[str, Any]:
+    return {
+        "JOBS_QUEUE": queue,
+        "JOBS_QUEUE_NAME": f"test-{uuid.uuid4().hex[:8]}",
+        "JOB_RETRIES": 1,
+        "JOB_RETRY_DELAY": 1,
+    }
+
+
+@pytest.fixture
+def queued(app: Flask, staff: dict[str, int]) -> Iterator[Flask]:
     """The app with a real queue and a worker thread running its jobs."""
-    if db_url.startswith("postgresql"):
-        _reset_postgres(db_url)
-    app = make_app(
-        {
-            "SECRET_KEY": "test",
-            "SQLALCHEMY_DATABASE_URI": db_url,
-            "WTF_CSRF_ENABLED": False,
-            "JOBS_QUEUE": queue,
-            "JOBS_QUEUE_NAME": f"test-{uuid.uuid4().hex[:8]}",
-            "JOB_RETRIES": 1,
-            "JOB_RETRY_DELAY": 1,
-        },
-        tmp_path / "instance",
-    )
-    with app.app_context():
-        defs = app.extensions["opsperf.registry"].current
-        assert not people.import_people(
-            defs, demo.people_rows(), password_method=FAST_HASH
-        ).problems
     consumer = worker.start_in_process(app)
     assert consumer is not None
     try:
         yield app
     finally:
         consumer.stop(graceful=True)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def _run(app: Flask, kind: str) -> int:
