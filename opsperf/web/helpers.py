@@ -9,6 +9,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from babel import Locale
 from flask import Flask, abort, current_app, g, render_template, request, session, url_for
 from flask_babel import get_locale, get_timezone, get_translations
 from flask_babel import gettext as _
@@ -26,6 +27,7 @@ from opsperf.persistence.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 LANGUAGES = {"zh": "中文", "en": "English"}
+_LOCALES = {code: Locale.parse(code) for code in LANGUAGES}
 
 
 def registry() -> Registry:
@@ -41,13 +43,15 @@ def user() -> User:
     return cast(User, current_user._get_current_object())
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
+    """The reader's language: their choice in this session, their setting, else the browser's."""
     chosen = session.get("lang")
-    if chosen in LANGUAGES:
-        return str(chosen)
-    if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
-        return str(current_user.language)
-    return request.accept_languages.best_match(list(LANGUAGES)) or "zh"
+    if chosen not in LANGUAGES:
+        chosen = None
+        if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
+            chosen = current_user.language
+    code = chosen or request.accept_languages.best_match(list(LANGUAGES)) or "zh"
+    return _LOCALES[code]  # parsed once: Babel's parsing costs more than many a page's work
 
 
 @dataclass(frozen=True)
