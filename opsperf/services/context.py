@@ -39,17 +39,22 @@ class Context:
         return self.workflow.is_final(self.appraisal.state)
 
 
+def compiled_workflow(snapshot_id: int) -> CompiledWorkflow:
+    """The machine of a pinned workflow (shared: one per workflow content)."""
+    pinned = snapshots.pinned(snapshot_id)
+    workflow: Workflow = pinned.definition
+    return compile_workflow(workflow, pinned.content_hash)
+
+
 def context(appraisal: Appraisal) -> Context:
     """Load the pinned form, workflow, policy and department of ``appraisal`` (cached)."""
-    pinned = snapshots.pinned(appraisal.workflow_snapshot_id)
-    workflow: Workflow = pinned.definition
     policy = (
         snapshots.definition(appraisal.policy_snapshot_id) if appraisal.policy_snapshot_id else None
     )
     return Context(
         appraisal=appraisal,
         form=snapshots.definition(appraisal.form_snapshot_id),
-        workflow=compile_workflow(workflow, pinned.content_hash),
+        workflow=compiled_workflow(appraisal.workflow_snapshot_id),
         policy=policy,
         department=snapshots.definition(appraisal.department_snapshot_id),
     )

@@ -19,11 +19,10 @@ from sqlalchemy.orm import joinedload
 
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import Department, KpiTableField, TableField
-from opsperf.engine.workflow import compile_workflow
 from opsperf.errors import N_, NotFound, ValidationFailed
 from opsperf.persistence.models import Appraisal, Cycle, Event, Job, User, db, utcnow
 from opsperf.services import jobs, snapshots, steps
-from opsperf.services.context import Context, compute_due
+from opsperf.services.context import Context, compiled_workflow, compute_due
 from opsperf.services.pages import Page, like
 
 BATCH = 500
@@ -149,9 +148,9 @@ def populate(
     have = set(db.session.scalars(select(Appraisal.employee_id).filter_by(cycle_id=cycle.id)))
     launcher = _Launcher(defs, cycle)
     for start_at in range(0, len(people), BATCH):
-        batch = [p for p in people[start_at : start_at + BATCH] if p.id not in have]
-        launcher.add(batch)
-        progress(start_at + len(people[start_at : start_at + BATCH]), len(people))
+        batch = people[start_at : start_at + BATCH]
+        launcher.add([p for p in batch if p.id not in have])
+        progress(start_at + len(batch), len(people))
     created = db.session.scalar(
         select(func.count()).select_from(Appraisal).filter_by(cycle_id=cycle.id)
     )
@@ -181,16 +180,11 @@ class _Launcher:
     """Creates appraisals for one cycle: pins each definition once, builds contexts once."""
 
     def __init__(self, defs: DefinitionSet, cycle: Cycle) -> None:
+        assert cycle.workflow_snapshot_id is not None, "start() pins the cycle's workflow"
         self.defs = defs
         self.cycle = cycle
-        pinned = (
-            snapshots.pinned(cycle.workflow_snapshot_id) if cycle.workflow_snapshot_id else None
-        )
-        workflow = pinned.definition if pinned else defs.workflows[cycle.workflow_id]
-        digest = (
-            pinned.content_hash if pinned else defs.source("Workflow", workflow.id).content_hash
-        )
-        self.workflow = compile_workflow(workflow, digest)
+        self.workflow_snapshot_id = cycle.workflow_snapshot_id
+        self.workflow = compiled_workflow(cycle.workflow_snapshot_id)
         self.snapshot_ids: dict[tuple[str, str], int] = {}
         self.skipped: list[Skipped] = []
 
@@ -239,8 +233,7 @@ class _Launcher:
             department_id=dept.id,
             position_id=position.id,
             form_snapshot_id=self.pin("Form", position.form),
-            workflow_snapshot_id=cycle.workflow_snapshot_id
-            or self.pin("Workflow", cycle.workflow_id),
+            workflow_snapshot_id=self.workflow_snapshot_id,
             policy_snapshot_id=self.pin("IncentivePolicy", policy_id) if policy_id else None,
             department_snapshot_id=self.pin("Department", dept.id),
             state=self.workflow.initial,
@@ -313,6 +306,15 @@ def progress(cycle_ids: Sequence[int]) -> dict[int, dict[str, int]]:
         for cycle_id, state, count in rows:
             out[cycle_id][state] = count
     return out
+
+
+def recent_active_cycles(limit: int = 6) -> list[Cycle]:
+    """The newest cycles still running."""
+    return list(
+        db.session.scalars(
+            select(Cycle).where(Cycle.status == "active").order_by(Cycle.id.desc()).limit(limit)
+        )
+    )
 
 
 def in_workflow_order(counts: dict[str, int], order: Sequence[str]) -> list[tuple[str, int]]:

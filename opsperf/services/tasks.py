@@ -10,9 +10,10 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, union_all
 from sqlalchemy.orm import defer, joinedload
 
 from opsperf.definitions.schema import Form, Text
-from opsperf.engine.workflow import CompiledWorkflow, compile_workflow
-from opsperf.persistence.models import Appraisal, Cycle, OpenStep, User, Vote, db, utcnow
+from opsperf.engine.workflow import CompiledWorkflow
+from opsperf.persistence.models import Appraisal, OpenStep, User, Vote, db, utcnow
 from opsperf.services import snapshots
+from opsperf.services.context import compiled_workflow
 from opsperf.services.pages import COUNT_CAP, MAX_PER_PAGE, Page, like
 from opsperf.services.steps import actor_keys
 
@@ -46,8 +47,8 @@ class TaskFilter:
 
 
 def _mine(user: User, now: dt.datetime) -> ColumnElement[bool]:
-    """Open steps ``user`` may take now: theirs by person, position or role, not excluded,
-    not yet voted on, and escalations only once overdue."""
+    """Of the open steps under one of ``user``'s actor keys, those they may take now: not
+    excluded, not yet voted on, and escalations only once overdue."""
     voted = exists().where(
         Vote.appraisal_id == OpenStep.appraisal_id,
         Vote.entry_seq == OpenStep.entry_seq,
@@ -92,6 +93,7 @@ def tasks_for(
     ``COUNT_CAP``: beyond that, a list is something to filter, not to page through.
     """
     now = now or utcnow()
+    keys = actor_keys(user)
     where = [_mine(user, now), *_filters(only or TaskFilter(), now)]
     number = max(1, page)
     per_page = max(1, min(per_page, MAX_PER_PAGE))
@@ -103,7 +105,7 @@ def tasks_for(
         .order_by(OpenStep.due_at, OpenStep.appraisal_id)
         .limit(reach)
         .subquery()
-        for key in actor_keys(user)
+        for key in keys
     ]
     union = union_all(*(select(run.c.due_at, run.c.appraisal_id) for run in runs)).subquery()
     ids = list(
@@ -116,7 +118,7 @@ def tasks_for(
         )
     )
     counted = (
-        (select(OpenStep.appraisal_id).where(OpenStep.actor.in_(actor_keys(user)), *where))
+        (select(OpenStep.appraisal_id).where(OpenStep.actor.in_(keys), *where))
         .distinct()
         .limit(COUNT_CAP + 1)
         .subquery()
@@ -124,16 +126,16 @@ def tasks_for(
     total = db.session.scalar(select(func.count()).select_from(counted)) or 0
     current: Page[Task] = Page(number, per_page, min(total, COUNT_CAP), exact=total <= COUNT_CAP)
     current.more = len(ids) > per_page
-    current.items = _tasks(ids[:per_page], user, now)
+    current.items = _tasks(ids[:per_page], keys, user, now)
     return current
 
 
-def _tasks(ids: Sequence[int], user: User, now: dt.datetime) -> list[Task]:
+def _tasks(ids: Sequence[int], keys: list[str], user: User, now: dt.datetime) -> list[Task]:
     if not ids:
         return []
     steps = db.session.execute(
         select(OpenStep.appraisal_id, OpenStep.kind, OpenStep.trigger).where(
-            OpenStep.appraisal_id.in_(ids), OpenStep.actor.in_(actor_keys(user)), _mine(user, now)
+            OpenStep.appraisal_id.in_(ids), OpenStep.actor.in_(keys), _mine(user, now)
         )
     ).all()
     appraisals = db.session.scalars(
@@ -163,8 +165,7 @@ def _tasks(ids: Sequence[int], user: User, now: dt.datetime) -> list[Task]:
 
 
 def _task(a: Appraisal, now: dt.datetime) -> Task:
-    pinned = snapshots.pinned(a.workflow_snapshot_id)
-    workflow = compile_workflow(pinned.definition, pinned.content_hash)
+    workflow = compiled_workflow(a.workflow_snapshot_id)
     due = None if workflow.is_final(a.state) else a.due_at
     return Task(
         appraisal=a,
@@ -172,12 +173,4 @@ def _task(a: Appraisal, now: dt.datetime) -> Task:
         form=snapshots.definition(a.form_snapshot_id),
         due=due,
         overdue=due is not None and now > due,
-    )
-
-
-def recent_active_cycles(limit: int = 6) -> list[Cycle]:
-    return list(
-        db.session.scalars(
-            select(Cycle).where(Cycle.status == "active").order_by(Cycle.id.desc()).limit(limit)
-        )
     )

@@ -9,11 +9,12 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import login_required
 
 from opsperf import worker
-from opsperf.engine.workflow import CompiledWorkflow, compile_workflow
+from opsperf.engine.workflow import CompiledWorkflow
 from opsperf.errors import NotFound, ValidationFailed
 from opsperf.persistence.models import Cycle, utcnow
 from opsperf.services import cycles as svc
-from opsperf.services import jobs, snapshots
+from opsperf.services import jobs
+from opsperf.services.context import compiled_workflow
 from opsperf.web.helpers import (
     defs,
     error_text,
@@ -91,10 +92,7 @@ def resume(cycle_id: int) -> Any:
 
 
 def _workflow(cycle: Cycle) -> CompiledWorkflow | None:
-    if cycle.workflow_snapshot_id is None:
-        return None
-    pinned = snapshots.pinned(cycle.workflow_snapshot_id)
-    return compile_workflow(pinned.definition, pinned.content_hash)
+    return compiled_workflow(cycle.workflow_snapshot_id) if cycle.workflow_snapshot_id else None
 
 
 def _filter(cycle: Cycle, workflow: CompiledWorkflow | None) -> svc.AppraisalFilter:

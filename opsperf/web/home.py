@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint
 from flask_login import login_required
 
-from opsperf.engine.workflow import compile_workflow
-from opsperf.services import cycles, snapshots, tasks
+from opsperf.services import cycles, tasks
+from opsperf.services.context import compiled_workflow
 from opsperf.web.helpers import int_arg, render, text_arg, user
 
 bp = Blueprint("home", __name__)
@@ -16,14 +16,12 @@ bp = Blueprint("home", __name__)
 
 def progress_cards(limit: int = 6) -> list[dict[str, Any]]:
     """The newest active cycles with their appraisals counted by state (one GROUP BY)."""
-    recent = tasks.recent_active_cycles(limit)
+    recent = cycles.recent_active_cycles(limit)
     counts = cycles.progress([c.id for c in recent])
     cards = []
     for cycle in recent:
-        workflow = None
-        if cycle.workflow_snapshot_id:
-            pinned = snapshots.pinned(cycle.workflow_snapshot_id)
-            workflow = compile_workflow(pinned.definition, pinned.content_hash)
+        snapshot_id = cycle.workflow_snapshot_id
+        workflow = compiled_workflow(snapshot_id) if snapshot_id else None
         by_state = counts[cycle.id]
         order = list(workflow.leaves) if workflow else []
         final = {p for p, s in workflow.leaves.items() if s.final} if workflow else set()
