@@ -11,7 +11,10 @@ each thread keeps its own person, appraisal and version), in alternating rounds:
   and commit;
 * preview: the live preview while typing (HTMX) — against the bare app serving the same
   fragment bytes;
-* step: request approval / approve / send back, round and round — against one INSERT.
+* step: request approval / approve / send back, round and round — against one INSERT;
+* floor: opsperf with one extra route that only authenticates, reads the appraisal row and
+  sends the page's bytes (bench/floor_app.py) — against the bare page. No request of opsperf
+  can beat it, so it is the ceiling for the ratios above.
 
 It prints requests per second (median of the rounds) and the ratio opsperf ÷ bare. Targets:
 page ≥ 0.25, save ≥ 0.5, preview ≥ 0.25. Then it reports each opsperf worker's memory.
@@ -46,7 +49,7 @@ from opsperf.services import appraisals, cycles, generated, people
 
 PASSWORD = "bench-1234"
 FAST_HASH = "pbkdf2:sha256:1000"
-TARGETS = {"page": 0.25, "save": 0.5, "preview": 0.25, "step": None}
+TARGETS = {"page": 0.25, "save": 0.5, "preview": 0.25, "step": None, "floor": None}
 HERE = Path(__file__).resolve().parent
 
 
@@ -255,6 +258,11 @@ SCENARIOS: dict[str, dict[str, str]] = {
         '"application/x-www-form-urlencoded"}, "trigger=revise_plan&n=" .. n)',
         "response": "if status == 302 then version = version + 1; turn = (turn + 1) % 3 end",
     },
+    "floor": {
+        "ours": 'wrk.format("GET", "/bench/floor/" .. id, {["Cookie"] = cookie})',
+        "bare": 'wrk.format("GET", "/page")',
+        "response": "",
+    },
 }
 
 STEP_LUA = """
@@ -324,7 +332,7 @@ def main() -> int:
         "OPSPERF_JOBS_QUEUE": "immediate",
     }
     ours = Server("opsperf:create_app()", 5081, env, HERE.parent)
-    bare = None
+    bare = floor = None
     try:
         for p in persons:
             login(ours.base, p)
@@ -341,11 +349,15 @@ def main() -> int:
             },
             HERE,
         )
+        floor = Server(
+            "floor_app:create_app()", 5083, {**env, "BARE_PAGE": str(folder / "page.html")}, HERE
+        )
         rates: dict[tuple[str, str], list[float]] = {}
         scenarios = args.only or list(SCENARIOS)
         for _ in range(args.rounds):
             for scenario in scenarios:
-                for side, server in (("ours", ours), ("bare", bare)):
+                mine = floor if scenario == "floor" else ours
+                for side, server in (("ours", mine), ("bare", bare)):
                     script = script_for(scenario, side, persons, lead)
                     name = f"{scenario} ({side})"
                     rate = run_wrk(
@@ -359,9 +371,9 @@ def main() -> int:
         long_history(url, persons, args.rounds)
         return verdict
     finally:
-        ours.stop()
-        if bare is not None:
-            bare.stop()
+        for server in (ours, bare, floor):
+            if server is not None:
+                server.stop()
 
 
 def _capture(base: str, person: Person, folder: Path) -> None:

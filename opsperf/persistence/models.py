@@ -32,7 +32,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+# A session lives for one request (or one job batch). Objects keep what they hold after a
+# commit instead of reloading every row on next access: a save would otherwise read the
+# signed-in user again just to pick the language of its "Saved" message.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 def utcnow() -> dt.datetime:

@@ -550,7 +550,9 @@ def timeline(
         query = query.where(Event.id < before)
     newest = list(
         db.session.scalars(
-            query.options(joinedload(Event.actor)).order_by(Event.id.desc()).limit(limit + 1)
+            query.options(joinedload(Event.actor).load_only(User.name))
+            .order_by(Event.id.desc())
+            .limit(limit + 1)
         )
     )
     shown = newest[:limit][::-1]
