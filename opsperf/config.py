@@ -9,7 +9,11 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
 class Defaults:
-    SECRET_KEY = "dev-only-change-me"
+    # Signs sessions and CSRF tokens. Unset: a random key is made on first start and kept in
+    # SECRET_KEY_FILE (default instance/secret_key, owner-only). Several hosts: set the same
+    # OPSPERF_SECRET_KEY on each.
+    SECRET_KEY: str | None = None
+    SECRET_KEY_FILE: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: sqlite:///<instance>/opsperf.sqlite
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {}  # PostgreSQL: pool_pre_ping by default
     DEFINITION_ROOTS = [str(PROJECT_ROOT / name) for name in ("org", "forms", "workflows")]
@@ -21,6 +25,11 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = 14 * 24 * 3600  # seconds
+    # Behind HTTPS set OPSPERF_SECURE_COOKIES=true: cookies are then never sent over plain HTTP.
+    SECURE_COOKIES = False
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     JOBS_QUEUE: str | None = None  # default: sqlite:///<instance>/jobs.sqlite; or redis://…
     JOB_RETRIES = 2  # a job that fails unexpectedly runs again up to this many times

@@ -85,6 +85,7 @@ class World:
     cycle_id: int
     job_id: int = 0  # a people import HR ran in the world
     clients: dict[str, FlaskClient] = field(default_factory=dict)
+    people: dict[str, int] = field(default_factory=dict)  # "person_<no>" → user id
 
     def client(self, who: str, fresh: bool = False) -> FlaskClient:
         if who == "anon":
@@ -108,7 +109,7 @@ class World:
         if isinstance(value, Version):
             return self.version(value.employee_no)
         if isinstance(value, str):
-            return value.format(cycle=self.cycle_id, job=self.job_id, **self.ids)
+            return value.format(cycle=self.cycle_id, job=self.job_id, **self.ids, **self.people)
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -155,6 +156,7 @@ def world(
     with app.app_context():
         for a in db.session.scalars(select(Appraisal).where(Appraisal.cycle_id == w.cycle_id)):
             w.ids[a.employee.employee_no] = a.id
+        w.people = {f"person_{u.employee_no}": u.id for u in db.session.scalars(select(User))}
         for employee_no, steps in WALKS.items():
             demo._walk(w.ids[employee_no], steps, random.Random(2026))
         for employee_no, state in STATES.items():
@@ -184,6 +186,7 @@ class Row:
     changes: bool = False  # the request is allowed to change stored data
     fresh: bool = False  # needs its own client (log-in / log-out)
     target: str | None = None  # whose appraisal: a refused outsider must not see it
+    ends_sessions_of: str | None = None  # whose sessions the request ends when allowed
     note: str = ""
 
     @property
@@ -296,6 +299,17 @@ def _rows() -> list[Row]:
                 note="bad row",
             )
         )
+        rows.append(
+            page(
+                w,
+                302 if w == "admin" else 403,
+                "/admin/people/{person_m101}/sign-out",
+                "POST",
+                location="/admin/people" if w == "admin" else None,
+                ends_sessions_of="m101",
+            )
+        )
+        rows.append(page(w, 404 if w == "admin" else 403, "/admin/people/999999/sign-out", "POST"))
         rows.append(page(w, ok, "/admin/definitions"))
         if w in HR_ADMIN:
             rows.append(
@@ -754,6 +768,9 @@ def _send(world: World, row: Row) -> TestResponse:
 def test_matrix(world: World, row: Row) -> None:
     before = world.fingerprint()
     response = _send(world, row)
+    if response.status_code < 400:  # log-out and "sign out everywhere" end every session
+        for who in (row.ends_sessions_of, row.who if row.url == "/logout" else None):
+            world.clients.pop(str(who), None)
     assert response.status_code == row.expect, response.get_data(as_text=True)[:1500]
     if row.location is not None:
         location = response.headers.get("Location", "")
@@ -790,6 +807,7 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/admin/people",
         "/admin/definitions",
         "/admin/definitions/reload",
+        "/admin/people/{person_m101}/sign-out",
         "/api/v1/tasks",
         "/api/v1/appraisals/{s101}",
         "/api/v1/appraisals/{s101}/values",

@@ -60,6 +60,8 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     base_bonus: Mapped[float | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Part of every session and remember-me cookie (get_id): raising it ends them all.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     manager: Mapped[User | None] = relationship(remote_side=[id])
 
@@ -77,7 +79,12 @@ class User(db.Model):  # type: ignore[name-defined,misc]
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What sessions and remember-me cookies carry: the id and the session epoch."""
+        return f"{self.id}.{self.session_epoch or 0}"
+
+    def end_sessions(self) -> None:
+        """Sign this person out everywhere: every session and cookie issued so far is refused."""
+        self.session_epoch = (self.session_epoch or 0) + 1
 
     def has_role(self, role: str) -> bool:
         return role in (self.roles or [])

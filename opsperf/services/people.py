@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import GLOBAL_ROLES
-from opsperf.errors import ValidationFailed
+from opsperf.errors import NotFound, ValidationFailed
 from opsperf.persistence.models import Job, User, db
 from opsperf.services import jobs
 from opsperf.services.pages import Page, like
@@ -80,6 +80,16 @@ def verify(user: User | None, password: str) -> bool:
         and user.password_hash
         and check_password_hash(user.password_hash, password)
     )
+
+
+def sign_out_everywhere(person_id: int) -> User:
+    """End every session and remember-me cookie of a person."""
+    person = db.session.get(User, person_id)
+    if person is None:
+        raise NotFound("person %(id)s does not exist", id=person_id)
+    person.end_sessions()
+    db.session.commit()
+    return person
 
 
 def find_login(login: str) -> User | None:
@@ -328,13 +338,17 @@ def _hashes(
     by_admin: bool,
     progress: Progress | None,
 ) -> dict[str, str]:
-    """The password hashes to store, by employee number: the slow part of an import."""
+    """The password hashes to store, by employee number: the slow part of an import.
+
+    A password an account already has is left as it is (and its sessions go on)."""
     wanted = [
         row for row in rows if row.get("password") and (by_admin or row["employee_no"] not in known)
     ]
     hashes = {}
     for done, row in enumerate(wanted, start=1):
-        hashes[row["employee_no"]] = hash_password(row["password"], method)
+        user = known.get(row["employee_no"])
+        if user is None or not verify(user, row["password"]):
+            hashes[row["employee_no"]] = hash_password(row["password"], method)
         if progress and (done % 50 == 0 or done == len(wanted)):
             progress(done, len(wanted))
     return hashes
@@ -352,6 +366,8 @@ def _fill(user: User, row: Mapping[str, Any], password_hash: str | None) -> None
     if row.get("base_bonus"):
         user.base_bonus = float(row["base_bonus"])
     if password_hash:
+        if user.id:
+            user.end_sessions()  # a new password signs the person out everywhere
         user.password_hash = password_hash
     user.active = True
 

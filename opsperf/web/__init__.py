@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
+from werkzeug.routing import IntegerConverter
 
 from opsperf.definitions.registry import Registry
 from opsperf.persistence.models import User, db
 from opsperf.web import errors, helpers, vocabulary
+from opsperf.web.helpers import MAX_ID
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -19,13 +23,32 @@ htmx = Htmx()
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def _load_user(session_id: str) -> User | None:
+    """The person of a session or remember-me cookie ("<id>.<epoch>", see User.get_id),
+    unless they were signed out everywhere since it was issued, or deactivated."""
+    user_id, _, epoch = session_id.partition(".")
+    if not (user_id.isdigit() and epoch.isdigit() and len(session_id) < 40):
+        return None
+    if int(user_id) > MAX_ID or int(epoch) > MAX_ID:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_epoch != int(epoch):
+        return None
+    return user
+
+
+class RecordId(IntegerConverter):
+    """``<int:…>`` in every route: a record id fits the database's integer column, so an id
+    past it is a 404 like any other missing record (not an overflow in the driver)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def init_app(app: Flask) -> None:
     """Register extensions, the definition registry, blueprints and error pages."""
+    app.url_map.converters["int"] = RecordId
     registry = Registry(app.config["DEFINITION_ROOTS"], app.config["DEFINITION_CHECK_INTERVAL"])
     registry.reload()
     app.extensions["opsperf.registry"] = registry

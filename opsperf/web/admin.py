@@ -71,6 +71,16 @@ def people_import() -> Any:
     return redirect(url_for("jobs.view", job_id=job.id))
 
 
+@bp.post("/people/<int:person_id>/sign-out")
+@login_required
+@roles_required("admin")
+def sign_out(person_id: int) -> Any:
+    """End every session and remember-me cookie of a person (a lost phone, a leaver)."""
+    person = people_svc.sign_out_everywhere(person_id)
+    flash(_("%(name)s is signed out everywhere.", name=person.name), "success")
+    return redirect(url_for(".people", q=person.employee_no))
+
+
 @bp.get("/definitions")
 @login_required
 @roles_required("hr", "admin")

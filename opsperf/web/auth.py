@@ -31,8 +31,8 @@ def login() -> Any:
         login_name = request.form.get("login", "")
         found = people.find_login(login_name)
         if people.verify(found, request.form.get("password", "")):
+            session.clear()  # a new session, and with it a new CSRF token
             login_user(found, remember=bool(request.form.get("remember")))
-            session.pop("lang", None)
             return redirect(_safe_next(request.args.get("next")))
         flash(_("Employee number, e-mail or password is wrong."), "error")
         return render("auth/login.html", login=login_name), 401
@@ -42,7 +42,11 @@ def login() -> Any:
 @bp.post("/logout")
 @login_required
 def logout() -> Any:
+    """Ends every session of this person, on every device, with the remember-me cookies."""
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))
 
 

@@ -219,6 +219,9 @@ def _zone() -> dt.tzinfo:
     return found
 
 
+MAX_ID = 2**31 - 1  # the largest record id: PostgreSQL's INTEGER
+
+
 def int_arg(name: str, default: int, low: int = 1, high: int = 10**9) -> int:
     """A whole-number query argument, within bounds; anything else gives ``default``."""
     raw = request.args.get(name, "")

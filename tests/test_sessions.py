@@ -1,0 +1,235 @@
+"""Sessions: the key that signs them, how they end, what their cookies carry."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import hmac
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.json.tag import TaggedJSONSerializer
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+
+from opsperf import create_app
+from opsperf.config import PROJECT_ROOT
+from opsperf.persistence.models import User, db
+from opsperf.services import people
+from tests.conftest import FAST_HASH, login
+
+
+@pytest.fixture
+def app_config(tmp_path: Path) -> dict[str, Any]:
+    """No key configured: the app makes its own, as on a fresh install."""
+    return {"SECRET_KEY": None, "SECRET_KEY_FILE": str(tmp_path / "secret_key")}
+
+
+def _constants() -> set[str]:
+    """Every string literal in the source tree's Python files."""
+    found: set[str] = set()
+    for folder in ("opsperf", "bench", "tests"):
+        for path in (PROJECT_ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    found.add(node.value)
+    return found
+
+
+def _session_cookie(key: str, user_id: str) -> str:
+    """A Flask session cookie for ``user_id``, signed with ``key`` the way Flask signs it."""
+    signer = URLSafeTimedSerializer(
+        key,
+        salt="cookie-session",
+        serializer=TaggedJSONSerializer(),
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha1},
+    )
+    return signer.dumps({"_user_id": user_id, "_fresh": True})
+
+
+def _remember_cookie(key: str, user_id: str) -> str:
+    """Flask-Login's remember-me cookie for ``user_id``, signed with ``key``."""
+    digest = hmac.new(key.encode(), user_id.encode(), hashlib.sha512).hexdigest()
+    return f"{user_id}|{digest}"
+
+
+def _opens_admin(app: Flask, name: str, value: str) -> bool:
+    client = app.test_client()
+    client.set_cookie(name, value)
+    return client.get("/admin/people").status_code == 200
+
+
+def test_a_key_is_made_on_first_start_and_kept(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "secret_key"
+    key = app.config["SECRET_KEY"]
+    assert path.read_text().strip() == key
+    assert len(key) == 64
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = create_app(
+        {"SECRET_KEY": None, "SECRET_KEY_FILE": str(path), **_db(app), "TESTING": True}
+    )
+    assert again.config["SECRET_KEY"] == key
+    other = tmp_path / "other" / "secret_key"
+    third = create_app({"SECRET_KEY": None, "SECRET_KEY_FILE": str(other), **_db(app)})
+    assert third.config["SECRET_KEY"] not in (key, None)
+
+
+def _db(app: Flask) -> dict[str, Any]:
+    return {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]}
+
+
+def test_no_constant_of_the_source_tree_signs_a_session(app: Flask, staff: dict[str, int]) -> None:
+    admin = f"{staff['admin']}.0"
+    key = app.config["SECRET_KEY"]
+    # The forgeries are made right: signed with the real key, they open the admin page.
+    assert _opens_admin(app, "session", _session_cookie(key, admin))
+    assert _opens_admin(app, "remember_token", _remember_cookie(key, admin))
+    constants = _constants()
+    assert "dev-only-change-me" in constants or len(constants) > 1000
+    for constant in constants:
+        if not constant:
+            continue
+        for user_id in (admin, str(staff["admin"])):
+            assert not _opens_admin(app, "session", _session_cookie(constant, user_id)), constant
+            assert not _opens_admin(app, "remember_token", _remember_cookie(constant, user_id)), (
+                constant
+            )
+
+
+def _cookies(client: FlaskClient) -> dict[str, str]:
+    return {
+        name: cookie.value
+        for name in ("session", "remember_token")
+        if (cookie := client.get_cookie(name)) is not None
+    }
+
+
+def _replay(app: Flask, cookies: dict[str, str]) -> int:
+    """Status of the home page opened with a copy of these cookies, on another client."""
+    client = app.test_client()
+    for name, value in cookies.items():
+        client.set_cookie(name, value)
+    return client.get("/").status_code
+
+
+def test_log_out_ends_every_session_of_the_person(app: Flask, staff: dict[str, int]) -> None:
+    phone = app.test_client()
+    phone.post("/login", data={"login": "s101", "password": "demo1234", "remember": "1"})
+    laptop = login(app.test_client(), "s101")
+    colleague = login(app.test_client(), "s102")
+    stolen = _cookies(phone)
+    assert set(stolen) == {"session", "remember_token"}
+    assert _replay(app, stolen) == 200
+    assert _replay(app, {"remember_token": stolen["remember_token"]}) == 200
+
+    assert laptop.post("/logout").status_code == 302
+    assert laptop.get("/").status_code == 302
+    assert phone.get("/").status_code == 302
+    assert _replay(app, stolen) == 302
+    assert _replay(app, {"remember_token": stolen["remember_token"]}) == 302
+    assert colleague.get("/").status_code == 200  # other people stay signed in
+    assert login(app.test_client(), "s101").get("/").status_code == 200
+
+
+def test_a_new_password_ends_every_session(app: Flask, defs: Any, staff: dict[str, int]) -> None:
+    client = login(app.test_client(), "s101")
+    with app.app_context():
+        row = next(r for r in _rows() if r["employee_no"] == "s101")
+        same = people.import_people(defs, [row], by_admin=True, password_method=FAST_HASH)
+        assert not same.problems
+    assert client.get("/").status_code == 200  # same file, same password: nothing ends
+    with app.app_context():
+        changed = {**row, "password": "a-new-secret-9"}
+        assert not people.import_people(
+            defs, [changed], by_admin=True, password_method=FAST_HASH
+        ).problems
+    assert client.get("/").status_code == 302
+    login(app.test_client(), "s101", "a-new-secret-9")
+
+
+def _rows() -> list[dict[str, str]]:
+    from opsperf.services import demo
+
+    return demo.people_rows()
+
+
+def test_an_admin_signs_a_person_out_everywhere(app: Flask, staff: dict[str, int]) -> None:
+    target = login(app.test_client(), "m101")
+    admin = login(app.test_client(), "admin")
+    hr = login(app.test_client(), "hr01")
+    page = admin.get("/admin/people?q=m101").get_data(as_text=True)
+    assert f"/admin/people/{staff['m101']}/sign-out" in page
+    assert "/sign-out" not in hr.get("/admin/people?q=m101").get_data(as_text=True)
+
+    assert hr.post(f"/admin/people/{staff['m101']}/sign-out").status_code == 403
+    assert target.get("/").status_code == 200
+    response = admin.post(f"/admin/people/{staff['m101']}/sign-out", follow_redirects=True)
+    assert response.status_code == 200
+    with app.app_context():
+        name = db.session.get(User, staff["m101"]).name
+    assert name in response.get_data(as_text=True)
+    assert target.get("/").status_code == 302
+    assert admin.get("/").status_code == 200
+    assert admin.post("/admin/people/999999/sign-out").status_code == 404
+
+
+def test_log_in_starts_a_new_session_and_csrf_token(app: Flask, staff: dict[str, int]) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        with client.session_transaction() as before:
+            raw_before = before["csrf_token"]
+            before["planted"] = "by someone else"
+        response = client.post(
+            "/login", data={"login": "s101", "password": "demo1234", "csrf_token": token}
+        )
+        assert response.status_code == 302
+        client.get("/")
+        with client.session_transaction() as after:
+            assert "planted" not in after
+            assert after.get("csrf_token") != raw_before
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_remember_cookie_flags(app: Flask, staff: dict[str, int]) -> None:
+    client = app.test_client()
+    response = client.post(
+        "/login", data={"login": "s101", "password": "demo1234", "remember": "1"}
+    )
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if "remember_token" in c)
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+    secure = create_app({**_db(app), "SECRET_KEY": "x", "SECURE_COOKIES": True})
+    assert secure.config["SESSION_COOKIE_SECURE"]
+    assert secure.config["REMEMBER_COOKIE_SECURE"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/appraisals/99999999999999999999",
+        "/appraisals/2147483648/history",
+        "/cycles/99999999999999999999",
+        "/jobs/99999999999999999999",
+        "/api/v1/appraisals/99999999999999999999",
+    ],
+)
+def test_ids_past_the_integer_column_are_404(app: Flask, staff: dict[str, int], url: str) -> None:
+    assert login(app.test_client(), "hr01").get(url).status_code == 404
+
+
+def test_session_ids_past_the_integer_column_are_signed_out(
+    app: Flask, staff: dict[str, int]
+) -> None:
+    key = app.config["SECRET_KEY"]
+    for user_id in ("99999999999999999999.0", f"{staff['admin']}.99999999999999999999", "1"):
+        client = app.test_client()
+        client.set_cookie("session", _session_cookie(key, user_id))
+        assert client.get("/").status_code == 302
