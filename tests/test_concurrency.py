@@ -84,3 +84,42 @@ def test_a_stale_page_is_refused_and_changes_nothing(app: Flask, staff: Any, as_
     assert response.status_code == 409
     assert problems(response)  # the page says why, beside the form it keeps
     assert appraisal_of("s101").state == "assess.calibration"
+
+
+def test_a_write_without_a_whole_version_is_refused_and_keeps_what_was_typed(
+    app: Flask, staff: Any, as_user: Any
+) -> None:
+    """The stale-page check cannot be skipped: a save or step must name its version, in ASCII
+    digits (page) or as a JSON whole number (API)."""
+    appraisal_id = launch_quarter(["sales"], name="Q4")["s101"]
+    me = as_user("s101")
+    current = appraisal_of("s101").version
+    history = len(events(appraisal_id))
+    typed = "聚焦华东区重点客户续约"
+    for version in (None, "", "abc", "²", "1" * 5_000, "-1", f"{current}.0"):
+        data = {"plan_summary": typed}
+        if version is not None:
+            data["version"] = version
+        response = me.post(f"/appraisals/{appraisal_id}", data=data)
+        assert response.status_code == 422, version
+        assert typed in response.get_data(as_text=True)  # shown again, not lost
+        assert problems(response), version  # and says why
+        step = {"action": "submit_plan:request", "plan_summary": typed}
+        if version is not None:
+            step["version"] = version
+        assert me.post(f"/appraisals/{appraisal_id}/fire", data=step).status_code == 422
+    url = f"/api/v1/appraisals/{appraisal_id}"
+    for version in (None, str(current), float(current), True, [current], 10**30):
+        body: dict[str, Any] = {"values": {"plan_summary": typed}}
+        if version is not None:
+            body["version"] = version
+        expected = 409 if version == 10**30 else 422
+        assert me.post(f"{url}/values", json=body).status_code == expected, version
+        move = {"trigger": "submit_plan", "kind": "request", "version": version}
+        assert me.post(f"{url}/transitions", json=move).status_code == expected, version
+    a = appraisal_of("s101")
+    assert a.version == current
+    assert not (a.values or {}).get("plan_summary")
+    assert len(events(appraisal_id)) == history
+    saved = me.post(f"/appraisals/{appraisal_id}", data={"plan_summary": typed, "version": current})
+    assert saved.status_code == 302

@@ -206,8 +206,9 @@ def test_api_is_not_reachable_by_a_cross_site_form(app: Flask, as_user: Any, aid
     app.config["WTF_CSRF_ENABLED"] = True
     before = fingerprint(app)
     url = f"/api/v1/appraisals/{aid}"
-    save = {"values": {"plan_summary": "x"}}
-    cancel = {"trigger": "cancel", "kind": "fire", "comment": "x"}
+    version = appraisal_of("s101").version
+    save = {"values": {"plan_summary": "x"}, "version": version}
+    cancel = {"trigger": "cancel", "kind": "fire", "comment": "x", "version": version + 1}
     for client, path, body in ((me, "values", save), (hr, "transitions", cancel)):
         as_form = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in body.items()}
         for kwargs in (
@@ -509,7 +510,8 @@ def test_oversized_post_is_413(app: Flask, as_user: Any, aid: int, size: int) ->
 def test_reflected_trigger_is_escaped(as_user: Any, aid: int) -> None:
     payload = "<script>alert('trigger')</script>"
     response = as_user("s101").post(
-        f"/appraisals/{aid}/fire", data={"trigger": payload, "kind": "fire"}
+        f"/appraisals/{aid}/fire",
+        data={"trigger": payload, "kind": "fire", "version": appraisal_of("s101").version},
     )
     assert response.status_code == 403
     html = response.get_data(as_text=True)

@@ -259,7 +259,14 @@ def approval_status(ctx: Context) -> list[ApprovalStatus]:
 
 
 def _check_version(appraisal: Appraisal, expected: int | None) -> None:
-    if expected is not None and appraisal.version != expected:
+    """Every write names the version it was made on (None: it did not, or not as a whole
+    number): the stale-page check is never skipped."""
+    if expected is None:
+        raise ValidationFailed(
+            "the version of the appraisal this was made on is missing or not a whole number; "
+            "reload the page — nothing was changed"
+        )
+    if appraisal.version != expected:
         raise Conflict(
             "this appraisal changed since you opened it (someone else acted or saved); "
             "reload the page to see the current state — nothing was changed"

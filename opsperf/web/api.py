@@ -163,6 +163,8 @@ def _formdata(ctx: Context, values: Mapping[str, Any]) -> MultiDict[str, str]:
 
 
 def _version(value: Any) -> int | None:
+    """The version the client read: a JSON whole number (``"11"``, ``11.0`` or ``true`` are
+    not; None is refused by the service)."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 

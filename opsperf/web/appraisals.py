@@ -22,8 +22,10 @@ bp = Blueprint("appraisals", __name__, url_prefix="/appraisals")
 
 
 def _version() -> int | None:
+    """The version the page was opened at: ASCII digits only (not "²", not 5,000 of them).
+    None (missing or malformed) is refused by the service."""
     raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else None
 
 
 def _page(
@@ -108,12 +110,12 @@ def save(appraisal_id: int) -> Any:
     me = user()
     try:
         outcome = svc.save(appraisal_id, me, request.form, _version())
-    except (Conflict, PermissionDenied) as exc:
+    except (Conflict, PermissionDenied, ValidationFailed) as exc:
         # Show the page again with what was typed, so nothing is lost.
         ctx = _context(appraisal_id)
         evaluation, typed = svc.preview(ctx, me, request.form)
         flash(error_text(exc), "error")
-        status = 409 if isinstance(exc, Conflict) else 403
+        status = {Conflict: 409, PermissionDenied: 403}.get(type(exc), 422)
         return _page(ctx, me, raw=typed.raw, evaluation=evaluation, status=status)
     if outcome.errors:
         flash(_("Not saved: please correct the marked values."), "error")
