@@ -133,6 +133,7 @@ def open_page(browser: Browser, live_url: str) -> Iterator[OpenPage]:
     page itself. The browser asks for Chinese, as staff do.
     """
     contexts = []
+    blocked: list[str] = []  # what the Content-Security-Policy refused, from the console
 
     def make(employee_no: str | None = None, *, javascript: bool = True) -> Page:
         context = browser.new_context(
@@ -143,6 +144,10 @@ def open_page(browser: Browser, live_url: str) -> Iterator[OpenPage]:
         )
         context.set_default_timeout(TIMEOUT_MS)
         context.add_init_script(PREVIEW_TRACKER)
+        context.on(
+            "console",
+            lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None,
+        )
         contexts.append(context)
         if employee_no:
             form = {"login": employee_no, "password": demo.PASSWORD}
@@ -153,6 +158,7 @@ def open_page(browser: Browser, live_url: str) -> Iterator[OpenPage]:
     yield make
     for context in contexts:
         context.close()
+    assert not blocked, blocked  # the pages run under their CSP without a refusal
 
 
 @pytest.fixture

@@ -212,3 +212,35 @@ def test_a_pattern_that_backtracks_forever_is_cut_short() -> None:
     assert [(e.path, e.code) for e in errors] == [("code", "pattern")]
     assert time.perf_counter() - started < 5  # a safety bound: unbounded, this never ends
     assert post({"code": "aaaa"}, ["review"]).errors == []
+
+
+def test_text_has_a_length_limit_even_when_the_form_sets_none() -> None:
+    """``secret`` (text) and table cells have no max_length: the defaults apply; ``comment``
+    (textarea) declares 50, which wins over the default."""
+    from opsperf.engine.text import DEFAULT_LIMITS, KPI_NOTE_LIMIT
+
+    text = DEFAULT_LIMITS["text"]
+    for data, path, limit in (
+        ({"secret": "长" * (text + 1)}, "secret", text),
+        ({"comment": "长" * 51}, "comment", 50),
+        ({"actions__rows": "1", "actions-0-what": "长" * (text + 1)}, "actions.0.what", text),
+        ({"kpis-revenue-note": "长" * (KPI_NOTE_LIMIT + 1)}, "kpis.revenue.note", KPI_NOTE_LIMIT),
+    ):
+        result = post(data, ["review", "kpis.note"])
+        assert [(e.path, e.code, e.params) for e in result.errors] == [
+            (path, "max_length", {"max": limit})
+        ], path
+        exact = {k: v[:limit] if v.startswith("长") else v for k, v in data.items()}
+        assert not post(exact, ["review", "kpis.note"]).errors, path
+
+
+def test_text_refuses_control_characters_and_lone_surrogates() -> None:
+    for value in ("a\x00b", "x\ud800", "esc\x1b[0m"):
+        for data, path in (
+            ({"secret": value}, "secret"),
+            ({"actions__rows": "1", "actions-0-what": value}, "actions.0.what"),
+            ({"kpis-revenue-note": value}, "kpis.revenue.note"),
+        ):
+            result = post(data, ["review", "kpis.note"])
+            assert [(e.path, e.code) for e in result.errors] == [(path, "characters")], path
+    assert not post({"comment": "第一行\r\n第二行\t缩进"}, ["review"]).errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import hmac
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ def _constants() -> set[str]:
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Constant) and isinstance(node.value, str):
                     found.add(node.value)
-    return found
+    return {c for c in found if c.encode("utf-8", "replace").decode("utf-8") == c}  # keys: UTF-8
 
 
 def _session_cookie(key: str, user_id: str) -> str:
@@ -233,3 +234,33 @@ def test_session_ids_past_the_integer_column_are_signed_out(
         client = app.test_client()
         client.set_cookie("session", _session_cookie(key, user_id))
         assert client.get("/").status_code == 302
+
+
+def test_every_response_carries_the_security_headers(app: Flask, staff: dict[str, int]) -> None:
+    anonymous, hr = app.test_client(), login(app.test_client(), "hr01")
+    responses = [
+        anonymous.get("/login"),
+        anonymous.get("/"),  # a redirect
+        anonymous.get("/api/v1/tasks"),  # 401 JSON
+        hr.get("/"),
+        hr.get("/cycles/"),
+        hr.get("/admin/people"),
+        hr.get("/nowhere"),  # 404 page
+        hr.get("/static/css/opsperf.css"),
+    ]
+    for response in responses:
+        csp = response.headers.get("Content-Security-Policy", "")
+        assert "script-src 'self'" in csp, response.request.path
+        assert "unsafe-eval" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert "Strict-Transport-Security" not in response.headers
+        response.close()
+    for response in responses[:-1]:
+        html = response.get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html), "an inline script"
+        assert not re.search(r"\son[a-z]+\s*=", html), "an inline event handler"
+    secure = create_app({**_db(app), "SECRET_KEY": "x", "SECURE_COOKIES": True})
+    assert "max-age" in secure.test_client().get("/login").headers["Strict-Transport-Security"]

@@ -43,6 +43,7 @@ from opsperf.engine.scoring import (
     score_form,
     score_tables,
 )
+from opsperf.engine.text import DEFAULT_LIMITS, KPI_NOTE_LIMIT, untypable
 from opsperf.errors import ExpressionError
 
 MAX_COMPUTE_PASSES = 8
@@ -470,8 +471,11 @@ def _matches(pattern: str, value: str) -> bool:
 
 
 def _text_errors(f: TextField, value: str, path: str) -> list[FieldError]:
-    if f.max_length is not None and len(value) > f.max_length:
-        return [FieldError(path, "max_length", {"max": f.max_length})]
+    if untypable(value):
+        return [FieldError(path, "characters")]
+    limit = f.max_length if f.max_length is not None else DEFAULT_LIMITS[f.type]
+    if len(value.replace("\r\n", "\n")) > limit:  # a browser counts a line break once
+        return [FieldError(path, "max_length", {"max": limit})]
     if f.min_length is not None and len(value) < f.min_length:
         return [FieldError(path, "min_length", {"min": f.min_length})]
     if f.pattern is not None and not _matches(f.pattern, value):
@@ -497,6 +501,12 @@ def _apply_kpis(f: KpiTableField, bound: wf.Field, result: PostResult, ed: Edita
             bad_number = isinstance(value, float) and not math.isfinite(value)
             if bad_number or (cell.process_errors and not _blank(cell.raw_data)):
                 result.errors.append(FieldError(path, "number"))
+                continue
+            if isinstance(value, str) and untypable(value):
+                result.errors.append(FieldError(path, "characters"))
+                continue
+            if isinstance(value, str) and len(value) > KPI_NOTE_LIMIT:
+                result.errors.append(FieldError(path, "max_length", {"max": KPI_NOTE_LIMIT}))
                 continue
             if row.get(column) != value:
                 result.changes[path] = [row.get(column), value]

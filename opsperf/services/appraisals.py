@@ -29,6 +29,7 @@ from opsperf.engine.forms import (
     parse_post,
 )
 from opsperf.engine.scoring import bonus_for, grade_for, score_form
+from opsperf.engine.text import COMMENT_LIMIT, untypable
 from opsperf.errors import (
     Conflict,
     ExpressionError,
@@ -388,6 +389,14 @@ def fire(
         comment = (comment or "").strip() or None
         if action.comment == "required" and not comment:
             raise ValidationFailed("a comment is required for this step")
+        if comment and untypable(comment):
+            raise ValidationFailed(
+                "the comment holds control characters or broken symbols; remove them"
+            )
+        if comment and len(comment) > COMMENT_LIMIT:
+            raise ValidationFailed(
+                "a comment may be at most %(max)s characters long", max=COMMENT_LIMIT
+            )
         t = ctx.workflow.transition(a.state, trigger)
         if kind in ("fire", "request") and t.require_complete:
             _require_complete(ctx, user)

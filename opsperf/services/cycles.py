@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import Department, KpiTableField, TableField
+from opsperf.engine.text import untypable
 from opsperf.errors import N_, NotFound, ValidationFailed
 from opsperf.persistence.models import Appraisal, Cycle, Event, Job, User, db, utcnow
 from opsperf.services import jobs, snapshots, steps
@@ -94,6 +95,8 @@ def start(
         raise ValidationFailed("give the cycle a name")
     if len(name.strip()) > MAX_NAME:
         raise ValidationFailed("the name is longer than %(max)s characters", max=MAX_NAME)
+    if untypable(name):
+        raise ValidationFailed("the name holds control characters or broken symbols")
     if period_end < period_start:
         raise ValidationFailed("the period ends before it starts")
     unknown = [d for d in department_ids if d not in defs.departments]

@@ -16,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import GLOBAL_ROLES
+from opsperf.engine.text import untypable
 from opsperf.errors import NotFound, ValidationFailed
 from opsperf.persistence.models import Job, User, db
 from opsperf.services import jobs
@@ -41,6 +42,8 @@ ALIASES = {
 }
 ROW = "_row"  # the row's number in the file, for messages
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Longest value of each column (the database's column sizes); any other column: 200.
+COLUMN_LIMITS = {"employee_no": 64, "department": 64, "position": 64, "manager": 64, "roles": 500}
 PASSWORD_METHOD = "scrypt"
 
 
@@ -95,8 +98,8 @@ def sign_out_everywhere(person_id: int) -> User:
 def find_login(login: str) -> User | None:
     """The user with this employee number or e-mail (case-insensitive)."""
     key = login.strip()
-    if not key:
-        return None
+    if not key or len(key) > 200 or untypable(key):
+        return None  # no account can have such a name
     return db.session.scalar(
         select(User).where((User.employee_no == key) | (User.email == key.lower()))
     )
@@ -264,6 +267,25 @@ def _row_problems(
         for c in ("employee_no", "name", "department")
         if not row.get(c)
     ]
+    for column, value in row.items():
+        if not isinstance(value, str) or column == ROW:
+            continue
+        if untypable(value):
+            problems.append(
+                RowProblem(
+                    number,
+                    "%(column)s holds control characters or broken symbols",
+                    {"column": column},
+                )
+            )
+        elif len(value) > COLUMN_LIMITS.get(column, 200):
+            problems.append(
+                RowProblem(
+                    number,
+                    "%(column)s is longer than %(max)s characters",
+                    {"column": column, "max": COLUMN_LIMITS.get(column, 200)},
+                )
+            )
     dept = defs.departments.get(row.get("department", ""))
     if row.get("department") and dept is None:
         problems.append(

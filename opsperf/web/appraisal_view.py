@@ -30,6 +30,7 @@ MESSAGES = {
     "min_length": lambda p: _("Write at least %(min)s characters.", min=p["min"]),
     "max_length": lambda p: _("Write at most %(max)s characters.", max=p["max"]),
     "pattern": lambda p: _("The value does not have the expected format."),
+    "characters": lambda p: _("Remove the control characters or broken symbols from the text."),
     "date_range": lambda p: _("The date is outside the allowed range."),
     "max_items": lambda p: _("Pick at most %(max)s.", max=p["max"]),
     "min_items": lambda p: _("Pick at least %(min)s.", min=p["min"]),

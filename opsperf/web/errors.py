@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from opsperf.errors import (
@@ -18,7 +19,8 @@ from opsperf.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
-from opsperf.web.helpers import error_text
+from opsperf.persistence.models import db
+from opsperf.web.helpers import encodable, error_text
 
 STATUS = {
     NotFound: 404,
@@ -44,7 +46,11 @@ UNTITLED = N_("Error")
 
 
 def respond(status: int, message: str, problems: list[Any] | None = None) -> Any:
-    """One error response: JSON for the API, a fragment for HTMX, else a full page."""
+    """One error response: JSON for the API, a fragment for HTMX, else a full page.
+
+    What the failed request left in the session is rolled back first: nothing of it is
+    stored, and the page can still read the signed-in person."""
+    db.session.rollback()
     title = _(TITLES.get(status) or UNTITLED)
     if request.path.startswith("/api/"):
         payload: dict[str, Any] = {"error": title, "message": message, "status": status}
@@ -52,10 +58,11 @@ def respond(status: int, message: str, problems: list[Any] | None = None) -> Any
             payload["problems"] = [str(p) for p in problems]
         return jsonify(payload), status
     if getattr(request, "htmx", False):
-        html = render_template("_error_fragment.html", title=title, message=message)
+        html = encodable(render_template("_error_fragment.html", title=title, message=message))
         headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
         return html, status, headers
-    return render_template("error.html", status=status, title=title, message=message), status
+    page = render_template("error.html", status=status, title=title, message=message)
+    return encodable(page), status
 
 
 def init_app(app: Flask) -> None:
@@ -63,6 +70,8 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(error_class, _domain(status))
     app.register_error_handler(CSRFError, _csrf)
     app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(DataError, _data)
+    app.register_error_handler(IntegrityError, _integrity)
 
 
 def _domain(status: int) -> Any:
@@ -89,3 +98,12 @@ def _http(exc: HTTPException) -> Any:
         500: _("Something went wrong on our side. Try again, or tell an administrator."),
     }
     return respond(status, messages.get(status, exc.description or ""))
+
+
+def _data(exc: DataError) -> Any:
+    """The database refused a value (too long, out of range, a NUL byte) that a check missed."""
+    return respond(422, _("A value is too long or not allowed here; nothing was saved."))
+
+
+def _integrity(exc: IntegrityError) -> Any:
+    return respond(409, _("This clashes with a record saved meanwhile; nothing was saved."))

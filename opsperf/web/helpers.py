@@ -22,6 +22,7 @@ from opsperf.definitions import statetree
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.registry import Registry
 from opsperf.definitions.schema import Text
+from opsperf.engine.text import printable
 from opsperf.errors import N_
 from opsperf.persistence.models import User
 
@@ -170,8 +171,18 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 def render(template: str, block: str | None = None, **context: Any) -> str:
     """The full page, or — for an HTMX request naming ``block`` — just that block."""
     if block is not None and getattr(request, "htmx", False):
-        return str(render_block(template, block, **context))
-    return render_template(template, **context)
+        return encodable(str(render_block(template, block, **context)))
+    return encodable(render_template(template, **context))
+
+
+def encodable(html: str) -> str:
+    """The page as UTF-8 can carry it. Text is checked on the way in, but rows stored before
+    that may hold a lone surrogate: shown as U+FFFD rather than failing the whole page."""
+    try:
+        html.encode("utf-8")
+    except UnicodeEncodeError:
+        return printable(html)
+    return html
 
 
 def fmt_number(value: Any, digits: int = 2) -> str:

@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from opsperf.definitions.schema import Text
 from opsperf.engine.forms import Editable
+from opsperf.engine.text import DEFAULT_LIMITS, KPI_NOTE_LIMIT
 from opsperf.errors import N_
 from opsperf.web.helpers import fmt_number, fmt_when, plain
 from opsperf.web.vocabulary import SCORING_METHODS, formula
@@ -85,7 +86,7 @@ class Widgets:
         name = _attr(name)
         kind = d.type
         if kind in ("text", "textarea"):
-            extra = f' maxlength="{d.max_length}"' if d.max_length else ""
+            extra = f' maxlength="{d.max_length or DEFAULT_LIMITS[kind]}"'
             if d.placeholder:
                 extra += f' placeholder="{self.label(d.placeholder)}"'
             shown = _attr(value)
@@ -239,9 +240,12 @@ class Widgets:
                 if "note" in editable:
                     ident = f"{_attr(d.id)}-{_attr(k.id)}-note"
                     shown = _attr(f.cell(path, row.get("note")) or "")
+                    errors = f.cell_errors.get(path) or []
                     cells.append(
-                        f'<td><input id="{ident}" name="{ident}" aria-label="{escape(_("Note"))}"'
-                        f' value="{shown}"></td>'
+                        f'<td class="{"has-error" if errors else ""}"><input id="{ident}"'
+                        f' name="{ident}" aria-label="{escape(_("Note"))}"'
+                        f' maxlength="{KPI_NOTE_LIMIT}" value="{shown}">'
+                        f"{self.errors(errors)}</td>"
                     )
                 else:
                     cells.append(f"<td>{escape(row.get('note') or '')}</td>")
