@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from opsperf.config import Defaults
 
@@ -36,6 +37,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         database = os.path.join(app.instance_path, "opsperf.sqlite")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
+
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     from opsperf import worker
     from opsperf.persistence import init_app as init_persistence

@@ -28,6 +28,14 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = 14 * 24 * 3600  # seconds
+    # Log-in throttling: after this many wrong passwords for one account, or failures from one
+    # client address, within LOGIN_WINDOW seconds, log-ins are refused (429) until it ends.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 50
+    LOGIN_WINDOW = 15 * 60
+    # Proxies in front of the app (nginx, a load balancer) whose X-Forwarded-For/-Proto to
+    # trust: with 0, every client looks like the proxy to per-address throttling.
+    TRUSTED_PROXIES = 0
     # Behind HTTPS set OPSPERF_SECURE_COOKIES=true: cookies are then never sent over plain HTTP.
     SECURE_COOKIES = False
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import delete
 from werkzeug.test import TestResponse
 
 from opsperf.config import PROJECT_ROOT
-from opsperf.persistence.models import Appraisal, db
+from opsperf.persistence.models import Appraisal, LoginFailure, db
 from opsperf.services import demo
 from tests import helpers
 from tests.helpers import appraisal_of, events, launch
@@ -180,8 +181,19 @@ def test_session_auth_works_too(as_user: Any, aid: int) -> None:
     ids=["wrong-password", "empty-password", "unknown-user", "empty", "no-credentials"],
 )
 def test_bad_credentials_get_401_with_a_challenge(
-    app: Flask, aid: int, auth: tuple[str, str] | None
+    app: Flask, aid: int, auth: tuple[str, str] | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES", 1_000)  # throttling: test_sessions.py
+    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_ADDRESS", 1_000)
+    try:
+        _bad_credentials(app, aid, auth)
+    finally:  # the world is shared: leave no failures to throttle later tests
+        with app.app_context():
+            db.session.execute(delete(LoginFailure))
+            db.session.commit()
+
+
+def _bad_credentials(app: Flask, aid: int, auth: tuple[str, str] | None) -> None:
     client = app.test_client()
     for method, url, body in [
         ("GET", "/api/v1/tasks", None),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import base64
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -15,12 +17,14 @@ from flask import Flask
 from flask.json.tag import TaggedJSONSerializer
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import select
 
 from opsperf import create_app
 from opsperf.config import PROJECT_ROOT
-from opsperf.persistence.models import User, db
+from opsperf.persistence.models import LoginFailure, User, db
 from opsperf.services import people
 from tests.conftest import FAST_HASH, login
+from tests.helpers import problems
 
 
 @pytest.fixture
@@ -264,3 +268,82 @@ def test_every_response_carries_the_security_headers(app: Flask, staff: dict[str
         assert not re.search(r"\son[a-z]+\s*=", html), "an inline event handler"
     secure = create_app({**_db(app), "SECRET_KEY": "x", "SECURE_COOKIES": True})
     assert "max-age" in secure.test_client().get("/login").headers["Strict-Transport-Security"]
+
+
+def _post_login(client: FlaskClient, login_name: str, password: str, address: str) -> Any:
+    return client.post(
+        "/login",
+        data={"login": login_name, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def _end_windows(app: Flask) -> None:
+    """As if the throttling window had passed."""
+    with app.app_context():
+        for row in db.session.scalars(select(LoginFailure)):
+            row.window_start -= dt.timedelta(seconds=app.config["LOGIN_WINDOW"] + 1)
+        db.session.commit()
+
+
+def test_log_in_is_throttled_per_account_across_workers(app: Flask, staff: dict[str, int]) -> None:
+    client = app.test_client()
+    for n in range(app.config["LOGIN_MAX_FAILURES"]):
+        address = f"10.0.0.{n}"  # from different places: the account counts
+        assert _post_login(client, "S101", "wrong", address).status_code == 401
+    refused = _post_login(client, "s101", "demo1234", "10.0.1.1")
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= app.config["LOGIN_WINDOW"] + 1
+    assert "15" in " ".join(problems(refused))  # says when to try again
+    # another worker, or another host, on the same database sees the same count
+    other = create_app({**_db(app), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False})
+    again = _post_login(other.test_client(), "s101", "demo1234", "10.0.1.2")
+    with other.app_context():
+        db.engine.dispose()
+    assert again.status_code == 429
+    assert _post_login(client, "s102", "demo1234", "10.0.1.1").status_code == 302  # others can
+    _end_windows(app)
+    assert _post_login(app.test_client(), "s101", "demo1234", "10.0.1.1").status_code == 302
+    with app.app_context():  # a right password clears the account's count
+        assert db.session.get(LoginFailure, "account:s101") is None
+
+
+def test_log_in_is_throttled_per_address(app: Flask, staff: dict[str, int]) -> None:
+    app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"] = 3
+    client = app.test_client()
+    for name in ("nobody1", "nobody2", "s103"):
+        assert _post_login(client, name, "guess", "192.0.2.7").status_code == 401
+    assert _post_login(client, "s101", "demo1234", "192.0.2.7").status_code == 429
+    assert _post_login(client, "s101", "demo1234", "192.0.2.8").status_code == 302
+
+
+def test_api_basic_auth_is_throttled(app: Flask, staff: dict[str, int]) -> None:
+    client = app.test_client()
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"s101:wrong").decode()}
+    right = {"Authorization": "Basic " + base64.b64encode(b"s101:demo1234").decode()}
+    assert client.get("/api/v1/tasks", headers=right).status_code == 200
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert client.get("/api/v1/tasks", headers=wrong).status_code == 401
+    refused = client.get("/api/v1/tasks", headers=right)
+    assert refused.status_code == 429
+    assert refused.get_json()["status"] == 429
+    assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_unknown_accounts_cost_a_password_check_too(
+    app: Flask, staff: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer for an unknown account takes as long as for a wrong password."""
+    checked: list[str] = []
+    real = people.check_password_hash
+
+    def counting(stored: str, password: str) -> bool:
+        checked.append(password)
+        return real(stored, password)
+
+    monkeypatch.setattr(people, "check_password_hash", counting)
+    client = app.test_client()
+    for name in ("s101", "nobody-at-all", "nobody@nowhere.example"):
+        checked.clear()
+        assert _post_login(client, name, "guess-1", "198.51.100.1").status_code == 401
+        assert checked == ["guess-1"], name

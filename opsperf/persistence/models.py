@@ -268,3 +268,14 @@ class Setting(db.Model):  # type: ignore[name-defined,misc]
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class LoginFailure(db.Model):  # type: ignore[name-defined,misc]
+    """Failed log-ins of one account or one client address in the current window: shared by
+    every worker and host, so throttling holds however many serve the site."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)  # "account:…" | "address:…"
+    failures: Mapped[int] = mapped_column(default=0)
+    window_start: Mapped[dt.datetime] = mapped_column(default=utcnow)

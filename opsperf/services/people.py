@@ -76,13 +76,18 @@ def hash_password(password: str, method: str | None = None) -> str:
     return generate_password_hash(password, method=method or PASSWORD_METHOD)
 
 
+_UNKNOWN: list[str] = []  # a hash to check against when there is no account to check
+
+
 def verify(user: User | None, password: str) -> bool:
-    return bool(
-        user
-        and user.active
-        and user.password_hash
-        and check_password_hash(user.password_hash, password)
-    )
+    """Whether the password is the person's. Unknown and inactive accounts take as long as
+    known ones, so the time of the answer does not tell which log-ins exist."""
+    if user is None or not user.password_hash:
+        if not _UNKNOWN:
+            _UNKNOWN.append(hash_password("no account has this password"))
+        check_password_hash(_UNKNOWN[0], password)
+        return False
+    return check_password_hash(user.password_hash, password) and bool(user.active)
 
 
 def sign_out_everywhere(person_id: int) -> User:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, jsonify, make_response, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
@@ -19,11 +19,11 @@ from opsperf.engine.forms import FieldError
 from opsperf.errors import PermissionDenied, ValidationFailed
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
-from opsperf.services import people, tasks
+from opsperf.services import logins, tasks
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.web.errors import respond
-from opsperf.web.helpers import error_text, int_arg, url_with
+from opsperf.web.helpers import error_text, int_arg, login_limits, url_with
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -33,9 +33,14 @@ def _user() -> User:
         return current_user._get_current_object()  # type: ignore[no-any-return]
     auth = request.authorization
     if auth and auth.type == "basic":
-        found = people.find_login(auth.username or "")
-        if people.verify(found, auth.password or ""):
-            assert found is not None
+        login, limits = (auth.username or "")[:200], login_limits()
+        wait = logins.retry_after(login, request.remote_addr, limits)
+        if wait:
+            refused = make_response(respond(429, _("Too many failed log-ins. Try again later.")))
+            refused.headers["Retry-After"] = str(wait)
+            abort(refused)
+        found = logins.authenticate(login, auth.password or "", request.remote_addr, limits)
+        if found is not None:
             return found
     abort(401)
 

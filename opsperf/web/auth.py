@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from opsperf.persistence.models import db
-from opsperf.services import people
-from opsperf.web.helpers import LANGUAGES, render
+from opsperf.services import logins
+from opsperf.web.helpers import LANGUAGES, login_limits, render
 
 bp = Blueprint("auth", __name__)
 
@@ -28,9 +28,19 @@ def login() -> Any:
         return redirect(url_for("home.index"))
     login_name = ""
     if request.method == "POST":
-        login_name = request.form.get("login", "")
-        found = people.find_login(login_name)
-        if people.verify(found, request.form.get("password", "")):
+        login_name = request.form.get("login", "")[:200]
+        limits = login_limits()
+        wait = logins.retry_after(login_name, request.remote_addr, limits)
+        if wait:
+            flash(
+                _("Too many failed log-ins. Try again in %(minutes)s min.", minutes=-(-wait // 60)),
+                "error",
+            )
+            page = render("auth/login.html", login=login_name)
+            return page, 429, {"Retry-After": str(wait)}
+        password = request.form.get("password", "")
+        found = logins.authenticate(login_name, password, request.remote_addr, limits)
+        if found is not None:
             session.clear()  # a new session, and with it a new CSRF token
             login_user(found, remember=bool(request.form.get("remember")))
             return redirect(_safe_next(request.args.get("next")))

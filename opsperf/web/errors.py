@@ -39,6 +39,7 @@ TITLES = {
     409: N_("Changed meanwhile"),
     413: N_("Too large"),
     422: N_("Please check your input"),
+    429: N_("Too many attempts"),
     500: N_("Something went wrong"),
     503: N_("Definitions are not available"),
 }

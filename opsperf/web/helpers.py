@@ -25,6 +25,7 @@ from opsperf.definitions.schema import Text
 from opsperf.engine.text import printable
 from opsperf.errors import N_
 from opsperf.persistence.models import User
+from opsperf.services.logins import Limits
 
 F = TypeVar("F", bound=Callable[..., Any])
 LANGUAGES = {"zh": "中文", "en": "English"}
@@ -228,6 +229,15 @@ def _zone() -> dt.tzinfo:
     if found is None:
         found = g._opsperf_zone = get_timezone()
     return found
+
+
+def login_limits() -> Limits:
+    config = current_app.config
+    return Limits(
+        per_account=int(config["LOGIN_MAX_FAILURES"]),
+        per_address=int(config["LOGIN_MAX_FAILURES_PER_ADDRESS"]),
+        window=int(config["LOGIN_WINDOW"]),
+    )
 
 
 MAX_ID = 2**31 - 1  # the largest record id: PostgreSQL's INTEGER
