@@ -437,3 +437,70 @@ def test_reimport_without_a_roles_column_keeps_roles(
     assert upload(hr, "people.csv", csv_bytes(header, rows)).status_code == 302
     assert everyone(app)["hr01"]["roles"] == ["hr"]
     assert as_user("hr01").get("/admin/people").status_code == 200
+
+
+# --------------------------------------------------------------------------- identity and org
+
+
+def _import(app: Flask, rows: list[dict[str, str]]) -> list[str]:
+    with app.app_context():
+        defs = app.extensions["opsperf.registry"].current
+        result = people.import_people(defs, rows, password_method="pbkdf2:sha256:1000")
+        return [str(p) for p in result.problems]
+
+
+def _person(no: str, manager: str = "", email: str = "", password: str = "") -> dict[str, str]:
+    return {
+        "employee_no": no,
+        "name": f"员工{no}",
+        "email": email,
+        "department": "sales",
+        "position": "sales_rep",
+        "manager": manager,
+        "password": password,
+    }
+
+
+def test_a_log_in_name_leads_to_one_person(app: Flask, staff: dict[str, int]) -> None:
+    """Employee numbers and e-mails are one namespace, whatever the letter case."""
+    before = everyone(app)
+    admin_email = "admin@demo.opsperf"
+    for rows, row in (
+        ([_person(admin_email)], 2),  # an employee number that is someone's e-mail
+        ([_person("S101")], 2),  # an employee number in another letter case
+        ([_person("n801"), _person("N801")], 3),  # two numbers that differ only in case
+        ([_person("n802", email="n803@example.com"), _person("n803@example.com")], 2),
+    ):
+        found = _import(app, rows)
+        assert found, rows
+        assert found[0].startswith(f"row {row}: log-in name"), found
+    assert everyone(app) == before
+    assert not _import(app, [_person("n804", email="n804@example.com")])  # one's own is fine
+
+
+def test_log_in_names_match_whatever_the_case(app: Flask, staff: dict[str, int]) -> None:
+    assert not _import(app, [_person("Ab901", email="Ab901.Mail@Example.com", password="pw-1234")])
+    for name in ("Ab901", "ab901", "AB901", "ab901.mail@example.com", "AB901.MAIL@EXAMPLE.COM"):
+        client = app.test_client()
+        response = client.post("/login", data={"login": name, "password": "pw-1234"})
+        assert response.status_code == 302, name
+
+
+def test_managers_may_not_go_round_in_a_circle(app: Flask, staff: dict[str, int]) -> None:
+    before = everyone(app)
+    two = [_person("c1", manager="c2"), _person("c2", manager="c1")]
+    found = _import(app, two)
+    assert len(found) == 1
+    assert "circle" in found[0]
+    assert "c1 → c2 → c1" in found[0] or "c2 → c1 → c2" in found[0]
+    three = [_person("d1", manager="d2"), _person("d2", manager="d3"), _person("d3", manager="d1")]
+    assert "circle" in _import(app, three)[0]
+    # through people already there: s100 manages s101; make s100 report to a new s101 report
+    closing = [_person("e1", manager="s101"), {**_person("s100", manager="e1"), "position": ""}]
+    found = _import(app, closing)
+    assert found
+    assert "s100" in found[0]
+    assert "circle" in found[0]
+    assert everyone(app) == before
+    chain = [_person("f1", manager="s100"), _person("f2", manager="f1")]
+    assert not _import(app, chain)  # a chain is fine

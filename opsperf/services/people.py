@@ -105,9 +105,13 @@ def find_login(login: str) -> User | None:
     key = login.strip()
     if not key or len(key) > 200 or untypable(key):
         return None  # no account can have such a name
-    return db.session.scalar(
-        select(User).where((User.employee_no == key) | (User.email == key.lower()))
-    )
+    lowered = key.lower()
+    found = db.session.scalars(
+        select(User)
+        .where(or_(func.lower(User.employee_no) == lowered, User.email == lowered))
+        .limit(2)
+    ).all()
+    return found[0] if len(found) == 1 else None  # a name two people share opens neither
 
 
 def read_rows(path: Path | str, content: bytes | None = None) -> list[dict[str, str]]:
@@ -202,6 +206,9 @@ def import_people(
         if not by_admin:
             result.problems += _admin_only(number, row, known.get(no))
     result.problems += _email_clashes(rows, numbers, known)
+    if not result.problems:  # these read the file as a whole: only once every row is sound
+        result.problems += _login_clashes(rows, numbers, known)
+        result.problems += _manager_cycles(rows, numbers, known)
     if result.problems:
         result.problems.sort(key=lambda p: p.row)
         return result
@@ -227,6 +234,77 @@ def import_people(
         users[row["employee_no"]].manager_id = target.id if target else None
     db.session.commit()
     return result
+
+
+def _login_clashes(
+    rows: list[Mapping[str, str]], numbers: list[int], known: Mapping[str, User]
+) -> list[RowProblem]:
+    """Employee numbers and e-mails are one namespace of log-in names, whatever the letter case:
+    after the import each name must lead to one person. (E-mail against e-mail is
+    ``_email_clashes``'s.)"""
+    final: dict[str, tuple[str, str]] = {  # employee_no → (employee_no, e-mail), after the import
+        no: (no, (u.email or "").lower()) for no, u in known.items()
+    }
+    row_of: dict[str, int] = {}
+    for number, row in zip(numbers, rows, strict=True):
+        final[row["employee_no"]] = (row["employee_no"], (row.get("email") or "").lower())
+        row_of[row["employee_no"]] = number
+    numbers_by_name: dict[str, str] = {}
+    problems = []
+    for no, _email in final.values():  # employee numbers, case-insensitively
+        other = numbers_by_name.setdefault(no.lower(), no)
+        if other != no:
+            problems.append(_clash(row_of, no, other, no))
+    for no, email in final.values():
+        owner = numbers_by_name.get(email)
+        if email and owner is not None and owner != no:
+            problems.append(_clash(row_of, no, owner, email))
+    return [p for p in problems if p is not None]
+
+
+def _clash(row_of: Mapping[str, int], one: str, other: str, name: str) -> RowProblem | None:
+    number = row_of.get(one) or row_of.get(other)
+    if number is None:  # both were there before this file: not this import's doing
+        return None
+    return RowProblem(
+        number,
+        "log-in name %(name)s would lead to both %(one)s and %(other)s",
+        {"name": name, "one": one, "other": other},
+    )
+
+
+def _manager_cycles(
+    rows: list[Mapping[str, str]], numbers: list[int], known: Mapping[str, User]
+) -> list[RowProblem]:
+    """Nobody may end up managing themself through others (A → B → … → A)."""
+    by_id = {u.id: no for no, u in known.items()}
+    manager: dict[str, str | None] = {
+        no: by_id.get(u.manager_id) for no, u in known.items() if u.manager_id
+    }
+    row_of = {}
+    for number, row in zip(numbers, rows, strict=True):
+        manager[row["employee_no"]] = row.get("manager") or None
+        row_of[row["employee_no"]] = number
+    problems, reported = [], set()
+    for start in row_of:
+        chain, at = [start], manager.get(start)
+        while at is not None and at not in chain and len(chain) <= len(manager):
+            chain.append(at)
+            at = manager.get(at)
+        if at is None or at in reported:
+            continue
+        cycle = chain[chain.index(at) :] if at in chain else []
+        if not cycle or not any(no in row_of for no in cycle):
+            continue
+        reported.update(cycle)
+        problems.append(
+            RowProblem(
+                min(row_of[no] for no in cycle if no in row_of),
+                "managers go round in a circle: %(chain)s",
+                {"chain": " → ".join([*cycle, cycle[0]])},
+            )
+        )
+    return problems
 
 
 def _email_clashes(
