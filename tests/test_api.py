@@ -592,3 +592,26 @@ def test_non_finite_numbers_are_422(app: Flask, aid: int, number: str) -> None:
         status = 500
     assert status == 422, status
     assert stored(aid) == before
+
+
+def test_times_carry_their_offset_and_sign_offs_their_progress(app: Flask, aid: int) -> None:
+    import datetime as dt
+    import random
+
+    with app.app_context():
+        demo._walk(aid, ["submit_plan", "start_assessment", "submit_self", "submit_review"],
+                   random.Random(5))  # fmt: skip
+    assert appraisal_of("s101").state == "assess.calibration"
+    body = ok_json(basic(app, "hr01").get(f"/api/v1/appraisals/{aid}"))
+    due = dt.datetime.fromisoformat(body["due"])
+    assert due.utcoffset() == dt.timedelta(0)
+    assert body["approvals"] == []  # nobody has signed yet, and nobody asked
+    ok_json(transition(basic(app, "s100"), aid, "sign_off", "approve"))
+    body = ok_json(basic(app, "hr01").get(f"/api/v1/appraisals/{aid}"))
+    [sign_off] = body["approvals"]
+    assert sign_off["trigger"] == "sign_off"
+    assert sign_off["mode"] == "all"
+    assert [v["name"] for v in sign_off["votes"]] == ["张伟"]  # s100, the sales head
+    assert sign_off["still_needed"] == 1
+    task = next(t for t in tasks(basic(app, "hr01"), aid) if t["appraisal"] == aid)
+    assert dt.datetime.fromisoformat(task["due"]).utcoffset() == dt.timedelta(0)

@@ -504,3 +504,34 @@ def test_managers_may_not_go_round_in_a_circle(app: Flask, staff: dict[str, int]
     assert everyone(app) == before
     chain = [_person("f1", manager="s100"), _person("f2", manager="f1")]
     assert not _import(app, chain)  # a chain is fine
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_files_over_the_row_limit_are_refused_before_they_are_read_through(
+    app: Flask, hr: FlaskClient, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(people, "MAX_ROWS", 20)
+    before = count(app)
+    rows = [[f"r{n}", f"员工{n}", "", "sales", "sales_rep", "s100", ""] for n in range(21)]
+    make = csv_bytes if kind == "csv" else xlsx_bytes
+    page = imported(hr, f"people.{kind}", make(HEADER, rows))
+    assert "20" in page
+    assert count(app) == before
+    # a sheet of mostly empty rows costs a bounded read (5 × the limit), then is refused
+    blank = [["", "", "", "", "", "", ""]] * 200
+    page = imported(hr, f"people.{kind}", make(HEADER, [*rows[:3], *blank]))
+    assert "20" in page
+    assert count(app) == before
+    exact = imported(hr, f"people.{kind}", make(HEADER, rows[:20]))
+    assert not row_problems(exact)
+    assert count(app) == before + 20
+
+
+def test_a_file_over_the_size_limit_is_refused(
+    app: Flask, hr: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(people, "MAX_BYTES", 1_000)
+    rows = [[f"q{n}", f"员工{n}", "", "sales", "sales_rep", "s100", ""] for n in range(50)]
+    page = imported(hr, "people.csv", csv_bytes(HEADER, rows))
+    assert "MB" in page
+    assert "q1" not in everyone(app)

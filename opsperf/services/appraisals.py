@@ -139,6 +139,8 @@ class ApprovalStatus:
     needed: str
     voters: list[tuple[str, list[str]]] = field(default_factory=list)
     requested_by: str | None = None
+    roles: list[str] = field(default_factory=list)  # who may sign
+    remaining: int = 0  # sign-offs still needed (quorum: votes; all: roles not yet covered)
 
 
 def _label(t: TransitionDef) -> Text:
@@ -244,6 +246,11 @@ def approval_status(ctx: Context) -> list[ApprovalStatus]:
             else f"{t.approval.mode}: {', '.join(t.approval.roles)}"
         )
         requester = db.session.get(User, a.pending_by_id) if a.pending_by_id else None
+        covered = {role for v in votes for role in v.roles}
+        remaining = {
+            "quorum": max(0, (t.approval.quorum or 0) - len(votes)),
+            "all": len(set(t.approval.roles) - covered),
+        }.get(t.approval.mode, 0 if votes else 1)
         out.append(
             ApprovalStatus(
                 t.trigger,
@@ -251,6 +258,8 @@ def approval_status(ctx: Context) -> list[ApprovalStatus]:
                 needed,
                 [(v.user.name, list(v.roles)) for v in votes],
                 requester.name if requester and a.pending_trigger == t.trigger else None,
+                list(t.approval.roles),
+                remaining,
             )
         )
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,9 @@ ALIASES = {
     "语言": "language",
 }
 ROW = "_row"  # the row's number in the file, for messages
+MAX_ROWS = 20_000  # people in one file
+MAX_BYTES = 8 * 2**20  # the file's size (the web upload has the same limit)
+MAX_COLUMNS = 50
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Longest value of each column (the database's column sizes); any other column: 200.
 COLUMN_LIMITS = {"employee_no": 64, "department": 64, "position": 64, "manager": 64, "roles": 500}
@@ -115,13 +118,20 @@ def find_login(login: str) -> User | None:
 
 
 def read_rows(path: Path | str, content: bytes | None = None) -> list[dict[str, str]]:
-    """Rows of a CSV or XLSX file as dicts keyed by column (Chinese headers accepted)."""
+    """Rows of a CSV or XLSX file as dicts keyed by column (Chinese headers accepted).
+
+    At most MAX_ROWS people and MAX_BYTES of file: a bigger one is refused before it is read
+    through, so a huge (or mostly empty) sheet cannot hold a worker for minutes."""
     name = str(path).lower()
+    if content is None and Path(path).stat().st_size > MAX_BYTES:
+        raise ValidationFailed("the file is larger than %(max)s MB", max=MAX_BYTES // 2**20)
     data = content if content is not None else Path(path).read_bytes()
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed("the file is larger than %(max)s MB", max=MAX_BYTES // 2**20)
     if name.endswith((".xlsx", ".xlsm")):
-        raw_rows = _xlsx_rows(data)
+        raw_rows = _bounded(_xlsx_rows(data))
     elif name.endswith(".csv"):
-        raw_rows = [_blank_to_empty(r) for r in csv.reader(io.StringIO(_decode(data)))]
+        raw_rows = _bounded(csv.reader(io.StringIO(_decode(data))))
     else:
         raise ValidationFailed("people files are .csv or .xlsx")
     if not raw_rows:
@@ -152,22 +162,38 @@ def _decode(data: bytes) -> str:
     raise ValidationFailed("the file is neither UTF-8 nor GBK text; save it as UTF-8 CSV")
 
 
+def _bounded(rows: Iterable[list[str]]) -> list[list[str]]:
+    """The header and up to MAX_ROWS people, at most MAX_COLUMNS cells each (blank rows stay,
+    empty, so that row numbers are the file's)."""
+    kept: list[list[str]] = []
+    filled = 0
+    for scanned, cells in enumerate(rows):
+        kept.append(_blank_to_empty(list(cells[:MAX_COLUMNS])))
+        filled += bool(kept[-1])
+        if filled > MAX_ROWS + 1 or scanned > 5 * MAX_ROWS:
+            raise ValidationFailed(
+                "the file has more than %(max)s rows: split it and import the parts",
+                max=MAX_ROWS,
+            )
+    return kept
+
+
 def _blank_to_empty(cells: list[str]) -> list[str]:
     return cells if any(c.strip() for c in cells) else []
 
 
-def _xlsx_rows(data: bytes) -> list[list[str]]:
+def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise ValidationFailed("cannot read the spreadsheet: %(error)s", error=str(exc)) from exc
-    sheet = book.worksheets[0]
-    return [
-        _blank_to_empty(["" if v is None else str(v) for v in row])
-        for row in sheet.iter_rows(values_only=True)
-    ]
+    try:
+        for row in book.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS):
+            yield ["" if v is None else str(v) for v in row]
+    finally:
+        book.close()
 
 
 def import_people(

@@ -6,6 +6,7 @@ Writes must be ``application/json``, which browsers cannot send cross-site witho
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -78,7 +79,7 @@ def _appraisal_json(ctx: Context, me: User) -> dict[str, Any]:
         "workflow": {"id": ctx.workflow.definition.id, "version": ctx.workflow.definition.version},
         "state": a.state,
         "pending": a.pending_trigger,
-        "due": due.isoformat() if due else None,
+        "due": iso(due),
         "version": a.version,
         "values": a.values,
         "score": a.score,
@@ -86,6 +87,17 @@ def _appraisal_json(ctx: Context, me: User) -> dict[str, Any]:
         "bonus": a.bonus,
         "result": a.result,
         "your_roles": sorted(svc.roles_of(ctx, me)),
+        "approvals": [
+            {
+                "trigger": x.trigger,
+                "mode": x.mode,
+                "roles": x.roles,
+                "votes": [{"name": name, "roles": roles} for name, roles in x.voters],
+                "requested_by": x.requested_by,
+                "still_needed": x.remaining,
+            }
+            for x in svc.approval_status(ctx)
+        ],
         "actions": [
             {
                 "trigger": x.trigger,
@@ -123,6 +135,11 @@ def my_tasks() -> Any:
     return response
 
 
+def iso(when: dt.datetime | None) -> str | None:
+    """ISO 8601 with its offset: times are stored in UTC."""
+    return when.replace(tzinfo=dt.UTC).isoformat() if when else None
+
+
 def _task_json(task: tasks.Task) -> dict[str, Any]:
     a = task.appraisal
     return {
@@ -131,7 +148,7 @@ def _task_json(task: tasks.Task) -> dict[str, Any]:
         "state": a.state,
         "can_edit": task.can_edit,
         "actions": [{"trigger": s.trigger, "kind": s.kind} for s in task.actions],
-        "due": task.due.isoformat() if task.due else None,
+        "due": iso(task.due),
         "overdue": task.overdue,
     }
 
