@@ -1048,3 +1048,43 @@ def test_python_dash_m_runs_the_cli(module: str, tmp_path: Path) -> None:
     )
     assert run.returncode == 1
     assert "KPI weights add up to 105" in run.stdout
+
+
+def test_a_link_out_of_the_definitions_folder_is_refused(tmp_path: Path) -> None:
+    root = build(Case("_adhoc", ()), tmp_path / "defs")
+    outside = tmp_path / "secret.yaml"
+    outside.write_text("kind: Department\nid: leaked\nversion: 1\nname: 外泄\n", encoding="utf-8")
+    (root / "forms" / "leak.yaml").symlink_to(outside)
+    inside = root / "forms" / "alias.yaml"
+    target = next(p for p in sorted((root / "forms").glob("*.yaml")) if not p.is_symlink())
+    inside.symlink_to(target.name)  # a link within the folder is read like any file
+    result = load([root])
+    found = [d for d in result.errors if d.path.endswith("leak.yaml")]
+    assert len(found) == 1, listing(root, result)
+    assert "outside" in found[0].message
+    assert "leaked" not in result.definitions.departments
+    assert not [
+        d for d in result.errors if d.path.endswith("alias.yaml") and "outside" in d.message
+    ]
+
+
+def _department_with_keys(path: Path, keys: int) -> None:
+    lines = ["kind: Department", "id: big", "version: 1", "name: 大"]
+    lines += [f"k{i}: {i}" for i in range(keys)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_problems_per_definition_are_bounded(tmp_path: Path) -> None:
+    _department_with_keys(tmp_path / "many.yaml", 1_000)
+    result = load([tmp_path])
+    assert len(result.errors) == 101
+    assert any("and up to 900 more problems" in d.message for d in result.errors)
+
+
+def test_a_file_with_more_values_than_any_definition_is_refused_at_once(tmp_path: Path) -> None:
+    """1.8 MB of 130,000 keys: one problem, found on the parser's event stream."""
+    _department_with_keys(tmp_path / "huge.yaml", 130_000)
+    result = load([tmp_path])
+    (found,) = result.errors
+    assert "split the file" in found.message
+    assert "100,000" in found.message

@@ -244,3 +244,37 @@ def test_text_refuses_control_characters_and_lone_surrogates() -> None:
             result = post(data, ["review", "kpis.note"])
             assert [(e.path, e.code) for e in result.errors] == [(path, "characters")], path
     assert not post({"comment": "第一行\r\n第二行\t缩进"}, ["review"]).errors
+
+
+def test_conditions_that_cannot_be_worked_out_fail_closed() -> None:
+    """A visible_if that fails hides the field; a readonly_if that fails makes it read-only."""
+    form = Form.model_validate(
+        {
+            "kind": "Form",
+            "id": "closed",
+            "title": "Closed",
+            "period": "quarter",
+            "sections": [
+                {
+                    "id": "s",
+                    "title": "S",
+                    "fields": [
+                        {"id": "n", "type": "number", "label": "N"},
+                        {"id": "shown", "type": "text", "label": "A", "visible_if": "10 / n > 1"},
+                        {"id": "open", "type": "text", "label": "B", "readonly_if": "10 / n > 1"},
+                    ],
+                }
+            ],
+        }
+    )
+    everything = Editable.from_refs(form, ["s"])
+    fine = evaluate(form, {"n": 2}, everything)
+    assert fine.fields["shown"].visible
+    assert fine.fields["open"].readonly
+    small = evaluate(form, {"n": 20}, everything)
+    assert not small.fields["shown"].visible
+    assert small.fields["open"].editable
+    broken = evaluate(form, {"n": 0}, everything)  # 10 / 0: the conditions cannot be decided
+    assert not broken.fields["shown"].visible
+    assert broken.fields["open"].readonly
+    assert not broken.fields["open"].editable

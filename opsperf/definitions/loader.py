@@ -131,7 +131,15 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*")) if p.suffix in SUFFIXES and p.is_file())
+            inside = path.resolve()
+            for p in sorted(path.rglob("*")):
+                if p.suffix not in SUFFIXES or not p.is_file():
+                    continue
+                if p.resolve().is_relative_to(inside):
+                    found.append(p)
+                else:  # a link out of the folder: it could read any file the app can
+                    message = f"a link to {p.resolve()}, outside {path}: not read"
+                    problems.append(Diagnostic(str(p), 1, 1, "error", message))
         elif path.is_file():
             found.append(path)
         else:
@@ -248,13 +256,22 @@ def _kind_problem(doc: Document, kind: Any) -> Diagnostic:
 # --------------------------------------------------------------------------- pydantic → text
 
 
+MAX_PROBLEMS_PER_DOCUMENT = 100  # past this, the rest are counted, not worded
+
+
 def _diagnostics(doc: Document, model: type[BaseModel], exc: ValidationError) -> list[Diagnostic]:
-    errors = exc.errors()
-    return [
-        _diagnostic(doc, model, err)
-        for err in errors
-        if not _explained(err, errors) and not _wrong_member(model, err, errors)
-    ]
+    errors = exc.errors(include_url=False)
+    out: list[Diagnostic] = []
+    for number, err in enumerate(errors):
+        if len(out) == MAX_PROBLEMS_PER_DOCUMENT:
+            line, col = doc.start
+            more = len(errors) - number
+            message = f"and up to {more} more problems in this definition; fix these first"
+            out.append(Diagnostic(doc.path, line, col, "error", message))
+            break
+        if not _explained(err, errors) and not _wrong_member(model, err, errors):
+            out.append(_diagnostic(doc, model, err))
+    return out
 
 
 def _explained(err: ErrorDetails, errors: Sequence[ErrorDetails]) -> bool:

@@ -226,13 +226,16 @@ class Evaluation:
         return [e for s in self.fields.values() for e in s.errors] + self.rule_errors
 
 
-def _truth(expression: Any, context: Mapping[str, Any], default: bool) -> bool:
+def _truth(expression: Any, context: Mapping[str, Any], default: bool, failed: bool) -> bool:
+    """The condition's value; ``default`` without one, ``failed`` when it cannot be worked out
+    (conditions fail closed: a field whose ``visible_if`` fails is hidden, a ``readonly_if``
+    that fails makes it read-only)."""
     if expression is None:
         return default
     try:
         return bool(expression.evaluate(context))
     except ExpressionError:
-        return default
+        return failed
 
 
 def with_computed(
@@ -272,14 +275,14 @@ def evaluate(form: Form, values: Mapping[str, Any], editable: Editable = NOTHING
     states: dict[str, FieldState] = {}
     sections: dict[str, bool] = {}
     for section in form.sections:
-        shown = _truth(section.visible_if, context, True)
+        shown = _truth(section.visible_if, context, True, failed=False)
         sections[section.id] = shown
         for f in section.fields:
-            readonly = f.compute is not None or _truth(f.readonly_if, context, False)
+            readonly = f.compute is not None or _truth(f.readonly_if, context, False, failed=True)
             states[f.id] = FieldState(
                 definition=f,
-                visible=shown and _truth(f.visible_if, context, True),
-                required=f.required or _truth(f.required_if, context, False),
+                visible=shown and _truth(f.visible_if, context, True, failed=False),
+                required=f.required or _truth(f.required_if, context, False, failed=False),
                 readonly=readonly,
                 editable=not readonly and editable.touches(f),
                 value=full.get(f.id),
@@ -307,7 +310,7 @@ def check_complete(evaluation: Evaluation, scope: Editable) -> list[FieldError]:
     for rule in evaluation.form.rules:
         if rule.field is not None and rule.field not in field_ids:
             continue
-        if not _truth(rule.check, evaluation.context, True):
+        if not _truth(rule.check, evaluation.context, True, failed=True):
             errors.append(FieldError(rule.field or "", "rule", {}, rule.message))
     return errors
 
