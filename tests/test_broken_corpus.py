@@ -1088,3 +1088,34 @@ def test_a_file_with_more_values_than_any_definition_is_refused_at_once(tmp_path
     (found,) = result.errors
     assert "split the file" in found.message
     assert "100,000" in found.message
+
+
+def test_a_file_that_cannot_be_parsed_is_one_problem_not_a_cascade(tmp_path: Path) -> None:
+    """The form's YAML is broken: its definition is unread, and the departments and workflows
+    that name it are not told it is unknown."""
+    _root, result = _load_edited(tmp_path, Edit(FORM, "weight: 30", "weight: [30"))
+    (found,) = result.errors
+    assert found.path.endswith(FORM)
+    assert "YAML" in found.message
+    assert "references to it were not checked" in found.message
+    assert "sales_review" in found.message
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("kpis.score * 0.9 + 1 / 0", "division by zero"),
+        ("kpis.score * 9 ** 9 ** 9", "exponent"),
+        ("len('a' * 10 ** 9) + kpis.score", "too long"),
+    ],
+)
+def test_a_part_that_can_never_be_worked_out_is_an_error(
+    tmp_path: Path, expression: str, reason: str
+) -> None:
+    """It reads no value, so it fails on every form: the checker says so, at the expression."""
+    edit = Edit(FORM, '"kpis.score / 10"', f'"{expression}"')
+    root, result = _load_edited(tmp_path, edit)
+    (found,) = result.errors
+    assert rel(root, found) == FORM, listing(root, result)
+    assert "can never be worked out" in found.message
+    assert reason in found.message

@@ -316,12 +316,16 @@ class Expression:
         return list(_names(self))
 
     def check(self, scope: Mapping[str, Any]) -> list[str]:
-        """Problems with the names this expression reads, given what ``scope`` offers."""
+        """Problems with the names this expression reads, given what ``scope`` offers, and
+        any part that reads no name at all and still cannot be worked out (``1/0``)."""
         problems = []
         for chain in self.names():
             problem = _check_chain(chain, scope)
             if problem:
                 problems.append(problem)
+        failing = _failing_constant_part(self.tree)
+        if failing:
+            problems.append(failing)
         return problems
 
     def evaluate(self, names: Mapping[str, Any]) -> Any:
@@ -396,6 +400,43 @@ def _parse(text: str) -> Expression:
 
 
 @lru_cache(maxsize=8192)
+def _failing_constant_part(tree: ast.expr) -> str | None:
+    """The first part of the expression that reads no value (only literals and functions)
+    and fails with the same bounded evaluator the app uses: ``1/0``, ``9**9**9``,
+    ``'a' * 10**9``. Such a part fails every time, whatever the form holds."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.expr) and _is_constant(node):
+            if isinstance(node, ast.Constant | ast.Name):
+                continue
+            part = Expression(ast.unparse(node), node)
+            try:
+                part.evaluate({})
+            except ExpressionError as exc:
+                reason = str(exc).removeprefix(f"cannot evaluate `{part.source}`: ")
+                return f"`{part.source}` can never be worked out: {reason}"
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    return None
+
+
+def _is_constant(node: ast.AST) -> bool:
+    """Whether ``node`` reads no value: its names are only True/False/None and the functions
+    it calls."""
+    called = {
+        id(n.func)
+        for n in ast.walk(node)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and n.id not in CONSTANTS and id(n) not in called:
+            return False
+        if isinstance(n, ast.Attribute | ast.comprehension | ast.Lambda):
+            return False
+    return True
+
+
 def _names(expression: Expression) -> tuple[tuple[str, ...], ...]:
     return tuple(sorted(set(_free_names(expression.tree, frozenset()))))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -154,7 +155,15 @@ def load(paths: Iterable[str | Path]) -> LoadResult:
     files, diagnostics = find_files(paths)
     definitions = DefinitionSet()
     for path in files:
-        for doc in _read_file(path, diagnostics):
+        found: list[Diagnostic] = []
+        documents = _read_file(path, found)
+        unread = _unread(path, documents, found)
+        for kind, ident in unread:  # they exist, broken: references to them are not "unknown"
+            definitions.note_invalid({"kind": kind, "id": ident})
+        if unread:
+            found = [_unchecked(d, unread) if d.severity == "error" else d for d in found]
+        diagnostics.extend(found)
+        for doc in documents:
             item = validate_document(doc, diagnostics)
             if item is None:
                 definitions.note_invalid(doc.data)
@@ -162,6 +171,38 @@ def load(paths: Iterable[str | Path]) -> LoadResult:
                 _register(definitions, item, diagnostics)
     diagnostics.extend(check(definitions))
     return LoadResult(definitions, sorted(set(diagnostics)))
+
+
+_KIND_LINE = re.compile(r"^kind:[ \t]*['\"]?(\w+)", re.M)
+_ID_LINE = re.compile(r"^id:[ \t]*['\"]?([a-z][a-z0-9_]*)", re.M)
+
+
+def _unread(
+    path: Path, documents: list[Document], problems: list[Diagnostic]
+) -> list[tuple[str, str]]:
+    """Kind and id of each definition a file holds but that could not be read (a YAML error
+    stops the whole file), guessed from its top-level ``kind:`` and ``id:`` lines."""
+    if not any(d.severity == "error" for d in problems):
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    read = {(d.data.get("kind"), d.data.get("id")) for d in documents if isinstance(d.data, dict)}
+    out = []
+    for part in re.split(r"^---", text, flags=re.M):
+        kind, ident = _KIND_LINE.search(part), _ID_LINE.search(part)
+        if kind and ident and kind.group(1) in KINDS:
+            if (kind.group(1), ident.group(1)) not in read:
+                out.append((kind.group(1), ident.group(1)))
+    return out
+
+
+def _unchecked(problem: Diagnostic, names: list[tuple[str, str]]) -> Diagnostic:
+    shown = ", ".join(f"{kind} '{ident}'" for kind, ident in names[:5])
+    them = "them" if len(names) > 1 else "it"
+    note = f"; so {shown} could not be read, and references to {them} were not checked"
+    return dataclasses.replace(problem, message=problem.message + note)
 
 
 def load_or_raise(paths: Iterable[str | Path]) -> DefinitionSet:
