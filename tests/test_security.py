@@ -629,3 +629,19 @@ def test_person_names_are_escaped(app: Flask, as_user: Any, staff: dict[str, int
         html = client.get(url).get_data(as_text=True)
         assert payload not in html, url
         assert str(escape(payload)) in html, url
+
+
+SWAPPED = [(w, p) for w, p in LISTS if p in ("/", "/cycles/{cycle}", "/admin/people")]
+SWAPPED.append(("s101", "/appraisals/{s101}/history"))
+
+
+@pytest.mark.parametrize(("who", "path"), SWAPPED, ids=[f"{w}:{p}" for w, p in SWAPPED])
+def test_htmx_list_requests_get_just_the_list(
+    as_user: Any, lists: dict[str, int], who: str, path: str
+) -> None:
+    """Filters swap the list in place: an HTMX request gets the list's block alone."""
+    client = as_user(who)
+    url = path.format(**lists)
+    response = client.get(f"{url}?page=1&q=李", headers={"HX-Request": "true"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert "<html" not in response.get_data(as_text=True)
