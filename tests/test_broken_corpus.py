@@ -1119,3 +1119,14 @@ def test_a_part_that_can_never_be_worked_out_is_an_error(
     assert rel(root, found) == FORM, listing(root, result)
     assert "can never be worked out" in found.message
     assert reason in found.message
+
+
+def test_declined_to_names_a_state(tmp_path: Path) -> None:
+    edit = Edit(WORKFLOW, "      mode: all\n", "      mode: all\n      declined_to: nowhere\n")
+    root, result = _load_edited(tmp_path, edit)
+    (found,) = result.errors
+    assert rel(root, found) == WORKFLOW, listing(root, result)
+    assert "unknown state 'nowhere'" in found.message
+    assert found.key_path.endswith("approval.declined_to")
+    fine = Edit(WORKFLOW, "      mode: all\n", "      mode: all\n      declined_to: feedback\n")
+    assert _load_edited(tmp_path / "fine", fine)[1].ok

@@ -573,6 +573,11 @@ def _transitions(
         if t.approval is not None:
             named += [((*at, "approval", "roles", i), r) for i, r in enumerate(t.approval.roles)]
             out += _quorum(item, at, t.approval.mode, t.approval.quorum)
+            if t.approval.declined_to is not None:
+                declined = t.approval.declined_to
+                problem = _resolve(item, (*at, "approval", "declined_to"), declined, states)
+                if problem:
+                    out.append(problem)
         out += [_unknown(item, r_at, "role", r, roles) for r_at, r in named if r not in roles]
         if t.guard is not None:
             for form in forms:

@@ -525,6 +525,10 @@ class Approval(Model):
     roles: list[Id] = Field(min_length=1)
     mode: Literal["any", "all", "quorum"] = "any"
     quorum: int | None = Field(None, ge=1)
+    declined_to: str | None = Field(
+        None,
+        description="Where a declined sign-off goes (a state); unset: it stays, votes cleared",
+    )
 
     @model_validator(mode="after")
     def _quorum(self) -> Approval:

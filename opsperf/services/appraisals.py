@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
+from opsperf.definitions import statetree
 from opsperf.definitions.schema import (
     GLOBAL_ROLES,
     Text,
@@ -213,6 +214,8 @@ def actions_for(ctx: Context, user: User, values: dict[str, Any] | None = None) 
         if kind is None:
             continue
         action = Action(t.trigger, kind, _label(t), t.comment, help=t.help)
+        if kind == "approve":  # a direct sign-off (nobody requests it) may be declined too
+            actions.append(Action(t.trigger, "decline", _label(t), "required"))
         if t.guard is not None and values is None:
             values = _guard_values(ctx)  # only when a guard is to be read: it scores the form
         if values is not None and not ctx.workflow.guard_passes(t, values):
@@ -449,12 +452,28 @@ def _approve(ctx: Context, t: TransitionDef, user: User, comment: str | None) ->
 
 
 def _decline(ctx: Context, t: TransitionDef, user: User, comment: str | None) -> None:
+    """Refuse a sign-off (a comment says why): earlier votes no longer count, and the
+    appraisal goes where the workflow's ``declined_to`` says, else stays where it is."""
     a = ctx.appraisal
+    source = a.state
     a.pending_trigger = None
     a.pending_by_id = None
     a.entry_seq += 1  # earlier votes no longer count
+    target = t.approval.declined_to if t.approval else None
+    if target:
+        a.state = statetree.initial_leaf(ctx.workflow.definition, target)
+        a.state_entered_at = utcnow()
+        a.due_at = compute_due(ctx)
     db.session.add(
-        _event(a, user, "decline", trigger=t.trigger, from_state=a.state, comment=comment)
+        _event(
+            a,
+            user,
+            "decline",
+            trigger=t.trigger,
+            from_state=source,
+            to_state=a.state if target else None,
+            comment=comment,
+        )
     )
 
 
