@@ -36,6 +36,7 @@ from opsperf.definitions.schema import (
     Text,
     TextField,
 )
+from opsperf.engine import failures
 from opsperf.engine.scoring import (
     FormScore,
     TableScore,
@@ -226,7 +227,17 @@ class Evaluation:
         return [e for s in self.fields.values() for e in s.errors] + self.rule_errors
 
 
-def _truth(expression: Any, context: Mapping[str, Any], default: bool, failed: bool) -> bool:
+def _name(form: Form) -> str:
+    return f"form {form.id} v{form.version}"
+
+
+def _truth(
+    expression: Any,
+    context: Mapping[str, Any],
+    default: bool,
+    failed: bool,
+    where: tuple[Form, str] | None = None,
+) -> bool:
     """The condition's value; ``default`` without one, ``failed`` when it cannot be worked out
     (conditions fail closed: a field whose ``visible_if`` fails is hidden, a ``readonly_if``
     that fails makes it read-only)."""
@@ -234,7 +245,9 @@ def _truth(expression: Any, context: Mapping[str, Any], default: bool, failed: b
         return default
     try:
         return bool(expression.evaluate(context))
-    except ExpressionError:
+    except ExpressionError as exc:
+        if where is not None:
+            failures.note(_name(where[0]), where[1], expression, exc, context)
         return failed
 
 
@@ -254,7 +267,8 @@ def with_computed(
             assert f.compute is not None
             try:
                 value = f.compute.evaluate(context)
-            except ExpressionError:
+            except ExpressionError as exc:
+                failures.note(_name(form), f"fields.{f.id}.compute", f.compute, exc, context)
                 value = None
             if isinstance(value, float):
                 value = round(value, 4)
@@ -275,14 +289,21 @@ def evaluate(form: Form, values: Mapping[str, Any], editable: Editable = NOTHING
     states: dict[str, FieldState] = {}
     sections: dict[str, bool] = {}
     for section in form.sections:
-        shown = _truth(section.visible_if, context, True, failed=False)
+        shown = _truth(
+            section.visible_if, context, True, False, (form, f"sections.{section.id}.visible_if")
+        )
         sections[section.id] = shown
         for f in section.fields:
-            readonly = f.compute is not None or _truth(f.readonly_if, context, False, failed=True)
+            where = f"fields.{f.id}"
+            readonly = f.compute is not None or _truth(
+                f.readonly_if, context, False, True, (form, f"{where}.readonly_if")
+            )
             states[f.id] = FieldState(
                 definition=f,
-                visible=shown and _truth(f.visible_if, context, True, failed=False),
-                required=f.required or _truth(f.required_if, context, False, failed=False),
+                visible=shown
+                and _truth(f.visible_if, context, True, False, (form, f"{where}.visible_if")),
+                required=f.required
+                or _truth(f.required_if, context, False, False, (form, f"{where}.required_if")),
                 readonly=readonly,
                 editable=not readonly and editable.touches(f),
                 value=full.get(f.id),
@@ -307,10 +328,11 @@ def check_complete(evaluation: Evaluation, scope: Editable) -> list[FieldError]:
         elif state.required and _empty(state.value):
             errors.append(FieldError(f.id, "required"))
     field_ids = {f.id for f in evaluation.form.fields() if scope.touches(f)}
-    for rule in evaluation.form.rules:
+    for number, rule in enumerate(evaluation.form.rules):
         if rule.field is not None and rule.field not in field_ids:
             continue
-        if not _truth(rule.check, evaluation.context, True, failed=True):
+        where = (evaluation.form, f"rules[{number}].check")
+        if not _truth(rule.check, evaluation.context, True, True, where):
             errors.append(FieldError(rule.field or "", "rule", {}, rule.message))
     return errors
 

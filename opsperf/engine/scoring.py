@@ -33,6 +33,7 @@ from opsperf.definitions.schema import (
     TableField,
     Text,
 )
+from opsperf.engine import failures
 from opsperf.errors import ExpressionError
 
 DEFAULT_BONUS: Expression = parse("base_bonus * bonus_multiplier * department.bonus_coefficient")
@@ -153,7 +154,8 @@ def _apply(scoring: ScoringMethod, kpi: Kpi, target: float | None, actual: float
     if isinstance(scoring, BandsScoring):
         return _bands(scoring, actual, higher)
     if isinstance(scoring, ExpressionScoring):
-        return _expression(scoring.expr, {"actual": actual, "target": target, "weight": kpi.weight})
+        names = {"actual": actual, "target": target, "weight": kpi.weight}
+        return _expression(scoring.expr, names, f"kpis.{kpi.id}.scoring.expr")
     if target is None:
         return _Result(None, "no target agreed")
     if isinstance(scoring, RatioScoring):
@@ -248,11 +250,12 @@ def _segment(x: float, x0: float, x1: float, y0: float, y1: float) -> _Result:
     return _Result(score, f"linear: {_num(y0)} + {text} = {_pts(score)}")
 
 
-def _expression(expr: Expression, names: dict[str, Any]) -> _Result:
+def _expression(expr: Expression, names: dict[str, Any], where: str) -> _Result:
     """A custom formula over actual, target and weight; a failure gives no score."""
     try:
         score = _round2(_as_number(expr.evaluate(names), expr))
     except ExpressionError as exc:
+        failures.note("KPI", where, expr, exc, names)
         return _Result(None, f"`{expr}`: {exc}")
     return _Result(score, f"`{expr}` with {_with(names)} → {_pts(score)}")
 
@@ -354,7 +357,7 @@ def score_form(
         return FormScore(tables, total, formula, {"method": "default", **inputs})
     scope = _shape(form, values, {t.field_id: t for t in tables})
     names = _names_read(form.score, scope)
-    total, formula = _expression_total(form.score, scope, names)
+    total, formula = _expression_total(form.score, scope, names, f"form {form.id} v{form.version}")
     extra = {"method": "expression", "expression": form.score.source, "names": names}
     return FormScore(tables, total, formula, {**extra, **inputs})
 
@@ -392,12 +395,13 @@ def _default_total(tables: tuple[TableScore, ...]) -> tuple[float | None, str]:
 
 
 def _expression_total(
-    expr: Expression, scope: Mapping[str, Any], names: Mapping[str, Any]
+    expr: Expression, scope: Mapping[str, Any], names: Mapping[str, Any], definition: str
 ) -> tuple[float | None, str]:
     """The form's score formula evaluated; None with the reason when it cannot be."""
     try:
         total = _round2(_as_number(expr.evaluate(scope), expr))
     except ExpressionError as exc:
+        failures.note(definition, "score", expr, exc, scope)
         missing = [name for name, value in names.items() if value is None]
         reason = f"waiting for {', '.join(missing)}" if missing else str(exc)
         return None, f"no total yet — {reason} (`{expr}`)"

@@ -15,6 +15,7 @@ from transitions import EventData, Machine, MachineError
 
 from opsperf.definitions import statetree
 from opsperf.definitions.schema import State, TransitionDef, Workflow
+from opsperf.engine import failures
 from opsperf.errors import ExpressionError, TransitionNotAllowed
 
 
@@ -88,8 +89,12 @@ class CompiledWorkflow:
             return True
         try:
             return bool(t.guard.evaluate(values))
-        except ExpressionError:
+        except ExpressionError as exc:
+            failures.note(self._name(), f"transitions.{t.trigger}.guard", t.guard, exc, values)
             return False
+
+    def _name(self) -> str:
+        return f"workflow {self.definition.id} v{self.definition.version}"
 
     def fire(self, state: str, trigger: str, values: Mapping[str, Any] | None = None) -> str:
         """Fire ``trigger`` from ``state``; return the new state or raise TransitionNotAllowed."""

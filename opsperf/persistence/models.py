@@ -279,3 +279,21 @@ class LoginFailure(db.Model):  # type: ignore[name-defined,misc]
     key: Mapped[str] = mapped_column(String(300), primary_key=True)  # "account:…" | "address:…"
     failures: Mapped[int] = mapped_column(default=0)
     window_start: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ExpressionFailure(db.Model):  # type: ignore[name-defined,misc]
+    """An expression of a definition that failed at run time although every value it reads was
+    there (a mistake in the definition): shown to HR and administrators on *Definitions*."""
+
+    __tablename__ = "expression_failures"
+    __table_args__ = (UniqueConstraint("definition", "location", "expression"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition: Mapped[str] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(200))
+    expression: Mapped[str] = mapped_column(String(2000))
+    error: Mapped[str] = mapped_column(String(500))
+    inputs: Mapped[dict[str, str]] = mapped_column(JSON)
+    count: Mapped[int] = mapped_column(default=1)
+    first_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, g
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import IntegerConverter
 
 from opsperf.definitions.registry import Registry
+from opsperf.engine import failures
 from opsperf.persistence.models import User, db
+from opsperf.services import expression_failures
 from opsperf.web import errors, helpers, vocabulary
 from opsperf.web.helpers import MAX_ID
 
@@ -78,10 +82,30 @@ def _secure_headers(response: Response) -> Response:
     return response
 
 
+def _collect_failures() -> None:
+    g.failures_token = failures.begin()
+
+
+def _store_failures(_exc: BaseException | None) -> None:
+    """Expressions that failed in this request with every input present: kept for HR."""
+    token = g.pop("failures_token", None)
+    found = failures.end(token) if token is not None else []
+    if not found:
+        return
+    try:
+        db.session.rollback()  # whatever the request left unfinished is not ours to store
+        expression_failures.record(found)
+    except SQLAlchemyError:
+        db.session.rollback()
+        logging.getLogger("opsperf").exception("could not store expression failures")
+
+
 def init_app(app: Flask) -> None:
     """Register extensions, the definition registry, blueprints and error pages."""
     app.url_map.converters["int"] = RecordId
     app.after_request(_secure_headers)
+    app.before_request(_collect_failures)
+    app.teardown_request(_store_failures)
     registry = Registry(app.config["DEFINITION_ROOTS"], app.config["DEFINITION_CHECK_INTERVAL"])
     registry.reload()
     app.extensions["opsperf.registry"] = registry

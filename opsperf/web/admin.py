@@ -11,7 +11,7 @@ from flask_login import login_required
 
 from opsperf import worker
 from opsperf.errors import DefinitionError
-from opsperf.services import jobs
+from opsperf.services import expression_failures, jobs
 from opsperf.services import people as people_svc
 from opsperf.web.helpers import (
     defs,
@@ -90,7 +90,9 @@ def definitions() -> Any:
         current = reg.current
     except DefinitionError:
         current = None
-    return render("admin/definitions.html", reg=reg, current=current)
+    return render(
+        "admin/definitions.html", reg=reg, current=current, failures=expression_failures.latest()
+    )
 
 
 @bp.post("/definitions/reload")
