@@ -149,3 +149,37 @@ def test_under_all_one_person_with_two_roles_signs_for_one(
     assert after.version == version + 1  # and one new version for one step
     assert fire(as_user("hr01"), aid, "sign_off", "approve").status_code == 302
     assert appraisal_of("s101").state == "feedback"
+
+
+def test_deemed_acknowledged_only_once_feedback_is_overdue(
+    app: Any, staff: Any, as_user: Any
+) -> None:
+    """Guards read time: HR may close an unacknowledged review only after its deadline."""
+    import datetime as dt
+    import random
+
+    from opsperf.persistence.models import Appraisal, db
+    from opsperf.services import demo
+    from tests.helpers import launch_quarter
+
+    appraisal_id = launch_quarter(["sales"])["s101"]
+    with app.app_context():
+        steps = ["submit_plan", "start_assessment", "submit_self", "submit_review", "sign_off"]
+        demo._walk(appraisal_id, steps, random.Random(4))
+    assert appraisal_of("s101").state == "feedback"
+    hr = as_user("hr01")
+    api = hr.get(f"/api/v1/appraisals/{appraisal_id}").get_json()
+    deem = next(a for a in api["actions"] if a["trigger"] == "deem_acknowledged")
+    assert deem["enabled"] is False
+    assert "overdue" in deem["reason"]["en"]
+    refused = fire(hr, appraisal_id, "deem_acknowledged")
+    assert refused.status_code == 403
+    assert appraisal_of("s101").state == "feedback"
+    with app.app_context():  # the feedback deadline passes
+        a = db.session.get(Appraisal, appraisal_id)
+        assert a is not None
+        assert a.due_at is not None
+        a.due_at = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=1)
+        db.session.commit()
+    assert fire(hr, appraisal_id, "deem_acknowledged").status_code == 302
+    assert appraisal_of("s101").state == "closed"

@@ -47,6 +47,7 @@ GUARDS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"acknowledged": True, "agreement": "disagree"},
     ),
     "appeal": ({"acknowledged": False}, {"acknowledged": True}),
+    "deem_acknowledged": ({"overdue": True}, {"overdue": False}),
 }
 
 

@@ -32,8 +32,10 @@ def form_scope(form: Form) -> Scope:
 
 
 def guard_scope(form: Form) -> Scope:
-    """A transition guard sees the form's values plus the total score (None until computed)."""
-    return {**form_scope(form), "score": None}
+    """A transition guard sees the form's values, the total score (None until computed), and
+    time: ``overdue`` (the current step is past its deadline) and ``days_left`` (whole days
+    to it, negative once past; None without a deadline)."""
+    return {**form_scope(form), "score": None, "overdue": None, "days_left": None}
 
 
 def bonus_scope() -> Scope:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -189,9 +190,18 @@ def _cover(roles: list[str], voters: list[set[str]]) -> bool:
     )
 
 
-def _guard_values(ctx: Context, evaluation: Evaluation | None = None) -> dict[str, Any]:
+def guard_values(ctx: Context, evaluation: Evaluation | None = None) -> dict[str, Any]:
+    """What a transition guard reads: the form's values, the total score, and time — whether
+    the current step is ``overdue`` and its ``days_left`` (None without a deadline)."""
     ev = evaluation or evaluate(ctx.form, ctx.appraisal.values or {})
-    return {**ev.context, "score": ev.score.total}
+    due, now = due_at(ctx), utcnow()
+    days_left = None if due is None else math.floor((due - now).total_seconds() / 86_400)
+    return {
+        **ev.context,
+        "score": ev.score.total,
+        "overdue": due is not None and now > due,
+        "days_left": days_left,
+    }
 
 
 def actions_for(ctx: Context, user: User, values: dict[str, Any] | None = None) -> list[Action]:
@@ -217,7 +227,7 @@ def actions_for(ctx: Context, user: User, values: dict[str, Any] | None = None) 
         if kind == "approve":  # a direct sign-off (nobody requests it) may be declined too
             actions.append(Action(t.trigger, "decline", _label(t), "required"))
         if t.guard is not None and values is None:
-            values = _guard_values(ctx)  # only when a guard is to be read: it scores the form
+            values = guard_values(ctx)  # only when a guard is to be read: it scores the form
         if values is not None and not ctx.workflow.guard_passes(t, values):
             action.enabled = False
             action.reason = t.guard_message or Text(zh=str(t.guard), en=str(t.guard))
@@ -480,7 +490,7 @@ def _decline(ctx: Context, t: TransitionDef, user: User, comment: str | None) ->
 def _move(ctx: Context, t: TransitionDef, user: User, comment: str | None) -> None:
     a = ctx.appraisal
     source = a.state
-    new_state = ctx.workflow.fire(source, t.trigger, _guard_values(ctx))
+    new_state = ctx.workflow.fire(source, t.trigger, guard_values(ctx))
     changes = compute_scores(ctx) if "compute_scores" in t.actions else None
     a.state = new_state
     a.state_entered_at = utcnow()

@@ -49,9 +49,7 @@ def _page(
         "evaluation": evaluation,
         "can_edit": bool(rights),
         "w": Widgets(language, texts(), rights),
-        "actions": svc.actions_for(
-            ctx, me, {**evaluation.context, "score": evaluation.score.total}
-        ),
+        "actions": svc.actions_for(ctx, me, svc.guard_values(ctx, evaluation)),
         "approvals": svc.approval_status(ctx),
     }
     if live and getattr(request, "htmx", False):
