@@ -1130,3 +1130,15 @@ def test_declined_to_names_a_state(tmp_path: Path) -> None:
     assert found.key_path.endswith("approval.declined_to")
     fine = Edit(WORKFLOW, "      mode: all\n", "      mode: all\n      declined_to: feedback\n")
     assert _load_edited(tmp_path / "fine", fine)[1].ok
+
+
+def test_a_department_without_a_head_on_a_workflow_for_dept_head_is_warned(
+    tmp_path: Path,
+) -> None:
+    """The review workflow's sign-off needs dept_head: without a head nobody could give it."""
+    root, result = _load_edited(tmp_path, Edit(COMPANY, "head: ceo\n", ""))
+    assert not result.errors, listing(root, result)
+    found = [d for d in result.warnings if "names no head" in d.message]
+    assert len(found) == 2, listing(root, result)  # both positions follow that workflow
+    assert all(rel(root, d) == COMPANY for d in found)
+    assert found[0].key_path == "positions[0].workflow"

@@ -47,6 +47,7 @@ def check(defs: DefinitionSet) -> list[Diagnostic]:
         definition = item.definition
         if isinstance(definition, Department):
             found += _department(defs, item, definition)
+            found += _headless(defs, item, definition)
         elif isinstance(definition, Form):
             found += _form(item, definition, defs)
         elif isinstance(definition, Workflow):
@@ -58,6 +59,34 @@ def check(defs: DefinitionSet) -> list[Diagnostic]:
 
 
 MAX_LISTED = 12
+
+
+def _headless(defs: DefinitionSet, item: Located, dept: Department) -> list[Diagnostic]:
+    """A workflow with steps for ``dept_head`` used by a department that names no ``head``:
+    nobody would ever hold that role for its people, and their appraisals would wait there."""
+    if dept.head is not None:
+        return []
+    out = []
+    for index, position in enumerate(dept.positions):
+        workflow = defs.workflows.get(position.workflow)
+        if workflow is None or not _names_dept_head(workflow):
+            continue
+        out.append(
+            item.at(
+                ("positions", index, "workflow"),
+                "warning",
+                f"workflow '{workflow.id}' has steps for dept_head, but department '{dept.id}' "
+                "names no head: give it `head: <position>`, or nobody can take those steps",
+            )
+        )
+    return out
+
+
+def _names_dept_head(workflow: Workflow) -> bool:
+    return any(
+        "dept_head" in t.roles or (t.approval is not None and "dept_head" in t.approval.roles)
+        for t in workflow.transitions
+    )
 
 
 def _hint(name: str, options: Iterable[str]) -> str:
