@@ -83,6 +83,26 @@ def test_every_extracted_message_is_in_the_catalog(extracted: Catalog, lang: str
     assert not missing, f"run `make translations` and translate into {lang}: {missing}"
 
 
+def test_no_message_hides_where_the_extractor_cannot_see_it() -> None:
+    """pybabel reads a call inside an f-string as part of the string, so ``f"{_('Weight')}"``
+    is never extracted and shows in English on a Chinese page. Every ``_()``/``gettext()``/
+    ``N_()`` call with a literal, found by Python's own parser, must be in the catalog."""
+    import ast
+
+    have = {_key(m)[1] for m in _entries(_catalog("zh"))}
+    hidden = []
+    for path in sorted((PROJECT_ROOT / "opsperf").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and node.args):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            first = node.args[0]
+            if name in ("_", "gettext", "N_") and isinstance(first, ast.Constant):
+                if isinstance(first.value, str) and first.value not in have:
+                    hidden.append(f"{path.name}:{node.lineno}: {first.value!r}")
+    assert not hidden, hidden
+
+
 def test_chinese_catalog_is_complete() -> None:
     catalog = _catalog("zh")
     assert not catalog.fuzzy

@@ -179,8 +179,9 @@ class Widgets:
         return Markup(f"{head}{body}{self.help(d.help)}{self.errors(f.errors)}</div>")
 
     def computed(self, f: Any, oob: bool = False) -> Markup:
+        tag = _attr(self._("auto"))  # (outside the f-string: the extractor skips those)
         return Markup(
-            f'<div{OOB if oob else ""} class="value computed" data-tag="{_attr(self._("auto"))}" '
+            f'<div{OOB if oob else ""} class="value computed" data-tag="{tag}" '
             f'id="computed-{_attr(f.id)}">{self.display(f.d, f.state.value)}</div>'
         )
 
@@ -208,14 +209,15 @@ class Widgets:
         editable = {c for owner, c in self.rights.kpi_columns if owner == d.id and state.editable}
         show_note = "note" in editable or any((r or {}).get("note") for r in rows.values())
         note_head = f"<th>{escape(_('Note'))}</th>" if show_note else ""
+        indicator, weight, weighted = _("Indicator"), _("Weight"), _("Weighted")
         out = [
             f'<div id="field-{_attr(d.id)}" class="field"{"" if state.visible else " hidden"}>'
             f'<div class="label">{self.label(d.label)}</div>{self.help(d.help)}'
             '<div class="table-wrap"><table class="table kpi-table"><thead><tr>'
-            f'<th>{escape(_("Indicator"))}</th><th class="num">{escape(_("Weight"))}</th>'
+            f'<th>{escape(indicator)}</th><th class="num">{escape(weight)}</th>'
             f'<th class="num">{escape(_("Target"))}</th><th class="num">{escape(_("Actual"))}</th>'
             f'{note_head}<th class="num">{escape(_("Score"))}</th>'
-            f'<th class="num">{escape(_("Weighted"))}</th></tr></thead><tbody>'
+            f'<th class="num">{escape(weighted)}</th></tr></thead><tbody>'
         ]
         better = {"higher": escape(_("higher is better")), "lower": escape(_("lower is better"))}
         column_names = {"target": _("Target"), "actual": _("Actual")}
@@ -251,9 +253,10 @@ class Widgets:
                     cells.append(f"<td>{escape(row.get('note') or '')}</td>")
             cells.append(self.kpi_score_cells(f, k))
             out.append("".join(cells) + "</tr>")
+        total = _("KPI score (weighted)")
         out.append(
             f'</tbody><tfoot><tr><th colspan="{6 if show_note else 5}">'
-            f'{escape(_("KPI score (weighted)"))}</th><td class="num">{self.kpi_total(f)}</td>'
+            f'{escape(total)}</th><td class="num">{self.kpi_total(f)}</td>'
             f"</tr></tfoot></table></div>{self.errors(f.errors)}</div>"
         )
         return Markup("".join(out))
@@ -358,10 +361,11 @@ class Timeline:
             url = _attr(
                 url_for("appraisals.history", appraisal_id=self.ctx.appraisal.id, before=more)
             )
+            earlier = escape(_("Show earlier entries"))
             out.append(
                 f'<li class="timeline-more" id="timeline-more"><a class="btn btn-sm btn-ghost" '
                 f'href="{url}" hx-get="{url}" hx-target="#timeline-more" hx-swap="outerHTML">'
-                f"{escape(_('Show earlier entries'))}</a></li>"
+                f"{earlier}</a></li>"
             )
         system = escape(_("System"))
         for e in events:
