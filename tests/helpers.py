@@ -141,3 +141,17 @@ def problems(response: TestResponse) -> list[str]:
     html = response.get_data(as_text=True)
     found = re.findall(r'class="(?:flash flash-error|field-error)"[^>]*>(.*?)</div>', html, re.S)
     return [re.sub(r"<[^>]+>", "", text).strip() for text in found]
+
+
+def to_calibration(app: Flask) -> int:
+    """Launch sales and walk 李娜's appraisal to calibration, where sign_off needs two people."""
+    import random
+
+    from opsperf.services import demo
+
+    appraisal_id = launch_quarter(["sales"], name="Q4")["s101"]
+    with app.app_context():
+        steps = ["submit_plan", "start_assessment", "submit_self", "submit_review"]
+        demo._walk(appraisal_id, steps, random.Random(7))
+    assert appraisal_of("s101").state == "assess.calibration"
+    return appraisal_id

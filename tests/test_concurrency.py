@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import threading
 from typing import Any
 
@@ -10,18 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from opsperf.persistence.models import Vote, db
-from opsperf.services import demo
-from tests.helpers import appraisal_of, events, fire, launch_quarter, problems
-
-
-def _to_calibration(app: Flask) -> int:
-    """Launch sales and walk 李娜's appraisal to calibration, where sign_off needs two people."""
-    appraisal_id = launch_quarter(["sales"], name="Q4")["s101"]
-    with app.app_context():
-        steps = ["submit_plan", "start_assessment", "submit_self", "submit_review"]
-        demo._walk(appraisal_id, steps, random.Random(7))
-    assert appraisal_of("s101").state == "assess.calibration"
-    return appraisal_id
+from tests.helpers import appraisal_of, events, fire, launch_quarter, problems, to_calibration
 
 
 def _race(
@@ -45,7 +33,7 @@ def _race(
 
 
 def test_two_approvals_at_once(app: Flask, staff: Any, as_user: Any) -> None:
-    appraisal_id = _to_calibration(app)
+    appraisal_id = to_calibration(app)
     head, hr = as_user("s100"), as_user("hr01")
 
     assert _race([head, hr], appraisal_id, "sign_off", "approve") == [302, 409]
@@ -65,7 +53,7 @@ def test_two_approvals_at_once(app: Flask, staff: Any, as_user: Any) -> None:
 
 
 def test_the_same_step_twice_at_once_moves_once(app: Flask, staff: Any, as_user: Any) -> None:
-    appraisal_id = _to_calibration(app)
+    appraisal_id = to_calibration(app)
     manager_a, manager_b = as_user("s100"), as_user("s100")
 
     comment = "评语需要补充具体事例。"
@@ -77,7 +65,7 @@ def test_the_same_step_twice_at_once_moves_once(app: Flask, staff: Any, as_user:
 
 
 def test_a_stale_page_is_refused_and_changes_nothing(app: Flask, staff: Any, as_user: Any) -> None:
-    appraisal_id = _to_calibration(app)
+    appraisal_id = to_calibration(app)
     stale = appraisal_of("s101").version
     assert fire(as_user("s100"), appraisal_id, "sign_off", "approve").status_code == 302
     response = fire(as_user("hr01"), appraisal_id, "sign_off", "approve", version=stale)

@@ -3,7 +3,6 @@ the workflow says where a declined sign-off goes."""
 
 from __future__ import annotations
 
-import random
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,7 @@ from flask import Flask
 
 from opsperf.config import PROJECT_ROOT
 from opsperf.definitions.loader import load
-from opsperf.services import demo
-from tests.helpers import appraisal_of, events, fire, launch_quarter, problems
+from tests.helpers import appraisal_of, events, fire, problems, to_calibration
 
 DECLINED_TO = "assess.manager"
 
@@ -38,19 +36,10 @@ def definition_roots(request: pytest.FixtureRequest, tmp_path: Path) -> list[str
     return roots
 
 
-def _to_calibration(app: Flask) -> int:
-    appraisal_id = launch_quarter(["sales"], name="Q4")["s101"]
-    with app.app_context():
-        steps = ["submit_plan", "start_assessment", "submit_self", "submit_review"]
-        demo._walk(appraisal_id, steps, random.Random(7))
-    assert appraisal_of("s101").state == "assess.calibration"
-    return appraisal_id
-
-
 def test_a_direct_sign_off_can_be_declined_with_a_reason(
     app: Flask, staff: Any, as_user: Any, definition_roots: list[str]
 ) -> None:
-    appraisal_id = _to_calibration(app)
+    appraisal_id = to_calibration(app)
     head, hr = as_user("s100"), as_user("hr01")
     page = hr.get(f"/appraisals/{appraisal_id}").get_data(as_text=True)
     assert "sign_off:decline" in page  # offered beside the sign-off itself

@@ -16,6 +16,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Named constraints, so that migrations can alter them (SQLite's batch mode needs names).
@@ -36,6 +38,13 @@ class Base(DeclarativeBase):
 # commit instead of reloading every row on next access: a save would otherwise read the
 # signed-in user again just to pick the language of its "Saved" message.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+
+def upsert(table: Any, values: dict[str, Any], keys: list[Any], changes: dict[str, Any]) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE SET changes``, on SQLite or PostgreSQL: one
+    statement, so concurrent workers never lose a count."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    return insert(table).values(**values).on_conflict_do_update(index_elements=keys, set_=changes)
 
 
 def utcnow() -> dt.datetime:

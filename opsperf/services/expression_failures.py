@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from opsperf.engine.failures import Failure
 from opsperf.engine.text import printable
-from opsperf.persistence.models import ExpressionFailure, db, utcnow
+from opsperf.persistence.models import ExpressionFailure, db, upsert, utcnow
 
 
 def record(found: Iterable[Failure]) -> None:
@@ -18,7 +16,6 @@ def record(found: Iterable[Failure]) -> None:
     unique = {(f.definition, f.location, f.expression): f for f in found}
     if not unique:
         return
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     table = ExpressionFailure.__table__
     now = utcnow()
     for f in unique.values():
@@ -33,15 +30,11 @@ def record(found: Iterable[Failure]) -> None:
             "first_at": now,
             "last_at": now,
         }
-        statement = insert(table).values(**row)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.definition, table.c.location, table.c.expression],
-            set_={
-                "count": table.c.count + 1,
-                "last_at": now,
-                "error": row["error"],
-                "inputs": inputs,
-            },
+        statement = upsert(
+            table,
+            row,
+            [table.c.definition, table.c.location, table.c.expression],
+            {"count": table.c.count + 1, "last_at": now, "error": row["error"], "inputs": inputs},
         )
         db.session.execute(statement)
     db.session.commit()

@@ -9,11 +9,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import case, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from opsperf.engine.text import printable
-from opsperf.persistence.models import LoginFailure, User, db, utcnow
+from opsperf.persistence.models import LoginFailure, User, db, upsert, utcnow
 from opsperf.services import people
 
 
@@ -49,16 +47,16 @@ def failed(login: str, address: str | None, limits: Limits) -> None:
     """Count a failure against the account and the address (a window that ended starts anew)."""
     now = utcnow()
     window_start = now - dt.timedelta(seconds=limits.window)
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    table = LoginFailure.__table__
+    expired = table.c.window_start < window_start
     for key in _keys(login, address):
         if key is None:
             continue
-        table = LoginFailure.__table__
-        statement = insert(table).values(key=key, failures=1, window_start=now)
-        expired = table.c.window_start < window_start
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={
+        statement = upsert(
+            table,
+            {"key": key, "failures": 1, "window_start": now},
+            [table.c.key],
+            {
                 "failures": case((expired, 1), else_=table.c.failures + 1),
                 "window_start": case((expired, now), else_=table.c.window_start),
             },
