@@ -1,11 +1,11 @@
 """Task lists read from open steps are exactly the task lists worked out the slow way.
 
-A generated company runs the shipped pack, and another runs a pack written to reach every rule
-of who-may-act: custom roles held in and outside the department that defines them, escalation
-to custom roles, edit rights on a parent state, ``all``, ``any`` (with self-approval) and
-``quorum`` approvals, requests, declines and a step open from anywhere. Random people take random
-steps; after every few, every person's materialised list is compared with ``tests.oracle``, now
-and a month later (when deadlines have passed and escalations count).
+A generated company runs the shipped pack, and another runs a pack written to reach every rule of
+who-may-act: custom roles of each scope held in and outside the department that declares them,
+escalation to custom roles, edit rights on a parent state, ``all``, ``any`` (with self-approval)
+and ``quorum`` approvals, requests, declines and a step open from anywhere. Random people take
+random steps; after every few, every person's materialised list is compared with ``tests.oracle``,
+now and a month later (when deadlines have passed and escalations count).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ name: {zh: 总部, en: Head office}
 parent: company
 head: director
 roles:
-  - {id: auditor, name: {zh: 审计员, en: Auditor}}
+  - {id: auditor, name: {zh: 审计员, en: Auditor}, scope: subtree}
 positions:
   - {id: director, name: 总监, form: f, workflow: w}
   - {id: analyst, name: 分析员, form: f, workflow: w}
@@ -57,7 +57,7 @@ name: {zh: 车间, en: Floor}
 parent: hq
 head: floor_manager
 roles:
-  - {id: safety_officer, name: {zh: 安全员, en: Safety officer}}
+  - {id: safety_officer, name: {zh: 安全员, en: Safety officer}, scope: department}
 positions:
   - {id: floor_manager, name: 车间主任, form: f, workflow: w}
   - {id: operator, name: 操作工, form: f, workflow: w}

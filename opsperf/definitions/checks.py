@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from difflib import get_close_matches
 
-from opsperf.definitions import statetree
+from opsperf.definitions import org, statetree
 from opsperf.definitions.expressions import Expression
 from opsperf.definitions.loader import DefinitionSet, Located
 from opsperf.definitions.schema import (
@@ -24,6 +24,7 @@ from opsperf.definitions.schema import (
     KpiTableField,
     LinearScoring,
     RatioScoring,
+    RoleDef,
     TableField,
     Workflow,
 )
@@ -162,11 +163,47 @@ def _department(defs: DefinitionSet, item: Located, dept: Department) -> list[Di
         for index, ident in _duplicates(ids):
             key = "positions" if label == "position" else "goals"
             out.append(item.at((key, index, "id"), "error", f"{label} id '{ident}' repeats"))
+    declared = org.declarations(defs)
     for index, role in enumerate(dept.roles):
         if role.id in RELATIVE_ROLES or role.id in GLOBAL_ROLES:
             out.append(item.at(("roles", index, "id"), "error", f"'{role.id}' is a built-in role"))
+        elif declared[role.id][0] != dept.id:
+            owner = declared[role.id][0]
+            message = f"role '{role.id}' is already declared by department '{owner}'"
+            out.append(item.at(("roles", index, "id"), "error", message))
     for index, position in enumerate(dept.positions):
         out += _position(defs, item, index, position.form, position.workflow, position.policy)
+    out += _roles_out_of_scope(defs, item, dept, declared)
+    return out
+
+
+def _roles_out_of_scope(
+    defs: DefinitionSet,
+    item: Located,
+    dept: Department,
+    declared: Mapping[str, tuple[str, RoleDef]],
+) -> list[Diagnostic]:
+    """A workflow this department uses names roles that do not count here: nobody could take
+    those steps for its people, and their appraisals would wait there."""
+    out = []
+    seen: set[str] = set()
+    for index, position in enumerate(dept.positions):
+        workflow = defs.workflows.get(position.workflow)
+        if workflow is None or workflow.id in seen:
+            continue
+        seen.add(workflow.id)
+        outside = [
+            f"'{role}' (declared by '{declared[role][0]}' with scope: {declared[role][1].scope})"
+            for role in sorted(org.custom_roles(workflow))
+            if role in declared and not org.counts_in(declared[role], dept.id, defs)
+        ]
+        if outside:
+            message = (
+                f"workflow '{workflow.id}' has steps for roles that do not count in department "
+                f"'{dept.id}': {', '.join(outside)}; nobody can take those steps for its "
+                "people: widen the role's scope or use another role"
+            )
+            out.append(item.at(("positions", index, "workflow"), "warning", message))
     return out
 
 

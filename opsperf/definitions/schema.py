@@ -166,11 +166,24 @@ class Position(Model):
     help: Text | None = None
 
 
+ROLE_SCOPES = ("company", "department", "subtree")
+
+
 class RoleDef(Model):
-    """A custom role a department offers, assignable to people (e.g. quality_officer)."""
+    """A custom role a department declares, assignable to people (e.g. quality_officer).
+
+    Its holders act wherever the role counts: in the whole company unless ``scope`` narrows it
+    to the declaring department, or to that department and every department below it.
+    """
 
     id: Id
     name: Text
+    scope: Literal["company", "department", "subtree"] = Field(
+        "company",
+        description="Where holders act: company (everywhere, the default), department (only "
+        "appraisals of the declaring department) or subtree (the declaring department and "
+        "every department below it)",
+    )
     help: Text | None = None
 
 

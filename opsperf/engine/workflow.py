@@ -13,7 +13,7 @@ from typing import Any
 
 from transitions import EventData, Machine, MachineError
 
-from opsperf.definitions import statetree
+from opsperf.definitions import org, statetree
 from opsperf.definitions.schema import State, TransitionDef, Workflow
 from opsperf.engine import failures
 from opsperf.errors import ExpressionError, TransitionNotAllowed
@@ -36,7 +36,7 @@ class CompiledWorkflow:
         self.leaves: dict[str, State] = statetree.leaves(definition)
         self.initial = statetree.initial_leaf(definition)
         self.by_trigger: dict[str, list[TransitionDef]] = {}
-        self.roles: frozenset[str] = _roles_named(definition)
+        self.roles: frozenset[str] = frozenset(org.named_roles(definition))
         self.machine = Machine(
             model=None,
             states=list(self.leaves),
@@ -123,18 +123,6 @@ class CompiledWorkflow:
 
     def state(self, path: str) -> State:
         return self.states[path]
-
-
-def _roles_named(definition: Workflow) -> frozenset[str]:
-    """Every role a workflow gives something to do: firing, approving or editing."""
-    named: set[str] = set()
-    for t in definition.transitions:
-        named.update(t.roles)
-        if t.approval is not None:
-            named.update(t.approval.roles)
-    for state in statetree.all_states(definition).values():
-        named.update(state.edit)
-    return frozenset(named)
 
 
 def _guard(t: TransitionDef) -> Any:

@@ -158,6 +158,9 @@ class Appraisal(db.Model):  # type: ignore[name-defined,misc]
     workflow_snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
     policy_snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))
     department_snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
+    # The custom roles the workflow names that count in this department, fixed at launch
+    # (definitions.org); None for appraisals launched before roles had a scope.
+    custom_roles: Mapped[list[str] | None] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(128))
     state_entered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     due_at: Mapped[dt.datetime | None]  # the current state's deadline, set on entering it
@@ -224,8 +227,8 @@ class OpenStep(db.Model):  # type: ignore[name-defined,misc]
 
     Rewritten whenever the appraisal changes state or a vote is cast, so that task lists are
     an indexed lookup by actor. ``actor`` is ``u:<user id>`` (a person), ``p:<department>/
-    <position>`` (whoever holds that position: the department head), ``r:<role>`` (anyone
-    holding the role) or ``r:<role>@<department>`` (holders of the role in that department).
+    <position>`` (whoever holds that position: the department head) or ``r:<role>`` (anyone
+    holding a global role, or a custom role that counts on the appraisal).
     """
 
     __tablename__ = "open_steps"

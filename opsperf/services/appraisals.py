@@ -56,15 +56,11 @@ def is_dept_head(user: User, department_id: str, head_position: str | None) -> b
 
 
 def roles_of(ctx: Context, user: User) -> set[str]:
-    """The roles ``user`` holds for this appraisal: relative, global, and custom ones.
-
-    A custom role (defined by a department) counts where the appraisal's department defines it,
-    or for appraisals in the person's own department.
-    """
+    """The roles ``user`` holds for this appraisal: relative, global, and the custom ones that
+    count here (their scope, see ``definitions.org``, pinned at launch)."""
     a = ctx.appraisal
-    local = {r.id for r in ctx.department.roles}
-    same_department = user.department_id == a.department_id
-    roles = {r for r in (user.roles or []) if r in GLOBAL_ROLES or r in local or same_department}
+    custom = ctx.custom_roles
+    roles = {r for r in (user.roles or []) if r in GLOBAL_ROLES or r in custom}
     if a.employee_id == user.id:
         roles.add("employee")
     if a.manager_id == user.id:

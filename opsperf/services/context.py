@@ -35,6 +35,15 @@ class Context:
         return self.workflow.state(self.appraisal.state)
 
     @property
+    def custom_roles(self) -> frozenset[str]:
+        """The custom roles that count on this appraisal (pinned at launch; before roles had
+        a scope, those its own department declared)."""
+        pinned = self.appraisal.custom_roles
+        if pinned is None:
+            return frozenset(r.id for r in self.department.roles)
+        return frozenset(pinned)
+
+    @property
     def final(self) -> bool:
         return self.workflow.is_final(self.appraisal.state)
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 
+from opsperf.definitions import org
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import Department, KpiTableField, TableField
 from opsperf.engine.text import untypable
@@ -190,11 +191,18 @@ class _Launcher:
         self.workflow = compiled_workflow(cycle.workflow_snapshot_id)
         self.snapshot_ids: dict[tuple[str, str], int] = {}
         self.skipped: list[Skipped] = []
+        self.roles_by_department: dict[str, list[str]] = {}
 
     def pin(self, kind: str, ident: str) -> int:
         if (kind, ident) not in self.snapshot_ids:
             self.snapshot_ids[(kind, ident)] = snapshots.pin(self.defs, kind, ident).id
         return self.snapshot_ids[(kind, ident)]
+
+    def custom_roles(self, dept_id: str) -> list[str]:
+        if dept_id not in self.roles_by_department:
+            workflow = self.workflow.definition
+            self.roles_by_department[dept_id] = org.roles_in_force(self.defs, workflow, dept_id)
+        return self.roles_by_department[dept_id]
 
     def add(self, people: Sequence[Any]) -> None:
         """Add the appraisals of ``people`` and their open steps (flushed, not committed)."""
@@ -239,6 +247,7 @@ class _Launcher:
             workflow_snapshot_id=self.workflow_snapshot_id,
             policy_snapshot_id=self.pin("IncentivePolicy", policy_id) if policy_id else None,
             department_snapshot_id=self.pin("Department", dept.id),
+            custom_roles=self.custom_roles(dept.id),
             state=self.workflow.initial,
             state_entered_at=now,
             values=_initial_values(defs, position.form),

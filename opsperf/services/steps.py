@@ -26,7 +26,7 @@ Excluded = tuple[int | None, int | None]  # (employee, requester) who may not ta
 # Steps without a deadline sort after every dated one, on every database, straight from the
 # index (SQLite puts NULL first, PostgreSQL last).
 NO_DEADLINE = dt.datetime(9999, 12, 31)
-RULES = "1"
+RULES = "2"
 RULES_KEY = "open_steps.rules"
 BATCH = 500
 
@@ -36,10 +36,7 @@ def actor_keys(user: User) -> list[str]:
     keys = [f"u:{user.id}"]
     if user.department_id and user.position_id:
         keys.append(f"p:{user.department_id}/{user.position_id}")
-    for role in user.roles or []:
-        keys.append(f"r:{role}")
-        if user.department_id:
-            keys.append(f"r:{role}@{user.department_id}")
+    keys += [f"r:{role}" for role in user.roles or []]
     return keys
 
 
@@ -55,9 +52,9 @@ def actors(ctx: Context, role: str) -> list[str]:
         if a.position_id == head:  # a head's own appraisal is signed off by their manager
             return [f"u:{a.manager_id}"] if a.manager_id else []
         return [f"p:{a.department_id}/{head}"] if head else []
-    if role in GLOBAL_ROLES or role in {r.id for r in ctx.department.roles}:
+    if role in GLOBAL_ROLES or role in ctx.custom_roles:
         return [f"r:{role}"]
-    return [f"r:{role}@{a.department_id}"]  # another department's role: its holders here
+    return []  # a custom role whose scope leaves this department out: nobody
 
 
 def rows_for(ctx: Context) -> list[dict[str, Any]]:
