@@ -48,8 +48,14 @@ PEOPLE = [
     ("c101", "何静", "customer_service", "service_agent", "c100", ""),
 ]
 
-# Which step each demo appraisal is walked to, by trigger sequence.
+# Which step each demo appraisal is walked to, by trigger sequence. The department heads have
+# agreed their plans; 孙强's waits for his manager's approval and 王磊 has not written his yet:
+# after the plan deadline theirs are the only late steps, as in a real quarter.
 WALKS: dict[str, list[str]] = {
+    "s100": ["submit_plan"],
+    "m100": ["submit_plan"],
+    "p100": ["submit_plan"],
+    "c100": ["submit_plan", "@actuals"],
     "s101": ["submit_plan", "start_assessment", "submit_self", "submit_review", "sign_off"],
     "s102": ["submit_plan", "start_assessment", "submit_self"],
     "s103": ["submit_plan", "@actuals"],
