@@ -33,6 +33,11 @@ class Defaults:
     LOGIN_MAX_FAILURES = 5
     LOGIN_MAX_FAILURES_PER_ADDRESS = 50
     LOGIN_WINDOW = 15 * 60
+    # A set-password link works once, for this many days.
+    PASSWORD_LINK_DAYS = 14
+    # The address people open the app at, for links made in the background (a sheet of
+    # set-password links); unset, the address of the request that asked for them.
+    PUBLIC_URL: str | None = None
     # Proxies in front of the app (nginx, a load balancer) whose X-Forwarded-For/-Proto to
     # trust: with 0, every client looks like the proxy to per-address throttling.
     TRUSTED_PROXIES = 0

@@ -16,7 +16,9 @@ from flask import Flask, current_app
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
-from opsperf.services import cycles, jobs, people  # noqa: F401  (their job handlers register)
+from opsperf.definitions.loader import DefinitionSet
+from opsperf.persistence.models import Job
+from opsperf.services import cycles, jobs, passwords, people  # noqa: F401  (handlers register)
 
 POLL = 1.0  # seconds an idle worker waits at most before looking at the queue again
 
@@ -43,6 +45,12 @@ def _huey(app: Flask) -> Huey:
     if url.startswith("sqlite:///"):
         return SqliteHuey(name, filename=url.removeprefix("sqlite:///"), results=False)
     raise ValueError(f"JOBS_QUEUE must be sqlite:///…, redis://… or immediate, not {url!r}")
+
+
+@jobs.handler(passwords.LINKS_JOB)
+def _password_links(defs: DefinitionSet, job: Job, progress: jobs.Progress) -> dict[str, Any]:
+    """Set-password links are signed with the app's secret key."""
+    return passwords.links_job(defs, job, progress, str(current_app.secret_key))
 
 
 def init_app(app: Flask) -> None:

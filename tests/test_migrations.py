@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,10 +65,34 @@ def bare(db_url: str, tmp_path: Path) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+# Indexes on an expression, which SQLAlchemy cannot reflect from SQLite: compared by name.
+EXPRESSION_INDEXES = {"ix_users_employee_no_lower"}
+
+
 def _differences() -> list[Any]:
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return list(compare_metadata(context, db.metadata))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based")
+            warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression")
+            found = list(compare_metadata(context, db.metadata))
+        names = set(
+            connection.scalars(
+                text("SELECT name FROM sqlite_master WHERE type = 'index'")
+                if db.engine.dialect.name == "sqlite"
+                else text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+            )
+        )
+    assert names >= EXPRESSION_INDEXES, EXPRESSION_INDEXES - names
+    return [d for d in found if not _expression_index(d)]
+
+
+def _expression_index(difference: Any) -> bool:
+    return (
+        isinstance(difference, tuple)
+        and difference[0] in ("add_index", "remove_index")
+        and difference[1].name in EXPRESSION_INDEXES
+    )
 
 
 def test_upgrade_builds_exactly_the_schema_of_the_models(bare: Flask) -> None:

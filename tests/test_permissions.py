@@ -23,7 +23,7 @@ from werkzeug.test import TestResponse
 
 from opsperf.config import PROJECT_ROOT
 from opsperf.persistence.models import Appraisal, Cycle, Event, User, Vote, db
-from opsperf.services import demo
+from opsperf.services import demo, passwords
 from tests.helpers import appraisal_of, fire, problems
 from tests.worlds import open_world
 
@@ -86,6 +86,7 @@ class World:
     job_id: int = 0  # a people import HR ran in the world
     clients: dict[str, FlaskClient] = field(default_factory=dict)
     people: dict[str, int] = field(default_factory=dict)  # "person_<no>" → user id
+    links: dict[str, str] = field(default_factory=dict)  # "link_<no>" → set-password token
 
     def client(self, who: str, fresh: bool = False) -> FlaskClient:
         if who == "anon":
@@ -109,7 +110,9 @@ class World:
         if isinstance(value, Version):
             return self.version(value.employee_no)
         if isinstance(value, str):
-            return value.format(cycle=self.cycle_id, job=self.job_id, **self.ids, **self.people)
+            return value.format(
+                cycle=self.cycle_id, job=self.job_id, **self.ids, **self.people, **self.links
+            )
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -157,6 +160,8 @@ def world(
         for a in db.session.scalars(select(Appraisal).where(Appraisal.cycle_id == w.cycle_id)):
             w.ids[a.employee.employee_no] = a.id
         w.people = {f"person_{u.employee_no}": u.id for u in db.session.scalars(select(User))}
+        m101 = db.session.get(User, w.people["person_m101"])
+        w.links = {"link_m101": passwords.token(m101, str(app.secret_key))}
         for employee_no, steps in WALKS.items():
             demo._walk(w.ids[employee_no], steps, random.Random(2026))
         for employee_no, state in STATES.items():
@@ -246,6 +251,14 @@ def _rows() -> list[Row]:
         rows.append(api(w, 200, "/api/v1/tasks"))
         rows.append(api(w, 200, "/api/v1/tasks?page=2&per_page=1", note="page 2"))
         rows.append(page(w, 200, "/?q=李&overdue=1&page=9", note="filtered"))
+        rows.append(page(w, 200, "/password"))
+        wrong = {"current": "not-my-password", "new": "Another-9x", "again": "Another-9x"}
+        rows.append(page(w, 422, "/password", "POST", data=wrong, note="wrong current"))
+        # a set-password link works without logging in, for whoever holds it
+        rows.append(Row(w, "GET", "/password/set/{link_m101}", 200))
+        differ = {"new": "Another-9x", "again": "Another-9y"}
+        rows.append(Row(w, "POST", "/password/set/{link_m101}", 422, data=differ, note="differ"))
+        rows.append(Row(w, "GET", "/password/set/forged", 404))
 
     # -- HR and admin only
     for w in WHO:
@@ -311,6 +324,27 @@ def _rows() -> list[Row]:
         )
         rows.append(page(w, 404 if w == "admin" else 403, "/admin/people/999999/sign-out", "POST"))
         rows.append(page(w, ok, "/admin/definitions"))
+        rows.append(
+            page(
+                w,
+                302 if w in HR_ADMIN else 403,
+                "/admin/people/password-links",
+                "POST",
+                location="/jobs/" if w in HR_ADMIN else None,
+                changes=True,
+            )
+        )
+        # m101 has a password: a reset link is for administrators only
+        rows.append(
+            page(
+                w, 200 if w == "admin" else 403, "/admin/people/{person_m101}/password-link", "POST"
+            )
+        )
+        rows.append(
+            page(w, 404 if w in HR_ADMIN else 403, "/admin/people/999999/password-link", "POST")
+        )
+        rows.append(page(w, 404 if w in HR_ADMIN else 403, "/jobs/{job}/file"))
+        rows.append(page(w, 404, "/jobs/999999/file"))
         if w in HR_ADMIN:
             rows.append(
                 Row(w, "POST", "/admin/definitions/reload", 302, location="/admin/definitions")
@@ -841,6 +875,11 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/admin/definitions",
         "/admin/definitions/reload",
         "/admin/people/{person_m101}/sign-out",
+        "/admin/people/password-links",
+        "/admin/people/{person_m101}/password-link",
+        "/jobs/{job}/file",
+        "/password",
+        "/password/set/{link_m101}",
         "/api/v1/tasks",
         "/api/v1/appraisals/{s101}",
         "/api/v1/appraisals/{s101}/values",

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -97,6 +98,10 @@ class User(db.Model):  # type: ignore[name-defined,misc]
 
     def has_role(self, role: str) -> bool:
         return role in (self.roles or [])
+
+
+# Log-in names are compared without letter case (e-mails are stored in lower case).
+Index("ix_users_employee_no_lower", func.lower(User.employee_no))
 
 
 class Snapshot(db.Model):  # type: ignore[name-defined,misc]
@@ -269,6 +274,9 @@ class Job(db.Model):  # type: ignore[name-defined,misc]
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(String(2000))
+    # A file the job made for download (a sheet of links, a batch of PDFs), and its name.
+    output: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    output_name: Mapped[str | None] = mapped_column(String(200))
 
     created_by: Mapped[User | None] = relationship()
 

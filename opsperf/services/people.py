@@ -93,6 +93,19 @@ def verify(user: User | None, password: str) -> bool:
     return check_password_hash(user.password_hash, password) and bool(user.active)
 
 
+def without_password(department_ids: list[str] | None = None) -> Any:
+    """Active accounts nobody can log in to yet: they wait for a set-password link."""
+    query = select(User).where(User.active.is_(True), User.password_hash == "")
+    if department_ids:
+        query = query.where(User.department_id.in_(department_ids))
+    return query
+
+
+def count_without_password(department_ids: list[str] | None = None) -> int:
+    query = select(func.count()).select_from(without_password(department_ids).subquery())
+    return int(db.session.scalar(query) or 0)
+
+
 def sign_out_everywhere(person_id: int) -> User:
     """End every session and remember-me cookie of a person."""
     person = db.session.get(User, person_id)
@@ -521,6 +534,7 @@ def _import_job(defs: DefinitionSet, job: Job, progress: Progress) -> dict[str, 
         "created": result.created,
         "updated": result.updated,
         "passwords_kept": result.passwords_kept,
+        "without_password": 0 if result.problems else count_without_password(),
         "problems_total": len(result.problems),
         "problems": [
             {"row": p.row, "template": p.template, "params": p.params}

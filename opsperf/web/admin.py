@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_required
 
 from opsperf import worker
-from opsperf.errors import DefinitionError
-from opsperf.services import expression_failures, jobs
+from opsperf.errors import DefinitionError, NotFound
+from opsperf.persistence.models import User, db
+from opsperf.services import expression_failures, jobs, passwords
 from opsperf.services import people as people_svc
 from opsperf.web.helpers import (
     defs,
     int_arg,
+    lang,
     registry,
     render,
     roles_required,
@@ -45,6 +47,8 @@ def people() -> Any:
         only=only,
         filtered=only != people_svc.PeopleFilter(),
         defs=definitions,
+        without_password=people_svc.count_without_password(),
+        link_days=int(current_app.config["PASSWORD_LINK_DAYS"]),
     )
 
 
@@ -79,6 +83,39 @@ def sign_out(person_id: int) -> Any:
     person = people_svc.sign_out_everywhere(person_id)
     flash(_("%(name)s is signed out everywhere.", name=person.name), "success")
     return redirect(url_for(".people", q=person.employee_no))
+
+
+def _public_url() -> str:
+    return str(current_app.config.get("PUBLIC_URL") or request.url_root)
+
+
+@bp.post("/people/password-links")
+@login_required
+@roles_required("hr", "admin")
+def password_links() -> Any:
+    """A sheet of set-password links for everyone active who has no password yet."""
+    department = text_arg("department", 64, source=request.form)
+    departments = [department] if department in defs().departments else None
+    days = int(current_app.config["PASSWORD_LINK_DAYS"])
+    job = passwords.create_links_job(user(), _public_url(), lang(), days, departments)
+    worker.enqueue(job.id)
+    return redirect(url_for("jobs.view", job_id=job.id))
+
+
+@bp.post("/people/<int:person_id>/password-link")
+@login_required
+@roles_required("hr", "admin")
+def password_link(person_id: int) -> Any:
+    """One person's set-password link, shown once to hand over (a new account, or a reset)."""
+    person = db.session.get(User, person_id)
+    if person is None:
+        raise NotFound("person %(id)s does not exist", id=person_id)
+    passwords.may_link(user(), person)
+    link = _public_url().rstrip("/") + url_for(
+        "auth.set_password", token=passwords.token(person, str(current_app.secret_key))
+    )
+    days = int(current_app.config["PASSWORD_LINK_DAYS"])
+    return render("admin/password_link.html", person=person, link=link, days=days)
 
 
 @bp.get("/definitions")

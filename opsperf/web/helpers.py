@@ -251,9 +251,10 @@ def int_arg(name: str, default: int, low: int = 1, high: int = 10**9) -> int:
     return max(low, min(int(raw), high))
 
 
-def text_arg(name: str, limit: int = 100) -> str:
-    """A text query argument (a search, a filter), trimmed, without control characters."""
-    raw = request.args.get(name, "")[: limit * 2]
+def text_arg(name: str, limit: int = 100, source: Any = None) -> str:
+    """A text query argument (a search, a filter), trimmed, without control characters;
+    from ``source`` (e.g. ``request.form``) instead of the query when given."""
+    raw = (request.args if source is None else source).get(name, "")[: limit * 2]
     return "".join(c for c in raw if c >= " " and c != "\x7f").strip()[:limit]
 
 

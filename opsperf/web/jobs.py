@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, request, send_file
 from flask_login import login_required
 
+from opsperf.errors import NotFound
 from opsperf.services import jobs as svc
 from opsperf.web.helpers import render, user
 
@@ -22,3 +24,15 @@ def view(job_id: int) -> Any:
         # The page polling for progress (this one, or a cycle's) shows the outcome in full.
         return html, 200, {"HX-Refresh": "true"}
     return html
+
+
+@bp.get("/<int:job_id>/file")
+@login_required
+def file(job_id: int) -> Any:
+    """The file a finished job made, for whoever may look at the job."""
+    job = svc.get(job_id, user())
+    if job.status != "done" or not job.output_name or job.output is None:
+        raise NotFound("this job has no file to download")
+    response = send_file(io.BytesIO(job.output), as_attachment=True, download_name=job.output_name)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
