@@ -26,8 +26,7 @@ import time
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from scale import postgres_schema  # bench/ is on the path when a script here runs
 
 from opsperf import create_app
 from opsperf.persistence.models import User, db
@@ -48,19 +47,6 @@ def _sheet(rows: list[dict[str, str]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def _postgres(url: str, schema: str) -> str:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    return (
-        make_url(url)
-        .update_query_dict({"options": f"-csearch_path={schema}"})
-        .render_as_string(hide_password=False)
-    )
 
 
 def run(label: str, url: str, size: int) -> dict[str, float]:
@@ -127,7 +113,7 @@ def main() -> int:
     database.unlink(missing_ok=True)
     backends = [("SQLite", f"sqlite:///{database}")]
     if args.postgres:
-        backends.append(("PostgreSQL", _postgres(args.postgres, "bench_import")))
+        backends.append(("PostgreSQL", postgres_schema(args.postgres, "bench_import")))
     failed = False
     print(f"{args.people:,} people; one imported password costs {per_hash * 1000:.0f} ms")
     for label, url in backends:

@@ -311,7 +311,8 @@ def _wait(base: str) -> None:
 # --------------------------------------------------------------------------- main
 
 
-def _postgres(url: str, schema: str) -> str:
+def postgres_schema(url: str, schema: str) -> str:
+    """``url`` with its connections in ``schema``, made afresh (dropped first if there)."""
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
@@ -343,7 +344,7 @@ def main() -> int:
         urls = {}
         for label, size in (("small", args.small), ("large", args.people)):
             if pg:
-                urls[label] = _postgres(pg, f"scale_{label}")
+                urls[label] = postgres_schema(pg, f"scale_{label}")
             else:
                 path = args.dir / f"{label}-{size}x{args.cycles}.sqlite"
                 if not args.reuse:
