@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from difflib import get_close_matches
+from typing import Any
 
 from opsperf.definitions import org, statetree
 from opsperf.definitions.expressions import Expression
@@ -333,6 +334,11 @@ def _expressions_of(form: Form) -> Iterator[tuple[KeyPath, Expression]]:
                 expr = getattr(f, name)
                 if expr is not None:
                     yield ("sections", s_index, "fields", f_index, name), expr
+            if isinstance(f, KpiTableField):
+                for k_index, kpi in enumerate(f.kpis):
+                    if kpi.actual_from is not None:
+                        at = ("sections", s_index, "fields", f_index, "kpis", k_index)
+                        yield (*at, "actual_from"), kpi.actual_from
     for index, rule in enumerate(form.rules):
         yield ("rules", index, "check"), rule.check
     if form.score is not None:
@@ -340,33 +346,83 @@ def _expressions_of(form: Form) -> Iterator[tuple[KeyPath, Expression]]:
 
 
 def _form_expressions(item: Located, form: Form, scope: Scope) -> list[Diagnostic]:
-    return [
-        item.at(at, "error", f"{problem} in `{expr}`")
-        for at, expr in _expressions_of(form)
-        for problem in expr.check(scope)
-    ]
+    return [d for at, expr in _expressions_of(form) for d in _expression(item, at, expr, scope)]
+
+
+def _expression(
+    item: Located, at: KeyPath, expr: Expression, scope: Scope, suffix: str = ""
+) -> list[Diagnostic]:
+    """Every problem of one expression (each unknown name…) in one message: a place in a
+    file holds one diagnostic."""
+    problems = expr.check(scope)
+    if not problems:
+        return []
+    return [item.at(at, "error", f"{'; '.join(problems)} in `{expr}`{suffix}")]
 
 
 def _compute_cycles(item: Located, form: Form) -> list[Diagnostic]:
-    computed = {f.id: f.compute for f in form.fields() if f.compute is not None}
+    """Values worked out from others (computed fields, ``actual_from`` KPIs) are evaluated
+    after what they read: one that ends up reading itself can never be worked out."""
+    worked_out = _worked_out(form)
     depends = {
-        fid: {c[0] for c in expr.names()} & computed.keys() for fid, expr in computed.items()
+        node: {d for chain in expr.names() for d in _reads(form, chain, worked_out)}
+        for node, (_at, expr) in worked_out.items()
     }
     out: list[Diagnostic] = []
-    for fid in computed:
-        stack, seen = list(depends[fid]), set()
-        while stack:
-            current = stack.pop()
-            if current == fid:
-                at = _field_path(form, fid)
-                out.append(
-                    item.at((*at, "compute"), "error", f"computed field '{fid}' depends on itself")
-                )
-                break
-            if current not in seen:
-                seen.add(current)
-                stack.extend(depends[current])
+    for node, (at, _expr) in worked_out.items():
+        path = _cycle(node, depends)
+        if path:
+            what = f"KPI actual '{node}'" if "." in node else f"computed field '{node}'"
+            chain = " → ".join([node, *path])
+            out.append(item.at(at, "error", f"{what} depends on itself: {chain}"))
     return out
+
+
+def _worked_out(form: Form) -> dict[str, tuple[KeyPath, Expression]]:
+    """Computed fields (by id) and worked-out KPI actuals (``table.kpi``), with where they are
+    declared and their expression."""
+    found: dict[str, tuple[KeyPath, Expression]] = {}
+    for s_index, section in enumerate(form.sections):
+        for f_index, f in enumerate(section.fields):
+            at: KeyPath = ("sections", s_index, "fields", f_index)
+            if f.compute is not None:
+                found[f.id] = ((*at, "compute"), f.compute)
+            if isinstance(f, KpiTableField):
+                for k_index, kpi in enumerate(f.kpis):
+                    if kpi.actual_from is not None:
+                        where = (*at, "kpis", k_index, "actual_from")
+                        found[f"{f.id}.{kpi.id}"] = (where, kpi.actual_from)
+    return found
+
+
+def _reads(form: Form, chain: tuple[str, ...], worked_out: Mapping[str, Any]) -> set[str]:
+    """The worked-out values that reading ``chain`` depends on: a computed field itself; a
+    KPI's actual or score its ``actual_from``; a table's score every worked-out actual in it."""
+    head = chain[0]
+    table = next((f for f in form.fields() if f.id == head), None)
+    if not isinstance(table, KpiTableField) or table.compute is not None:
+        return {head} if head in worked_out else set()
+    inside = {n for n in worked_out if n.startswith(f"{head}.")}
+    if len(chain) == 1 or chain[1] == "score":
+        return inside
+    node = f"{head}.{chain[1]}"
+    if node in worked_out and (len(chain) == 2 or chain[2] in ("actual", "score")):
+        return {node}
+    return set()
+
+
+def _cycle(start: str, depends: Mapping[str, set[str]]) -> list[str]:
+    """A path from ``start`` back to itself through ``depends``, or []."""
+    stack: list[tuple[str, list[str]]] = [(d, [d]) for d in sorted(depends[start])]
+    seen: set[str] = set()
+    while stack:
+        current, path = stack.pop()
+        if current == start:
+            return path
+        if current not in seen:
+            seen.add(current)
+            stack.extend((d, [*path, d]) for d in sorted(depends.get(current, ())))
+    return []
 
 
 def _field_path(form: Form, field_id: str) -> KeyPath:
@@ -525,10 +581,7 @@ def _scoring(item: Located, at: KeyPath, kpi: Kpi) -> list[Diagnostic]:
     if isinstance(scoring, LinearScoring):
         return _linear(item, at, kpi, scoring)
     if isinstance(scoring, ExpressionScoring):
-        return [
-            item.at((*at, "expr"), "error", f"{p} in `{scoring.expr}`")
-            for p in scoring.expr.check(SCORING_SCOPE)
-        ]
+        return _expression(item, (*at, "expr"), scoring.expr, SCORING_SCOPE)
     return []
 
 
@@ -647,10 +700,8 @@ def _transitions(
         out += [_unknown(item, r_at, "role", r, roles) for r_at, r in named if r not in roles]
         if t.guard is not None:
             for form in forms:
-                out += [
-                    item.at((*at, "guard"), "error", f"{p} in `{t.guard}` (form '{form.id}')")
-                    for p in t.guard.check(guard_scope(form))
-                ]
+                scope = guard_scope(form)
+                out += _expression(item, (*at, "guard"), t.guard, scope, f" (form '{form.id}')")
     out += _overdue(item, wf, roles, seen)
     return out
 
@@ -837,10 +888,7 @@ def _policy(defs: DefinitionSet, item: Located, policy: IncentivePolicy) -> list
         )
     out += _quotas(item, policy)
     if policy.bonus is not None:
-        out += [
-            item.at(("bonus",), "error", f"{p} in `{policy.bonus}`")
-            for p in policy.bonus.check(bonus_scope())
-        ]
+        out += _expression(item, ("bonus",), policy.bonus, bonus_scope())
     return out
 
 

@@ -430,6 +430,11 @@ class Kpi(Model):
         pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$",
         description="The goal this KPI serves, as department_id.goal_id",
     )
+    actual_from: Expression | None = Field(
+        None,
+        description="The actual is worked out, not typed: an expression over the form's "
+        "values, e.g. a computed field (`oee`); shown read-only in the table",
+    )
     help: Text | None = None
 
     @property

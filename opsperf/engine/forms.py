@@ -29,6 +29,7 @@ from opsperf.definitions.schema import (
     ColumnField,
     DateField,
     Form,
+    Kpi,
     KpiTableField,
     NumberField,
     RatingField,
@@ -260,24 +261,60 @@ def with_computed(
     """
     result = dict(values)
     computed = [f for f in form.fields() if f.compute is not None]
-    for _ in range(MAX_COMPUTE_PASSES if computed else 0):
+    derived = derived_actuals(form)
+    if derived:
+        tables = None  # the actuals change as the pass goes: score the tables each time
+    for _ in range(MAX_COMPUTE_PASSES if computed or derived else 0):
         context = expression_values(form, result, tables)
         changed = False
         for f in computed:
             assert f.compute is not None
-            try:
-                value = f.compute.evaluate(context)
-            except ExpressionError as exc:
-                failures.note(_name(form), f"fields.{f.id}.compute", f.compute, exc, context)
-                value = None
-            if isinstance(value, float):
-                value = round(value, 4)
+            value = _worked_out(form, f"fields.{f.id}.compute", f.compute, context)
             if result.get(f.id) != value:
                 result[f.id] = value
+                changed = True
+        for table, kpi in derived:
+            assert kpi.actual_from is not None
+            where = f"fields.{table.id}.kpis.{kpi.id}.actual_from"
+            value = _worked_out(form, where, kpi.actual_from, context)
+            if not (value is None or isinstance(value, int | float)) or isinstance(value, bool):
+                failures.note(
+                    _name(form), where, kpi.actual_from,
+                    ExpressionError(f"`{kpi.actual_from}` gives {value!r}, not a number"),
+                    context,
+                )  # fmt: skip
+                value = None
+            rows = dict(result.get(table.id) or {})
+            row = dict(rows.get(kpi.id) or {})
+            if row.get("actual") != value:
+                row["actual"] = value
+                rows[kpi.id] = row
+                result[table.id] = rows
                 changed = True
         if not changed:
             break
     return result
+
+
+def derived_actuals(form: Form) -> list[tuple[KpiTableField, Kpi]]:
+    """The KPIs whose actual is worked out (``actual_from``), with their tables."""
+    return [
+        (f, k)
+        for f in form.fields()
+        if isinstance(f, KpiTableField)
+        for k in f.kpis
+        if k.actual_from is not None
+    ]
+
+
+def _worked_out(form: Form, where: str, expr: Any, context: Mapping[str, Any]) -> Any:
+    """A computed value (floats to 4 places), or None when it cannot be worked out."""
+    try:
+        value = expr.evaluate(context)
+    except ExpressionError as exc:
+        failures.note(_name(form), where, expr, exc, context)
+        return None
+    return round(value, 4) if isinstance(value, float) else value
 
 
 def evaluate(form: Form, values: Mapping[str, Any], editable: Editable = NOTHING) -> Evaluation:
@@ -312,8 +349,11 @@ def evaluate(form: Form, values: Mapping[str, Any], editable: Editable = NOTHING
 
 
 def _computed_tables(form: Form) -> bool:
-    """Whether a KPI table is itself computed (then its scores follow the computation)."""
-    return any(isinstance(f, KpiTableField) and f.compute is not None for f in form.fields())
+    """Whether a KPI table is itself computed, or some of its actuals are (then its scores
+    follow the computation)."""
+    return bool(derived_actuals(form)) or any(
+        isinstance(f, KpiTableField) and f.compute is not None for f in form.fields()
+    )
 
 
 def check_complete(evaluation: Evaluation, scope: Editable) -> list[FieldError]:
@@ -342,6 +382,8 @@ def _kpi_missing(f: KpiTableField, rows: Mapping[str, Any], scope: Editable) -> 
     for kpi in f.kpis:
         row = rows.get(kpi.id) or {}
         for column in ("target", "actual"):
+            if column == "actual" and kpi.actual_from is not None:
+                continue  # worked out from fields, which are required (or not) themselves
             if scope.column(f, column) and row.get(column) is None:
                 if column == "target" and kpi.target is not None:
                     continue
@@ -519,7 +561,8 @@ def _apply_kpis(f: KpiTableField, bound: wf.Field, result: PostResult, ed: Edita
             path = f"{f.id}.{kpi.id}.{column}"
             result.raw[path] = cell.raw_data[0]
             value = (cell.data or "").strip() or None if column == "note" else cell.data
-            if not ed.column(f, column):
+            worked_out = column == "actual" and kpi.actual_from is not None
+            if worked_out or not ed.column(f, column):
                 if value != row.get(column) and cell.raw_data[0] != "":
                     result.refused.append(path)
                 continue

@@ -30,7 +30,7 @@ from opsperf.engine.forms import (
     evaluate,
     parse_post,
 )
-from opsperf.engine.scoring import bonus_for, grade_for, score_form
+from opsperf.engine.scoring import bonus_for, grade_for
 from opsperf.engine.text import COMMENT_LIMIT, untypable
 from opsperf.errors import (
     Conflict,
@@ -511,7 +511,8 @@ def _move(ctx: Context, t: TransitionDef, user: User, comment: str | None) -> No
 def compute_scores(ctx: Context) -> dict[str, Any]:
     """Score, grade and bonus, stored with formulas, definition versions and inputs."""
     a = ctx.appraisal
-    scored = score_form(ctx.form, a.values or {})
+    # The same evaluation as the page: typed values, then computed fields, then the scores.
+    scored = evaluate(ctx.form, a.values or {}).score
     if scored.total is None:
         raise ValidationFailed(
             "the score cannot be computed yet: %(formula)s", formula=scored.formula

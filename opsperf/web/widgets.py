@@ -197,6 +197,17 @@ class Widgets:
             f'<td{attr} class="num" id="kpi-weighted-{ident}">{escape(weighted)}</td>'
         )
 
+    def kpi_actual_cell(self, f: Any, k: Any, row: dict[str, Any], oob: bool = False) -> Markup:
+        """An actual worked out from the form (``actual_from``): shown, never typed."""
+        tag = _attr(self._("auto"))
+        ident = f"{_attr(f.id)}-{_attr(k.id)}"
+        title = _attr(str(k.actual_from))
+        value = escape(fmt_number(row.get("actual")))
+        return Markup(
+            f'<td{OOB if oob else ""} class="num" id="kpi-actual-{ident}" title="{title}">'
+            f'<span class="computed" data-tag="{tag}">{value}</span></td>'
+        )
+
     def kpi_total(self, f: Any, oob: bool = False) -> Markup:
         total = fmt_number(f.table.score if f.table else None)
         return Markup(
@@ -234,6 +245,9 @@ class Widgets:
                 f'<td class="num">{escape(fmt_number(k.weight))}%</td>'
             ]
             for column in ("target", "actual"):
+                if column == "actual" and k.actual_from is not None:
+                    cells.append(self.kpi_actual_cell(f, k, row))
+                    continue
                 cells.append(
                     self._kpi_cell(f, k, row, column, column in editable, name, column_names)
                 )
