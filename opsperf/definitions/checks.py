@@ -227,8 +227,11 @@ def _position(
     if policy is not None:
         if not defs.has("IncentivePolicy", policy):
             out.append(_unknown(item, (*at, "policy"), "incentive policy", policy, defs.policies))
+        out += _forced_grades(defs, item, at, form, policy)
         return out
     matching = _policies_of(defs, workflow)
+    if len(matching) == 1:
+        out += _forced_grades(defs, item, at, form, matching[0])
     if len(matching) > 1:
         out.append(
             item.at(
@@ -248,6 +251,26 @@ def _position(
             )
         )
     return out
+
+
+def _forced_grades(
+    defs: DefinitionSet, item: Located, at: KeyPath, form_id: str, policy_id: str
+) -> list[Diagnostic]:
+    """A grade an adjustment of the form gives must be one the position's policy has."""
+    form, policy = defs.forms.get(form_id), defs.policies.get(policy_id)
+    if form is None or policy is None:
+        return []
+    grades = [g.grade for g in policy.grades]
+    return [
+        item.at(
+            at,
+            "error",
+            f"form '{form.id}' has an adjustment that gives grade '{adj.grade}', which policy "
+            f"'{policy.id}' does not have (its grades: {', '.join(grades) or 'none'})",
+        )
+        for adj in form.adjustments
+        if adj.grade is not None and adj.grade not in grades
+    ]
 
 
 def _policies_of(defs: DefinitionSet, workflow: str) -> list[str]:
@@ -322,6 +345,12 @@ def _form(item: Located, form: Form, defs: DefinitionSet) -> list[Diagnostic]:
         if rule.field is not None and rule.field not in field_ids:
             out.append(_unknown(item, ("rules", index, "field"), "field", rule.field, field_ids))
     out += _compute_cycles(item, form)
+    result_scope = {**scope, "score": None}
+    for index, adj in enumerate(form.adjustments):
+        for name in ("when", "deduct", "add"):
+            expr = getattr(adj, name)
+            if expr is not None:
+                out += _expression(item, ("adjustments", index, name), expr, result_scope)
     return out
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from opsperf.definitions.schema import (
+    GRADE_PATTERN,
     KINDS,
     Department,
     Form,
@@ -495,6 +496,11 @@ def _message(err: ErrorDetails) -> str:
         return (
             f"'{value}' is not a valid id: use lower-case letters, digits and '_', "
             f"starting with a letter (e.g. '{suggestion or 'sales'}')"
+        )
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == GRADE_PATTERN:
+        return (
+            f"'{value}' is not a valid grade: use up to 8 Latin letters, digits, '+' or '-' "
+            "(e.g. 'A+', 'S', 'B-'); put a Chinese name such as 超额 in the grade's label"
         )
     if kind == "string_type" and isinstance(value, bool):
         return f"this reads as {BOOLEAN_WORDS}; put the text in quotes, e.g. 'yes'"

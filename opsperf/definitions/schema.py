@@ -487,6 +487,41 @@ class Rule(Model):
     field: Id | None = Field(None, description="The field the message is shown beside")
 
 
+GRADE_PATTERN = r"^[A-Za-z0-9+\-]{1,8}$"
+GradeId = Annotated[str, StringConstraints(pattern=GRADE_PATTERN)]
+ADJUSTMENT_KINDS = ("cap", "floor", "deduct", "add", "grade")
+
+
+class Adjustment(Model):
+    """A rule on the result, applied after ``score`` in the order written, when ``when`` holds:
+    a ``cap`` or ``floor`` on the total, points to ``deduct`` or ``add``, or a ``grade`` that
+    overrides the one the total earns (一票否决). Shown in the explanation with its label."""
+
+    label: Text
+    when: Expression | None = Field(
+        None, description="Condition over the form's values and `score` (the total so far)"
+    )
+    cap: float | None = Field(None, description="The total is at most this")
+    floor: float | None = Field(None, description="The total is at least this")
+    deduct: Expression | None = Field(None, description="Points taken off the total")
+    add: Expression | None = Field(None, description="Points added to the total")
+    grade: GradeId | None = Field(None, description="The grade given whatever the total")
+
+    @model_validator(mode="after")
+    def _one_effect(self) -> Adjustment:
+        given = [k for k in ADJUSTMENT_KINDS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "an adjustment does one thing: give exactly one of cap, floor, deduct, add, grade"
+                + (f" (this one gives {', '.join(given)})" if given else "")
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ADJUSTMENT_KINDS if getattr(self, k) is not None)
+
+
 class Form(Model):
     kind: Literal["Form"]
     id: Id
@@ -499,6 +534,9 @@ class Form(Model):
     score: Expression | None = Field(
         None,
         description="Total score; default: the weighted score of the KPI table(s)",
+    )
+    adjustments: list[Adjustment] = Field(
+        [], description="Rules on the result: caps, floors, deductions, grade overrides"
     )
 
     def fields(self) -> list[AnyField]:
@@ -602,7 +640,7 @@ class Workflow(Model):
 
 
 class Grade(Model):
-    grade: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+\-]{1,8}$")]
+    grade: GradeId
     label: Text | None = None
     min_score: float
     quota_min: Percent | None = None

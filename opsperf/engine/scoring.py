@@ -12,7 +12,7 @@ import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from typing import Any, Literal, NamedTuple
@@ -74,12 +74,17 @@ class TableScore:
 
 @dataclass(frozen=True)
 class FormScore:
-    """A whole form scored: its KPI tables, the total and the inputs used, as plain data."""
+    """A whole form scored: its KPI tables, the total and the inputs used, as plain data.
+
+    ``adjustments``: the form's rules on the result that applied, in order, each as
+    ``{label, kind, before, after, formula}``; ``grade``: a grade one of them gives outright."""
 
     tables: tuple[TableScore, ...]
     total: float | None
     formula: str
     inputs: dict[str, Any]
+    adjustments: tuple[dict[str, Any], ...] = ()
+    grade: str | None = None
 
 
 @dataclass(frozen=True)
@@ -352,14 +357,69 @@ def score_form(
     """
     tables = tables if tables is not None else score_tables(form, values)
     inputs: dict[str, Any] = {"tables": {t.field_id: _table_inputs(t) for t in tables}}
+    scope = _shape(form, values, {t.field_id: t for t in tables})
     if form.score is None:
         total, formula = _default_total(tables)
-        return FormScore(tables, total, formula, {"method": "default", **inputs})
-    scope = _shape(form, values, {t.field_id: t for t in tables})
-    names = _names_read(form.score, scope)
-    total, formula = _expression_total(form.score, scope, names, f"form {form.id} v{form.version}")
-    extra = {"method": "expression", "expression": form.score.source, "names": names}
-    return FormScore(tables, total, formula, {**extra, **inputs})
+        scored = FormScore(tables, total, formula, {"method": "default", **inputs})
+    else:
+        names = _names_read(form.score, scope)
+        where = f"form {form.id} v{form.version}"
+        total, formula = _expression_total(form.score, scope, names, where)
+        extra = {"method": "expression", "expression": form.score.source, "names": names}
+        scored = FormScore(tables, total, formula, {**extra, **inputs})
+    if scored.total is None or not form.adjustments:
+        return scored
+    return _adjusted(form, scored, scope)
+
+
+def _adjusted(form: Form, scored: FormScore, scope: Mapping[str, Any]) -> FormScore:
+    """The total after the form's adjustments, applied in order while their condition holds.
+
+    A condition or amount that cannot be worked out (a value it reads is still missing)
+    leaves the total open: a veto that cannot be judged must not be passed over."""
+    assert scored.total is not None
+    total, grade = scored.total, None
+    applied: list[dict[str, Any]] = []
+    where = f"form {form.id} v{form.version}"
+    for number, rule in enumerate(form.adjustments):
+        names = {**scope, "score": total}
+        try:
+            if rule.when is not None and not rule.when.evaluate(names):
+                continue
+            before = total
+            if rule.grade is not None:
+                grade = grade or rule.grade  # the first veto that holds decides
+                formula = f"grade {rule.grade}"
+            elif rule.cap is not None or rule.floor is not None:
+                bound = rule.cap if rule.cap is not None else rule.floor
+                assert bound is not None
+                total = min(total, bound) if rule.cap is not None else max(total, bound)
+                if total == before:
+                    continue  # within the bound: nothing to explain
+                word = "at most" if rule.cap is not None else "at least"
+                formula = f"{word} {_pts(bound)}: {_pts(before)} → {_pts(total)}"
+            else:
+                expr = rule.deduct if rule.deduct is not None else rule.add
+                assert expr is not None
+                points = _as_number(expr.evaluate(names), expr)
+                sign = -1 if rule.deduct is not None else 1
+                total = _round2(total + sign * points)
+                op = "−" if sign < 0 else "+"
+                formula = f"{_pts(before)} {op} `{expr}` ({_pts(points)}) = {_pts(total)}"
+        except ExpressionError as exc:
+            source = rule.when if rule.when is not None else (rule.deduct or rule.add)
+            assert source is not None
+            failures.note(where, f"adjustments[{number}]", source, exc, names)
+            missing = [n for n, v in _names_read(source, names).items() if v is None]
+            reason = f"waiting for {', '.join(missing)}" if missing else str(exc)
+            return replace(scored, total=None, formula=f"no total yet — {reason} (`{source}`)")
+        applied.append(
+            {"label": rule.label.model_dump(), "kind": rule.kind, "before": before,
+             "after": total, "formula": formula}
+        )  # fmt: skip
+    steps = "; ".join(f"{a['kind']}: {a['formula']}" for a in applied)
+    formula = f"{scored.formula}; {steps}" if applied else scored.formula
+    return replace(scored, total=total, formula=formula, adjustments=tuple(applied), grade=grade)
 
 
 def _table_inputs(table: TableScore) -> dict[str, Any]:
@@ -411,8 +471,16 @@ def _expression_total(
 # --------------------------------------------------------------------------- incentives
 
 
-def grade_for(policy: IncentivePolicy, score: float) -> GradeResult:
-    """The first grade (in listed order) whose min_score ≤ score; below them all, the last one."""
+def grade_for(policy: IncentivePolicy, score: float, forced: str | None = None) -> GradeResult:
+    """The first grade (in listed order) whose min_score ≤ score; below them all, the last one.
+    ``forced``: a grade an adjustment of the form gives whatever the score."""
+    if forced is not None:
+        chosen = next((g for g in policy.grades if g.grade == forced), None)
+        if chosen is None:
+            raise ExpressionError(
+                f"an adjustment gives grade {forced}, which policy {policy.id} does not have"
+            )
+        return _grade(chosen, f"grade {forced} by an adjustment, whatever the score")
     for g in policy.grades:
         if g.min_score <= score:
             return _grade(g, f"{_num(score)} ≥ {_num(g.min_score)} → {g.grade}")

@@ -523,11 +523,13 @@ def compute_scores(ctx: Context) -> dict[str, Any]:
         "kpis": [_table_record(t) for t in scored.tables],
         "total": {"value": scored.total, "formula": scored.formula, "inputs": scored.inputs},
     }
+    if scored.adjustments:
+        result["adjustments"] = list(scored.adjustments)
     a.score, a.grade, a.bonus = scored.total, None, None
     if ctx.policy is not None:
-        grade = grade_for(ctx.policy, scored.total)
         employee = db.session.get(User, a.employee_id)
         try:
+            grade = grade_for(ctx.policy, scored.total, scored.grade)
             bonus = bonus_for(
                 ctx.policy,
                 grade,

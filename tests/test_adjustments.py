@@ -1,0 +1,191 @@
+"""Rules on the result: a call center's monthly review with absence deductions, a cap, and a
+one-vote veto (一票否决: any major complaint → grade D), walked over HTTP on both databases and
+compared with numbers worked out by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from opsperf.definitions.loader import load
+from opsperf.persistence.models import User, db
+from opsperf.services import people
+from tests.conftest import FAST_HASH
+from tests.helpers import appraisal, appraisal_of, fire, launch, save
+from tests.test_worked_out import write
+
+PASSWORD = "calls-test-123"
+FORM = """\
+kind: Form
+id: agent_monthly
+version: 1
+title: {zh: 客服坐席月度考核, en: Agent monthly review}
+period: month
+sections:
+  - id: month
+    title: 本月情况
+    fields:
+      - {id: absences, type: integer, label: 缺勤天数, min: 0, max: 31, required: true}
+      - {id: major_complaints, type: integer, label: 重大投诉次数, min: 0}
+      - id: kpis
+        type: kpi_table
+        label: KPI
+        kpis:
+          - {id: calls, name: 接听量, unit: 通, weight: 50, target: 1000}
+          - {id: csat, name: 满意度, unit: "%", weight: 50, target: 90}
+adjustments:
+  - {label: {zh: 缺勤扣分, en: Absence deduction}, when: "absences > 0", deduct: "absences * 2"}
+  - {label: {zh: 总分封顶 100, en: Total capped at 100}, cap: 100}
+  - {label: {zh: 重大投诉一票否决, en: Major complaint veto}, when: "major_complaints >= 1",
+     grade: D}
+"""
+PACK = {
+    "org/calls.yaml": """\
+kind: Department
+id: calls
+version: 1
+name: {zh: 呼叫中心, en: Call center}
+head: lead
+positions:
+  - {id: lead, name: 坐席主管, form: agent_monthly, workflow: monthly}
+  - {id: agent, name: 坐席, form: agent_monthly, workflow: monthly}
+""",
+    "forms/agent_monthly.yaml": FORM,
+    "workflows/monthly.yaml": """\
+kind: Workflow
+id: monthly
+version: 1
+name: 月度考核
+states:
+  plan: {edit: {employee: [month]}}
+  monitor: {}
+  assess: {}
+  feedback: {}
+  done: {final: true}
+transitions:
+  - {trigger: submit, source: plan, dest: monitor, roles: [employee]}
+  - {trigger: review, source: monitor, dest: assess, roles: [manager]}
+  - {trigger: rate, source: assess, dest: feedback, roles: [manager], actions: [compute_scores]}
+  - {trigger: close, source: feedback, dest: done, roles: [employee]}
+""",
+    "workflows/policy.yaml": """\
+kind: IncentivePolicy
+id: agent_bonus
+version: 1
+name: 坐席月度奖金
+workflow: monthly
+base_bonus: 1000
+grades:
+  - {grade: S, min_score: 95, bonus_multiplier: 1.5}
+  - {grade: A, min_score: 85, bonus_multiplier: 1.2}
+  - {grade: B, min_score: 70, bonus_multiplier: 1.0}
+  - {grade: C, min_score: 60, bonus_multiplier: 0.5}
+  - {grade: D, min_score: 0, bonus_multiplier: 0}
+""",
+}
+
+
+@pytest.fixture
+def definition_roots(tmp_path: Path) -> list[str]:
+    return write(tmp_path / "defs", PACK)
+
+
+@pytest.fixture
+def login(app: Flask) -> Any:
+    rows = [
+        {"employee_no": "c100", "name": "坐席主管林娜", "department": "calls",
+         "position": "lead", "manager": "", "roles": "hr", "password": PASSWORD},
+        {"employee_no": "c101", "name": "坐席小唐", "department": "calls",
+         "position": "agent", "manager": "c100", "password": PASSWORD},
+    ]  # fmt: skip
+    with app.app_context():
+        defs = app.extensions["opsperf.registry"].current
+        result = people.import_people(defs, rows, password_method=FAST_HASH)
+        assert not result.problems, result.problems
+        assert db.session.query(User).count() == 2
+
+    def make(employee_no: str) -> Any:
+        client = app.test_client()
+        response = client.post("/login", data={"login": employee_no, "password": PASSWORD})
+        assert response.status_code == 302
+        return client
+
+    assert launch(make("c100"), ["calls"], workflow="monthly").status_code == 302
+    return make
+
+
+def _walk(login: Any, absences: str, complaints: str) -> Any:
+    agent, lead = login("c101"), login("c100")
+    a = appraisal_of("c101").id
+    month = {
+        "absences": absences,
+        "major_complaints": complaints,
+        "kpis-calls-actual": "1100",  # 110 % of target → 110 × 50 % = 55
+        "kpis-csat-actual": "94.5",  # 105 % → 52.5; KPI score 107.5
+    }
+    assert save(agent, a, month).status_code == 302
+    assert fire(agent, a, "submit").status_code == 302
+    assert fire(lead, a, "review").status_code == 302
+    return fire(lead, a, "rate"), a
+
+
+@pytest.mark.parametrize(
+    ("absences", "complaints", "score", "grade", "bonus", "applied"),
+    [
+        # 107.5, capped at 100 → S, 1000 × 1.5
+        ("0", "0", 100.0, "S", 1500.0, ["cap"]),
+        # 107.5 − 8 × 2 = 91.5, under the cap → A, 1000 × 1.2
+        ("8", "0", 91.5, "A", 1200.0, ["deduct"]),
+        # 107.5 − 2 = 105.5 → 100, but one major complaint: D whatever the score, no bonus
+        ("1", "1", 100.0, "D", 0.0, ["deduct", "cap", "grade"]),
+    ],
+    ids=["capped", "deducted", "veto"],
+)
+def test_adjustments_decide_the_result(
+    login: Any,
+    absences: str,
+    complaints: str,
+    score: float,
+    grade: str,
+    bonus: float,
+    applied: list[str],
+) -> None:
+    response, a = _walk(login, absences, complaints)
+    assert response.status_code == 302, response.get_data(as_text=True)[:1000]
+    stored = appraisal(a)
+    assert (stored.score, stored.grade, stored.bonus) == (score, grade, bonus)
+    assert [adj["kind"] for adj in stored.result["adjustments"]] == applied
+    page = login("c101").get(f"/appraisals/{a}").get_data(as_text=True)
+    if "grade" in applied:
+        assert "重大投诉一票否决" in page
+        assert "由调整规则直接评定" in page
+    if "cap" in applied:
+        assert "总分封顶 100" in page
+
+
+def test_a_veto_that_cannot_be_judged_leaves_the_score_open(login: Any) -> None:
+    response, a = _walk(login, "0", "")  # major_complaints left empty: the veto cannot be judged
+    assert response.status_code == 422
+    assert "major_complaints" in response.get_data(as_text=True)
+    assert appraisal(a).state == "assess"
+    assert appraisal(a).score is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("grade: D}", "grade: 否决}", "'否决' is not a valid grade: use up to 8 Latin letters"),
+        ("absences * 2", "absense * 2", "unknown name 'absense'; did you mean 'absences'?"),
+        ("grade: D}", "grade: E}", "gives grade 'E', which policy 'agent_bonus' does not have"),
+        ("cap: 100}", "cap: 100, floor: 0}", "an adjustment does one thing"),
+    ],
+    ids=["grade id", "unknown name", "grade not in policy", "two effects"],
+)
+def test_the_checker_knows_adjustments(tmp_path: Path, old: str, new: str, message: str) -> None:
+    roots = write(tmp_path, {**PACK, "forms/agent_monthly.yaml": FORM.replace(old, new)})
+    result = load([Path(r) for r in roots])
+    errors = " | ".join(d.message for d in result.diagnostics if d.severity == "error")
+    assert message in errors
