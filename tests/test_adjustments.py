@@ -83,7 +83,9 @@ grades:
   - {grade: A, min_score: 85, bonus_multiplier: 1.2}
   - {grade: B, min_score: 70, bonus_multiplier: 1.0}
   - {grade: C, min_score: 60, bonus_multiplier: 0.5}
-  - {grade: D, min_score: 0, bonus_multiplier: 0}
+  - {grade: D, min_score: 0, bonus_multiplier: 0, actions: [retraining, improvement_plan]}
+actions:
+  - {id: retraining, label: {zh: 回炉培训, en: Retraining}, owner: manager, days: 30}
 """,
 }
 
@@ -162,6 +164,9 @@ def test_adjustments_decide_the_result(
     if "grade" in applied:
         assert "重大投诉一票否决" in page
         assert "由调整规则直接评定" in page
+        follow_ups = stored.result["grade"]["follow_ups"]
+        assert [f["id"] for f in follow_ups] == ["retraining", "improvement_plan"]
+        assert "回炉培训 (上级, 30 天内)" in page
     if "cap" in applied:
         assert "总分封顶 100" in page
 
@@ -181,11 +186,14 @@ def test_a_veto_that_cannot_be_judged_leaves_the_score_open(login: Any) -> None:
         ("absences * 2", "absense * 2", "unknown name 'absense'; did you mean 'absences'?"),
         ("grade: D}", "grade: E}", "gives grade 'E', which policy 'agent_bonus' does not have"),
         ("cap: 100}", "cap: 100, floor: 0}", "an adjustment does one thing"),
+        ("actions: [retraining", "actions: [retrain", "unknown action 'retrain'"),
     ],
-    ids=["grade id", "unknown name", "grade not in policy", "two effects"],
+    ids=["grade id", "unknown name", "grade not in policy", "two effects", "unknown action"],
 )
 def test_the_checker_knows_adjustments(tmp_path: Path, old: str, new: str, message: str) -> None:
-    roots = write(tmp_path, {**PACK, "forms/agent_monthly.yaml": FORM.replace(old, new)})
+    changed = {name: text.replace(old, new) for name, text in PACK.items()}
+    assert changed != PACK
+    roots = write(tmp_path, changed)
     result = load([Path(r) for r in roots])
     errors = " | ".join(d.message for d in result.diagnostics if d.severity == "error")
     assert message in errors

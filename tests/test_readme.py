@@ -20,4 +20,17 @@ def test_readme_examples_load_without_errors(tmp_path: Path) -> None:
     result = load([tmp_path])
     assert [d.format() for d in result.errors] == []
     kinds = {key[0] for key in result.definitions.located}
-    assert kinds == {"Department", "Form", "Workflow", "IncentivePolicy"}
+    assert kinds == {"Department", "Form", "Workflow", "IncentivePolicy", "PersonAttributes"}
+
+
+def test_the_json_schema_knows_every_kind_and_construct() -> None:
+    from opsperf.definitions.jsonschema import definitions_schema
+    from opsperf.definitions.schema import KINDS
+
+    schema = definitions_schema()
+    assert set(KINDS) <= set(schema["$defs"])
+    properties = {name: set(d.get("properties", {})) for name, d in schema["$defs"].items()}
+    assert "actual_from" in properties["Kpi"]
+    assert "adjustments" in properties["Form"]
+    assert {"bonus_cap", "actions"} <= properties["IncentivePolicy"]
+    assert {"id", "type", "label", "read"} <= properties["PersonAttribute"]

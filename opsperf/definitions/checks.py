@@ -7,10 +7,11 @@ from difflib import get_close_matches
 from typing import Any
 
 from opsperf.definitions import org, statetree
-from opsperf.definitions.expressions import Expression
+from opsperf.definitions.expressions import ANY, Expression
 from opsperf.definitions.loader import DefinitionSet, Located
 from opsperf.definitions.schema import (
     GLOBAL_ROLES,
+    INCENTIVE_ACTIONS,
     KPI_COLUMNS,
     PHASES,
     RELATIVE_ROLES,
@@ -24,6 +25,7 @@ from opsperf.definitions.schema import (
     Kpi,
     KpiTableField,
     LinearScoring,
+    PersonAttributes,
     RatioScoring,
     RoleDef,
     TableField,
@@ -54,13 +56,20 @@ def check(defs: DefinitionSet) -> list[Diagnostic]:
             found += _form(item, definition, defs)
         elif isinstance(definition, Workflow):
             found += _workflow(defs, item, definition)
-        else:
+        elif isinstance(definition, IncentivePolicy):
             found += _policy(defs, item, definition)
+        else:
+            found += _person_attributes(defs, item, definition)
     found += _department_cycles(defs)
     return found
 
 
 MAX_LISTED = 12
+# The people import's own columns: a person attribute cannot take their names.
+PEOPLE_COLUMNS = (
+    "employee_no", "name", "email", "department", "position", "manager", "roles", "password",
+    "base_bonus", "language",
+)  # fmt: skip
 
 
 def _headless(defs: DefinitionSet, item: Located, dept: Department) -> list[Diagnostic]:
@@ -916,8 +925,90 @@ def _policy(defs: DefinitionSet, item: Located, policy: IncentivePolicy) -> list
             )
         )
     out += _quotas(item, policy)
-    if policy.bonus is not None:
-        out += _expression(item, ("bonus",), policy.bonus, bonus_scope())
+    out += _policy_actions(item, policy)
+    graded = bool(policy.grades)
+    if not graded and policy.bonus is None:
+        message = (
+            "a policy without grades needs a `bonus` formula: the default one multiplies "
+            "by the grade's bonus_multiplier"
+        )
+        out.append(item.at(("grades",), "error", message, key=True))
+    person = dict.fromkeys(defs.attributes())
+    forms: list[Form | None] = [defs.forms[f] for f in _forms_of_policy(defs, policy)]
+    for name in ("bonus", "bonus_cap"):
+        expr = getattr(policy, name)
+        if expr is None:
+            continue
+        for form in forms or [None]:
+            if form is None:  # grades no position yet: the form's names cannot be known
+                own = bonus_scope({}, person)
+                unknown = {c[0]: ANY for c in expr.names() if c[0] not in own}
+                scope, suffix = bonus_scope(unknown, person), ""
+            else:
+                scope, suffix = bonus_scope(form_scope(form), person), f" (form '{form.id}')"
+            out += _expression(item, (name,), expr, scope, suffix)
+        if not graded:
+            reads = {chain[0] for chain in expr.names()} & {"grade", "bonus_multiplier"}
+            if reads:
+                message = f"`{expr}` reads {', '.join(sorted(reads))}, but the policy has no grades"
+                out.append(item.at((name,), "error", message))
+    return out
+
+
+def _forms_of_policy(defs: DefinitionSet, policy: IncentivePolicy) -> list[str]:
+    """The forms of the positions this policy grades (named, or by its workflow)."""
+    found = set()
+    for dept in defs.departments.values():
+        for p in dept.positions:
+            named = p.policy == policy.id
+            by_workflow = p.policy is None and policy.workflow == p.workflow
+            if (named or by_workflow) and p.form in defs.forms:
+                found.add(p.form)
+    return sorted(found)
+
+
+def _policy_actions(item: Located, policy: IncentivePolicy) -> list[Diagnostic]:
+    """Grades call for the policy's own follow-ups or built-in ones; owners are roles."""
+    declared = {a.id for a in policy.actions}
+    known = declared | set(INCENTIVE_ACTIONS)
+    out = [
+        item.at(("actions", index, "id"), "error", f"action '{ident}' repeats")
+        for index, ident in _duplicates(a.id for a in policy.actions)
+    ]
+    for g_index, grade in enumerate(policy.grades):
+        for a_index, action in enumerate(grade.actions):
+            if action not in known:
+                at = ("grades", g_index, "actions", a_index)
+                out.append(_unknown(item, at, "action", action, known))
+    return out
+
+
+def _person_attributes(
+    defs: DefinitionSet, item: Located, declared: PersonAttributes
+) -> list[Diagnostic]:
+    out = []
+    for index, attribute in enumerate(declared.attributes):
+        for other in sorted(defs.person_attributes):
+            if other == declared.id:
+                break
+            if any(a.id == attribute.id for a in defs.person_attributes[other].attributes):
+                message = f"person attribute '{attribute.id}' is already declared in '{other}'"
+                out.append(item.at(("attributes", index, "id"), "error", message))
+                break
+        if attribute.id in PEOPLE_COLUMNS:
+            message = (
+                f"'{attribute.id}' is a column of the people import already; name it otherwise"
+            )
+            out.append(item.at(("attributes", index, "id"), "error", message))
+    for index, ident in _duplicates(a.id for a in declared.attributes):
+        message = f"person attribute '{ident}' repeats"
+        out.append(item.at(("attributes", index, "id"), "error", message))
+    roles = roles_known(defs)
+    for a_index, attribute in enumerate(declared.attributes):
+        for r_index, role in enumerate(attribute.read):
+            if role not in roles:
+                at = ("attributes", a_index, "read", r_index)
+                out.append(_unknown(item, at, "role", role, roles))
     return out
 
 
@@ -934,7 +1025,7 @@ def _quotas(item: Located, policy: IncentivePolicy) -> list[Diagnostic]:
                 key=True,
             )
         )
-    if all(h is not None for h in highs):
+    if highs and all(h is not None for h in highs):
         total = sum(h for h in highs if h is not None)
         if total < 100:
             out.append(

@@ -70,6 +70,47 @@ def _round(value: float, digits: int = 0) -> float:
     return round(value, digits)
 
 
+def _brackets(table: Any) -> list[tuple[float | None, float]]:
+    """``[[upper, rate], …, [None, rate]]``: upper bounds rising, the last one open."""
+    if not isinstance(table, list | tuple) or not table:
+        raise ExpressionError("a tier table is a list of [upper bound, value] pairs")
+    out: list[tuple[float | None, float]] = []
+    for number, pair in enumerate(table):
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise ExpressionError("a tier table is a list of [upper bound, value] pairs")
+        upper, value = pair
+        last = number == len(table) - 1
+        if upper is None and not last:
+            raise ExpressionError("only the last tier may be open (None as its upper bound)")
+        if out and upper is not None and out[-1][0] is not None and upper <= out[-1][0]:
+            raise ExpressionError("tier upper bounds must rise")
+        out.append((upper, value))
+    return out
+
+
+def _tier(x: float, table: Any) -> float:
+    """The value of the tier ``x`` falls in (the first whose upper bound ≥ x)."""
+    brackets = _brackets(table)
+    for upper, value in brackets:
+        if upper is None or x <= upper:
+            return value
+    return brackets[-1][1]  # above every closed tier: the last one
+
+
+def _tiers(x: float, table: Any) -> float:
+    """Progressive (累进) tiers: each part of ``x`` at its own tier's rate, summed —
+    ``tiers(1.8, [[1.0, 0.03], [1.5, 0.05], [None, 0.08]])`` = 1.0×0.03 + 0.5×0.05 + 0.3×0.08."""
+    total, lower = 0.0, 0.0
+    for upper, rate in _brackets(table):
+        top = x if upper is None else min(x, upper)
+        if top > lower:
+            total += (top - lower) * rate
+        if upper is None or x <= upper:
+            break
+        lower = upper
+    return total
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min,
     "max": max,
@@ -84,8 +125,10 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "today": dt.date.today,
     "floor": math.floor,
     "ceil": math.ceil,
+    "tier": _tier,
+    "tiers": _tiers,
 }
-CONSTANTS = {"True": True, "False": False, "None": None}
+CONSTANTS = {"True": True, "False": False, "None": None, "null": None}
 PLAIN_CONSTANTS = (bool, int, float, str, type(None))  # no bytes, complex (1j) or ...
 
 

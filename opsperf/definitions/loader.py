@@ -23,6 +23,8 @@ from opsperf.definitions.schema import (
     Department,
     Form,
     IncentivePolicy,
+    PersonAttribute,
+    PersonAttributes,
     Workflow,
 )
 from opsperf.definitions.yamlio import Document, KeyPath, format_key_path, read_documents
@@ -30,7 +32,7 @@ from opsperf.errors import DefinitionError, Diagnostic, NotFound, Severity
 
 SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 2_000_000
-Definition = Department | Form | Workflow | IncentivePolicy
+Definition = Department | Form | Workflow | IncentivePolicy | PersonAttributes
 Part = int | str  # one step of pydantic's error location
 
 
@@ -63,6 +65,7 @@ class DefinitionSet:
     forms: dict[str, Form] = field(default_factory=dict)
     workflows: dict[str, Workflow] = field(default_factory=dict)
     policies: dict[str, IncentivePolicy] = field(default_factory=dict)
+    person_attributes: dict[str, PersonAttributes] = field(default_factory=dict)
     located: dict[tuple[str, str], Located] = field(default_factory=dict)
     invalid: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """The raw data of definitions that failed validation, by (kind, id)."""
@@ -73,8 +76,17 @@ class DefinitionSet:
             "Form": self.forms,
             "Workflow": self.workflows,
             "IncentivePolicy": self.policies,
+            "PersonAttributes": self.person_attributes,
         }
         return tables[kind]
+
+    def attributes(self) -> dict[str, PersonAttribute]:
+        """Every declared person attribute by id (the first, if one is declared twice)."""
+        out: dict[str, PersonAttribute] = {}
+        for ident in sorted(self.person_attributes):
+            for attribute in self.person_attributes[ident].attributes:
+                out.setdefault(attribute.id, attribute)
+        return out
 
     def add(self, item: Located) -> None:
         self.table(item.kind)[item.definition.id] = item.definition

@@ -645,8 +645,12 @@ class Grade(Model):
     min_score: float
     quota_min: Percent | None = None
     quota_max: Percent | None = None
-    bonus_multiplier: float = Field(ge=0, le=100)
-    actions: list[IncentiveAction] = []
+    bonus_multiplier: float = Field(1.0, ge=0, le=100)
+    actions: list[Id] = Field(
+        [],
+        description="Follow-ups: the policy's own `actions`, or a built-in one "
+        "(promotion_nomination, salary_review, training, coaching, improvement_plan)",
+    )
     help: Text | None = None
 
     @model_validator(mode="after")
@@ -657,6 +661,16 @@ class Grade(Model):
         return self
 
 
+class ActionDef(Model):
+    """A follow-up a policy calls for (a promotion nomination, coaching…)."""
+
+    id: Id
+    label: Text
+    owner: Id | None = Field(None, description="The role that follows it up, e.g. manager, hr")
+    days: int | None = Field(None, ge=1, le=3650, description="Days to complete it")
+    help: Text | None = None
+
+
 class IncentivePolicy(Model):
     kind: Literal["IncentivePolicy"]
     id: Id
@@ -665,16 +679,50 @@ class IncentivePolicy(Model):
     help: Text | None = None
     workflow: Id | None = Field(None, description="The workflow whose appraisals it grades")
     base_bonus: float = Field(0, ge=0, description="Default base bonus when a person has none")
-    grades: list[Grade] = Field(min_length=1, description="Highest first; the first match wins")
-    bonus: Expression | None = Field(
-        None, description="Default: base_bonus * bonus_multiplier * department.bonus_coefficient"
+    grades: list[Grade] = Field(
+        [], description="Highest first; the first match wins. None: a bonus without grades"
     )
+    bonus: Expression | None = Field(
+        None,
+        description="Default: base_bonus * bonus_multiplier * department.bonus_coefficient. "
+        "Reads the form's values (kpis.revenue.actual, fields), score, grade, "
+        "bonus_multiplier, base_bonus, department, position and person.<attribute>",
+    )
+    bonus_cap: Expression | None = Field(None, description="The bonus is at most this")
+    actions: list[ActionDef] = Field([], description="Follow-ups the grades may call for")
 
 
-Definition = Department | Form | Workflow | IncentivePolicy
-KINDS: dict[str, type[Department] | type[Form] | type[Workflow] | type[IncentivePolicy]] = {
+PERSON_TYPES = ("number", "integer", "money", "text")
+
+
+class PersonAttribute(Model):
+    """A fact about a person (monthly salary, sales quota, level), filled by the people import."""
+
+    id: Id
+    type: Literal["number", "integer", "money", "text"] = "number"
+    label: Text
+    read: list[Id] = Field(
+        ["hr", "admin"],
+        description="Who may see it: roles such as hr, admin, manager, employee; formulas "
+        "read it as person.<id> whoever looks, but pages show it only to these",
+    )
+    help: Text | None = None
+
+
+class PersonAttributes(Model):
+    """The attributes every person may have, declared once for the company."""
+
+    kind: Literal["PersonAttributes"]
+    id: Id
+    version: Version = 1
+    attributes: list[PersonAttribute] = Field(min_length=1)
+
+
+Definition = Department | Form | Workflow | IncentivePolicy | PersonAttributes
+KINDS: dict[str, type[Definition]] = {
     "Department": Department,
     "Form": Form,
     "Workflow": Workflow,
     "IncentivePolicy": IncentivePolicy,
+    "PersonAttributes": PersonAttributes,
 }

@@ -38,9 +38,13 @@ def guard_scope(form: Form) -> Scope:
     return {**form_scope(form), "score": None, "overdue": None, "days_left": None}
 
 
-def bonus_scope() -> Scope:
-    """What an incentive policy's bonus formula may read."""
+def bonus_scope(form: Scope | None = None, person: Scope | None = None) -> Scope:
+    """What an incentive policy's bonus formula may read: the form's values (``form``, e.g.
+    from :func:`form_scope`), the policy's own names (which win over a field of the same id)
+    and ``person.<attribute>``."""
     return {
+        **(form or {}),
+        "person": dict(person or {}),
         "base_bonus": None,
         "bonus_multiplier": None,
         "score": None,

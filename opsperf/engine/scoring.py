@@ -471,9 +471,14 @@ def _expression_total(
 # --------------------------------------------------------------------------- incentives
 
 
-def grade_for(policy: IncentivePolicy, score: float, forced: str | None = None) -> GradeResult:
-    """The first grade (in listed order) whose min_score ≤ score; below them all, the last one.
-    ``forced``: a grade an adjustment of the form gives whatever the score."""
+def grade_for(
+    policy: IncentivePolicy, score: float, forced: str | None = None
+) -> GradeResult | None:
+    """The first grade (in listed order) whose min_score ≤ score; below them all, the last one;
+    None for a policy without grades. ``forced``: a grade an adjustment of the form gives
+    whatever the score."""
+    if not policy.grades:
+        return None
     if forced is not None:
         chosen = next((g for g in policy.grades if g.grade == forced), None)
         if chosen is None:
@@ -495,30 +500,45 @@ def _grade(g: Grade, formula: str) -> GradeResult:
 
 def bonus_for(
     policy: IncentivePolicy,
-    grade: GradeResult,
+    grade: GradeResult | None,
     score: float,
     base_bonus: float | None,
     department_id: str,
     bonus_coefficient: float,
     position_id: str,
+    values: Mapping[str, Any] | None = None,
+    person: Mapping[str, Any] | None = None,
 ) -> BonusResult:
-    """The bonus from the policy's formula (default: base × multiplier × coefficient).
+    """The bonus from the policy's formula (default: base × multiplier × coefficient), at most
+    ``bonus_cap``.
 
-    ``base_bonus`` falls back to the policy's. The amount is rounded half up to 2 decimals; an
-    :class:`ExpressionError` (including a result that is not a number) propagates.
+    The formula reads the form's ``values`` (as expressions see them), the policy's names and
+    ``person.<attribute>``. ``base_bonus`` falls back to the policy's. The amount is rounded
+    half up to 2 decimals; an :class:`ExpressionError` (including a result that is not a
+    number) propagates. The formula text names person attributes but never shows their values:
+    pages show it to people who may not read them.
     """
-    names: dict[str, Any] = {
+    own: dict[str, Any] = {
         "base_bonus": policy.base_bonus if base_bonus is None else base_bonus,
-        "bonus_multiplier": grade.bonus_multiplier,
+        "bonus_multiplier": grade.bonus_multiplier if grade else None,
         "score": score,
-        "grade": grade.grade,
+        "grade": grade.grade if grade else None,
         "department": {"id": department_id, "bonus_coefficient": bonus_coefficient},
         "position": {"id": position_id},
     }
+    names = {**(values or {}), "person": dict(person or {}), **own}
     expr = policy.bonus if policy.bonus is not None else DEFAULT_BONUS
     amount = _round2(_as_number(expr.evaluate(names), expr))
-    inputs = {**_plain(names), "expression": expr.source}
-    return BonusResult(amount, _bonus_formula(expr, names, amount), inputs)
+    formula = _bonus_formula(expr, names, amount)
+    read = _names_read(expr, names)
+    if policy.bonus_cap is not None:
+        cap = _round2(_as_number(policy.bonus_cap.evaluate(names), policy.bonus_cap))
+        read.update(_names_read(policy.bonus_cap, names))
+        if amount > cap:
+            formula += f"; at most `{policy.bonus_cap}` = {cap:.2f}"
+            amount = cap
+    inputs = {**_plain(own), "read": read, "expression": expr.source}
+    return BonusResult(amount, formula, inputs)
 
 
 def _bonus_formula(expr: Expression, names: Mapping[str, Any], amount: float) -> str:
@@ -527,7 +547,8 @@ def _bonus_formula(expr: Expression, names: Mapping[str, Any], amount: float) ->
         factors = (names["base_bonus"], names["bonus_multiplier"])
         numbers = " × ".join(_num(f) for f in (*factors, names["department"]["bonus_coefficient"]))
         return f"{_DEFAULT_TEXT} = {numbers} = {amount:.2f}"
-    return f"`{expr}` with {_with(_names_read(expr, names))} = {amount:.2f}"
+    shown = {k: v for k, v in _names_read(expr, names).items() if not k.startswith("person.")}
+    return f"`{expr}` with {_with(shown)} = {amount:.2f}" if shown else f"`{expr}` = {amount:.2f}"
 
 
 def check_quotas(policy: IncentivePolicy, grades: Sequence[str]) -> list[QuotaIssue]:

@@ -68,6 +68,8 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     language: Mapped[str | None] = mapped_column(String(8))  # None: the browser's
     base_bonus: Mapped[float | None]
+    # Declared person attributes (kind: PersonAttributes) by id: salary, quota, level…
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Part of every session and remember-me cookie (get_id): raising it ends them all.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from opsperf.definitions import statetree
 from opsperf.definitions.schema import (
     GLOBAL_ROLES,
+    IncentivePolicy,
     Text,
     TransitionDef,
 )
@@ -512,7 +513,8 @@ def compute_scores(ctx: Context) -> dict[str, Any]:
     """Score, grade and bonus, stored with formulas, definition versions and inputs."""
     a = ctx.appraisal
     # The same evaluation as the page: typed values, then computed fields, then the scores.
-    scored = evaluate(ctx.form, a.values or {}).score
+    evaluation = evaluate(ctx.form, a.values or {})
+    scored = evaluation.score
     if scored.total is None:
         raise ValidationFailed(
             "the score cannot be computed yet: %(formula)s", formula=scored.formula
@@ -538,20 +540,64 @@ def compute_scores(ctx: Context) -> dict[str, Any]:
                 ctx.department.id,
                 ctx.department.bonus_coefficient,
                 a.position_id,
+                values=evaluation.context,
+                person=(employee.attributes if employee else None) or {},
             )
         except ExpressionError as exc:
             raise ValidationFailed("the bonus formula failed: %(error)s", error=str(exc)) from exc
-        a.grade, a.bonus = grade.grade, bonus.amount
-        result["grade"] = {
-            "grade": grade.grade,
-            "min_score": grade.min_score,
-            "bonus_multiplier": grade.bonus_multiplier,
-            "actions": list(grade.actions),
-            "formula": grade.formula,
-        }
+        a.bonus = bonus.amount
+        if grade is not None:
+            a.grade = grade.grade
+            result["grade"] = {
+                "grade": grade.grade,
+                "min_score": grade.min_score,
+                "bonus_multiplier": grade.bonus_multiplier,
+                "actions": list(grade.actions),
+                "follow_ups": _follow_ups(ctx.policy, grade.actions),
+                "formula": grade.formula,
+            }
         result["bonus"] = {"amount": bonus.amount, "formula": bonus.formula, "inputs": bonus.inputs}
     a.result = result
     return {"score": a.score, "grade": a.grade, "bonus": a.bonus}
+
+
+def result_for(
+    result: dict[str, Any] | None, roles: Iterable[str], attributes: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The stored result as a reader with ``roles`` may see it: the bonus inputs keep only the
+    person attributes whose ``read`` names one of those roles (undeclared ones: none)."""
+    bonus = (result or {}).get("bonus") or {}
+    read = (bonus.get("inputs") or {}).get("read")
+    if not read:
+        return result
+    held = set(roles)
+
+    def allowed(name: str) -> bool:
+        if not name.startswith("person."):
+            return True
+        attribute = attributes.get(name.split(".", 1)[1])
+        return attribute is not None and bool(held & set(attribute.read))
+
+    kept = {name: value for name, value in read.items() if allowed(name)}
+    inputs = {**bonus["inputs"], "read": kept}
+    assert result is not None
+    return {**result, "bonus": {**bonus, "inputs": inputs}}
+
+
+def _follow_ups(policy: IncentivePolicy, actions: Iterable[str]) -> list[dict[str, Any]]:
+    """The follow-ups a grade calls for, as the policy declares them (built-in ones by id)."""
+    declared = {a.id: a for a in policy.actions}
+    out: list[dict[str, Any]] = []
+    for ident in actions:
+        action = declared.get(ident)
+        if action is None:
+            out.append({"id": ident})
+        else:
+            out.append(
+                {"id": ident, "label": action.label.model_dump(), "owner": action.owner,
+                 "days": action.days}
+            )  # fmt: skip
+    return out
 
 
 def _versions(a: Appraisal) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import GLOBAL_ROLES
 from opsperf.engine.text import untypable
-from opsperf.errors import NotFound, ValidationFailed
+from opsperf.errors import N_, NotFound, ValidationFailed
 from opsperf.persistence.models import Job, User, db
 from opsperf.services import jobs
 from opsperf.services.pages import Page, like
@@ -224,7 +225,7 @@ def import_people(
     ``progress(done, total)`` is told how the slow part (hashing passwords) advances; it is
     called before anything is written, so it may commit.
     """
-    rows = list(rows)
+    rows = [_attribute_columns(defs, row) for row in rows]
     result = ImportResult()
     known = {u.employee_no: u for u in db.session.scalars(select(User))}
     numbers = [int(r.get(ROW) or n) for n, r in enumerate(rows, start=2)]
@@ -232,6 +233,7 @@ def import_people(
     seen: dict[str, int] = {}
     for number, row in zip(numbers, rows, strict=True):
         result.problems += _row_problems(number, defs, row, known, in_file)
+        result.problems += _attribute_problems(number, defs, row)
         no = row.get("employee_no", "")
         if no in seen:
             result.problems.append(
@@ -263,6 +265,7 @@ def import_people(
             result.updated += 1
         existing = user.id is not None
         _fill(user, row, hashes.get(row["employee_no"]))
+        _fill_attributes(defs, user, row)
         if existing and not by_admin and row.get("password"):
             result.passwords_kept += 1
         users[row["employee_no"]] = user
@@ -375,6 +378,69 @@ def _email_clashes(
             )
         first.setdefault(email, number)
     return problems
+
+
+ATTRIBUTE = "attribute:"  # prefix of a row key holding a declared person attribute
+
+
+def _attribute_columns(defs: DefinitionSet, row: Mapping[str, str]) -> dict[str, str]:
+    """The row with declared person attributes under ``attribute:<id>``, whether its header
+    is the id or the attribute's label (月薪 for monthly_salary)."""
+    names: dict[str, str] = {}
+    for ident, attribute in defs.attributes().items():
+        names[ident] = ident
+        for text in (attribute.label.zh, attribute.label.en):
+            if text:
+                names.setdefault(text.strip().lower(), ident)
+    out: dict[str, str] = {}
+    for key, value in row.items():
+        found = names.get(key.strip().lower()) if key not in COLUMNS + OPTIONAL else None
+        out[f"{ATTRIBUTE}{found}" if found else key] = value
+    return out
+
+
+def _attribute_problems(
+    number: int, defs: DefinitionSet, row: Mapping[str, str]
+) -> list[RowProblem]:
+    problems = []
+    for ident, attribute in defs.attributes().items():
+        raw = (row.get(f"{ATTRIBUTE}{ident}") or "").strip()
+        if raw and _attribute_value(attribute.type, raw) is None:
+            template = (
+                N_("%(column)s must be a whole number, not '%(value)s'")
+                if attribute.type == "integer"
+                else N_("%(column)s must be a number, not '%(value)s'")
+            )
+            name = attribute.label.zh or attribute.label.en or ident
+            column = ident if name == ident else f"{name} ({ident})"
+            problems.append(RowProblem(number, template, {"column": column, "value": raw[:40]}))
+    return problems
+
+
+def _attribute_value(kind: str, raw: str) -> float | int | str | None:
+    """The stored value of a cell, or None when it does not fit the attribute's type."""
+    if kind == "text":
+        return raw
+    try:
+        number = float(raw.replace(",", ""))
+    except ValueError:
+        return None
+    if not math.isfinite(number):
+        return None
+    if kind == "integer":
+        return int(number) if number.is_integer() else None
+    return round(number, 2) if kind == "money" else number
+
+
+def _fill_attributes(defs: DefinitionSet, user: User, row: Mapping[str, str]) -> None:
+    """Declared attributes the file has a column for; a file without one keeps what is there."""
+    values = dict(user.attributes or {})
+    for ident, attribute in defs.attributes().items():
+        key = f"{ATTRIBUTE}{ident}"
+        if key in row:
+            raw = (row.get(key) or "").strip()
+            values[ident] = _attribute_value(attribute.type, raw) if raw else None
+    user.attributes = values or None
 
 
 def _row_problems(

@@ -24,7 +24,7 @@ from opsperf.services import logins, tasks
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.web.errors import respond
-from opsperf.web.helpers import error_text, int_arg, login_limits, url_with
+from opsperf.web.helpers import defs, error_text, int_arg, login_limits, url_with
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -85,7 +85,7 @@ def _appraisal_json(ctx: Context, me: User) -> dict[str, Any]:
         "score": a.score,
         "grade": a.grade,
         "bonus": a.bonus,
-        "result": a.result,
+        "result": svc.result_for(a.result, svc.roles_of(ctx, me), defs().attributes()),
         "your_roles": sorted(svc.roles_of(ctx, me)),
         "approvals": [
             {

@@ -1,0 +1,209 @@
+"""Sales commission with accelerators: an incentive policy without grades whose bonus reads KPI
+values and person attributes (quota, monthly salary) through progressive tiers, capped at three
+months' salary. Person attributes come from the people import and are never shown to readers
+their declaration leaves out."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from opsperf.definitions.loader import load
+from opsperf.persistence.models import User, db
+from tests.helpers import appraisal, appraisal_of, fire, launch, save
+from tests.test_worked_out import write
+
+PASSWORD = "commission-1"
+PACK = {
+    "org/person.yaml": """\
+kind: PersonAttributes
+id: person
+version: 1
+attributes:
+  - {id: monthly_salary, type: money, label: {zh: 月薪, en: Monthly salary}, read: [hr]}
+  - {id: quota, type: money, label: {zh: 销售指标, en: Sales quota},
+     read: [hr, manager, employee]}
+""",
+    "org/sales.yaml": """\
+kind: Department
+id: sales
+version: 1
+name: {zh: 销售部, en: Sales}
+head: director
+positions:
+  - {id: director, name: 销售总监, form: sales_monthly, workflow: monthly}
+  - {id: rep, name: 销售代表, form: sales_monthly, workflow: monthly}
+""",
+    "forms/sales_monthly.yaml": """\
+kind: Form
+id: sales_monthly
+version: 1
+title: {zh: 销售月度业绩, en: Monthly sales}
+period: month
+sections:
+  - id: results
+    title: 业绩
+    fields:
+      - id: kpis
+        type: kpi_table
+        label: KPI
+        kpis:
+          - {id: revenue, name: 回款额, unit: 元, weight: 100, target: 1000000}
+""",
+    "workflows/monthly.yaml": """\
+kind: Workflow
+id: monthly
+version: 1
+name: 月度考核
+states:
+  plan: {edit: {employee: [kpis.actual]}}
+  monitor: {}
+  assess: {}
+  feedback: {}
+  done: {final: true}
+transitions:
+  - {trigger: submit, source: plan, dest: monitor, roles: [employee]}
+  - {trigger: review, source: monitor, dest: assess, roles: [manager]}
+  - {trigger: rate, source: assess, dest: feedback, roles: [manager], actions: [compute_scores]}
+  - {trigger: close, source: feedback, dest: done, roles: [employee]}
+""",
+    "workflows/commission.yaml": """\
+kind: IncentivePolicy
+id: commission
+version: 1
+name: {zh: 销售提成, en: Sales commission}
+workflow: monthly
+# 累进提成: 指标内 3%，100%–150% 部分 5%，150% 以上部分 8%；最多三个月月薪
+bonus: >-
+  person.quota * tiers(kpis.revenue.actual / person.quota, [[1.0, 0.03], [1.5, 0.05], [null, 0.08]])
+bonus_cap: "person.monthly_salary * 3"
+""",
+}
+PEOPLE = (
+    "工号,姓名,邮箱,部门,岗位,上级,roles,password,月薪,销售指标\n"
+    f"d100,销售总监周敏,d100@s.example,sales,director,,hr,{PASSWORD},50000,3000000\n"
+    f"r101,销售代表何军,r101@s.example,sales,rep,d100,,{PASSWORD},20000,1000000\n"
+    f'r102,销售代表许晴,r102@s.example,sales,rep,d100,,{PASSWORD},"18,000",1000000\n'
+).encode()
+
+
+@pytest.fixture
+def definition_roots(tmp_path: Path) -> list[str]:
+    return write(tmp_path / "defs", PACK)
+
+
+@pytest.fixture
+def login(app: Flask) -> Any:
+    admin = {"employee_no": "root", "name": "管理员", "department": "sales", "roles": "admin,hr"}
+    with app.app_context():
+        from opsperf.services import people
+
+        defs = app.extensions["opsperf.registry"].current
+        result = people.import_people(defs, [{**admin, "password": PASSWORD}])
+        assert not result.problems, result.problems
+
+    def make(employee_no: str) -> Any:
+        client = app.test_client()
+        response = client.post("/login", data={"login": employee_no, "password": PASSWORD})
+        assert response.status_code == 302
+        return client
+
+    upload = make("root").post("/admin/people", data={"file": (io.BytesIO(PEOPLE), "p.csv")})
+    assert upload.status_code == 302
+    with app.app_context():
+        salaries = {u.employee_no: u.attributes for u in db.session.query(User)}
+    assert salaries["r102"] == {"monthly_salary": 18000.0, "quota": 1000000.0}
+    assert launch(make("d100"), ["sales"], workflow="monthly").status_code == 302
+    return make
+
+
+def _commission(login: Any, employee_no: str, revenue: str) -> Any:
+    rep, director = login(employee_no), login("d100")
+    a = appraisal_of(employee_no).id
+    assert save(rep, a, {"kpis-revenue-actual": revenue}).status_code == 302
+    assert fire(rep, a, "submit").status_code == 302
+    assert fire(director, a, "review").status_code == 302
+    assert fire(director, a, "rate").status_code == 302
+    return appraisal(a)
+
+
+@pytest.mark.parametrize(
+    ("who", "revenue", "bonus"),
+    [
+        # attainment 1.2: 1.0 × 3 % + 0.2 × 5 % = 4 % of the 1,000,000 quota
+        ("r101", "1200000", 40000.0),
+        # attainment 1.8: 3 % + 0.5 × 5 % + 0.3 × 8 % = 7.9 % → 79,000, capped at 3 × 18,000
+        ("r102", "1800000", 54000.0),
+        # attainment 0.5: 0.5 × 3 % = 1.5 % → 15,000
+        ("r101", "500000", 15000.0),
+    ],
+    ids=["accelerated", "capped", "below quota"],
+)
+def test_commission_from_quota_and_tiers(login: Any, who: str, revenue: str, bonus: float) -> None:
+    stored = _commission(login, who, revenue)
+    assert stored.state == "feedback"
+    assert stored.bonus == bonus
+    assert stored.grade is None  # the policy has no grades
+    assert "grade" not in stored.result
+
+
+def test_the_salary_is_shown_only_to_those_who_may_read_it(login: Any) -> None:
+    stored = _commission(login, "r102", "1800000")
+    for who, sees_salary in (("r102", False), ("d100", True)):
+        data = login(who).get(f"/api/v1/appraisals/{stored.id}").get_json()
+        read = data["result"]["bonus"]["inputs"]["read"]
+        assert read["person.quota"] == 1000000.0  # employee and manager may read the quota
+        assert ("person.monthly_salary" in read) is sees_salary
+        # the formula names person attributes, never shows them
+        assert not re.search(r"(?<![\d,])18,?000(?![\d,])", data["result"]["bonus"]["formula"])
+    page = login("r102").get(f"/appraisals/{stored.id}").get_data(as_text=True)
+    assert not re.search(r"(?<![\d,])18,?000(?![\d,.])", page)
+    assert "54,000" in page
+
+
+def test_a_bad_attribute_value_is_a_row_problem(login: Any, app: Flask) -> None:
+    bad = PEOPLE.replace(b'"18,000"', b"lots")
+    response = login("root").post("/admin/people", data={"file": (io.BytesIO(bad), "p.csv")})
+    page = login("root").get(response.headers["Location"]).get_data(as_text=True)
+    assert "第 4 行" in page
+    assert "月薪 (monthly_salary) 必须是数字，而不是“lots”" in page
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new", "message"),
+    [
+        (
+            "workflows/commission.yaml",
+            "person.monthly_salary * 3",
+            "person.salary * 3",
+            "'person' has no 'salary'; did you mean 'monthly_salary'?",
+        ),
+        (
+            "workflows/commission.yaml",
+            "bonus_cap:",
+            "grades: []\nbonus_multiplier_cap:",
+            "unknown key 'bonus_multiplier_cap'",
+        ),
+        (
+            "workflows/commission.yaml",
+            'bonus_cap: "person.monthly_salary * 3"',
+            'bonus_cap: "grade"',
+            "reads grade, but the policy has no grades",
+        ),
+        ("org/person.yaml", "read: [hr]}", "read: [hr, auditor]}", "unknown role 'auditor'"),
+        ("org/person.yaml", "id: quota", "id: email", "'email' is a column of the people import"),
+    ],
+    ids=["unknown attribute", "unknown key", "grade without grades", "unknown role", "reserved"],
+)
+def test_the_checker_knows_policies_and_attributes(
+    tmp_path: Path, path: str, old: str, new: str, message: str
+) -> None:
+    assert old in PACK[path]
+    roots = write(tmp_path, {**PACK, path: PACK[path].replace(old, new)})
+    found = " | ".join(d.message for d in load([Path(r) for r in roots]).diagnostics)
+    assert message in found
