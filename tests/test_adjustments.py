@@ -36,6 +36,9 @@ sections:
         kpis:
           - {id: calls, name: 接听量, unit: 通, weight: 50, target: 1000}
           - {id: csat, name: 满意度, unit: "%", weight: 50, target: 90}
+rules:
+  - {check: "absences <= 20", field: absences,
+     message: {zh: 缺勤超过 20 天的月份请先与 HR 沟通, en: "Over 20 days absent: talk to HR first"}}
 adjustments:
   - {label: {zh: 缺勤扣分, en: Absence deduction}, when: "absences > 0", deduct: "absences * 2"}
   - {label: {zh: 总分封顶 100, en: Total capped at 100}, cap: 100}
@@ -197,3 +200,17 @@ def test_the_checker_knows_adjustments(tmp_path: Path, old: str, new: str, messa
     result = load([Path(r) for r in roots])
     errors = " | ".join(d.message for d in result.diagnostics if d.severity == "error")
     assert message in errors
+
+
+def test_a_broken_rule_is_named_as_a_rule_not_as_missing_values(login: Any) -> None:
+    agent = login("c101")
+    a = appraisal_of("c101").id
+    month = {"absences": "25", "major_complaints": "0", "kpis-calls-actual": "900",
+             "kpis-csat-actual": "91"}  # fmt: skip
+    assert save(agent, a, month).status_code == 302
+    response = fire(agent, a, "submit")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "表单规则尚未满足" in page
+    assert "请填写必填项" not in page
+    assert "缺勤超过 20 天的月份请先与 HR 沟通" in page

@@ -655,3 +655,15 @@ def test_only_plain_constants(source: str) -> None:
     except ExpressionError:
         return
     assert isinstance(result, int | float | str | bool | type(None) | list | tuple | dict), result
+
+
+def test_a_yaml_block_that_keeps_line_breaks_is_one_expression() -> None:
+    # `>-` keeps the break before a more-indented line: the words around it are one expression
+    text = "round(a * 100, 1) if a is not None\n  else None"
+    assert parse(text).evaluate({"a": 0.256}) == 25.6
+    assert parse(text).evaluate({"a": None}) is None
+
+
+def test_a_real_syntax_error_over_several_lines_names_the_line() -> None:
+    with pytest.raises(ExpressionError, match=r"syntax error at line \d+, column \d+"):
+        parse("a +\n  * b")

@@ -278,3 +278,36 @@ def test_conditions_that_cannot_be_worked_out_fail_closed() -> None:
     assert not broken.fields["shown"].visible
     assert broken.fields["open"].readonly
     assert not broken.fields["open"].editable
+
+
+def test_min_rows_asks_for_rows_even_without_required() -> None:
+    form = Form.model_validate(
+        {
+            "kind": "Form",
+            "id": "okr",
+            "title": "OKR",
+            "sections": [
+                {
+                    "id": "s",
+                    "title": "s",
+                    "fields": [
+                        {
+                            "id": "key_results",
+                            "type": "table",
+                            "label": "关键结果",
+                            "min_rows": 2,
+                            "columns": [{"id": "kr", "type": "text", "label": "KR"}],
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    rights = Editable.from_refs(form, ["key_results"])
+    assert evaluate(form, {}).fields["key_results"].required
+    empty = check_complete(evaluate(form, {}), rights)
+    assert [(e.path, e.code) for e in empty] == [("key_results", "required")]
+    one = check_complete(evaluate(form, {"key_results": [{"kr": "上线新版本"}]}), rights)
+    assert [(e.path, e.code, e.params["min"]) for e in one] == [("key_results", "min_rows", 2)]
+    two = {"key_results": [{"kr": "上线新版本"}, {"kr": "留存率 40%"}]}
+    assert check_complete(evaluate(form, two), rights) == []

@@ -29,6 +29,7 @@ from opsperf.definitions.schema import (
     RatioScoring,
     RoleDef,
     TableField,
+    TransitionDef,
     Workflow,
 )
 from opsperf.definitions.scopes import (
@@ -730,6 +731,7 @@ def _transitions(
         if t.approval is not None:
             named += [((*at, "approval", "roles", i), r) for i, r in enumerate(t.approval.roles)]
             out += _quorum(item, at, t.approval.mode, t.approval.quorum)
+            out += _self_approval(item, at, t)
             if t.approval.declined_to is not None:
                 declined = t.approval.declined_to
                 problem = _resolve(item, (*at, "approval", "declined_to"), declined, states)
@@ -742,6 +744,31 @@ def _transitions(
                 out += _expression(item, (*at, "guard"), t.guard, scope, f" (form '{form.id}')")
     out += _overdue(item, wf, roles, seen)
     return out
+
+
+def _self_approval(item: Located, at: KeyPath, t: TransitionDef) -> list[Diagnostic]:
+    """Sign-offs nobody can ever give: the appraised person and the requester may not approve
+    (unless ``allow_self_approval``), and employee, manager and dept_head are one person each."""
+    assert t.approval is not None
+    if t.allow_self_approval:
+        return []
+    approvers = set(t.approval.roles)
+    fix = "add allow_self_approval: true, or name another approver"
+    if approvers == {"employee"} or (t.approval.mode == "all" and "employee" in approvers):
+        message = (
+            f"nobody can approve '{t.trigger}': the employee may not approve a step of their "
+            f"own appraisal; {fix}"
+        )
+        return [item.at((*at, "approval", "roles"), "error", message)]
+    single = approvers <= {"manager", "dept_head"} and len(approvers) == 1
+    if single and set(t.roles) == approvers:
+        (role,) = approvers
+        message = (
+            f"nobody can approve '{t.trigger}': only the {role} may approve, and the {role} "
+            f"is the one who requests it; {fix}"
+        )
+        return [item.at((*at, "approval", "roles"), "error", message)]
+    return []
 
 
 def _quorum(item: Located, at: KeyPath, mode: str, quorum: int | None) -> list[Diagnostic]:

@@ -434,7 +434,16 @@ def _parse(text: str) -> Expression:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        where = f" at column {exc.offset}" if exc.offset else ""
+        # A YAML block (`>-`) keeps the line breaks of more-indented lines; an expression is
+        # one expression, so a break between its words means a space.
+        joined = " ".join(line.strip() for line in text.splitlines()).strip()
+        if joined != text:
+            try:
+                return _parse(joined)
+            except ExpressionError:
+                pass
+        line = f"line {exc.lineno}, " if exc.lineno and "\n" in text else ""
+        where = f" at {line}column {exc.offset}" if exc.offset else ""
         raise ExpressionError(f"syntax error{where}: {exc.msg}") from exc
     except (ValueError, RecursionError, MemoryError) as exc:
         raise ExpressionError(f"cannot parse: {_reason(exc)}") from exc

@@ -340,6 +340,7 @@ def evaluate(form: Form, values: Mapping[str, Any], editable: Editable = NOTHING
                 visible=shown
                 and _truth(f.visible_if, context, True, False, (form, f"{where}.visible_if")),
                 required=f.required
+                or (isinstance(f, TableField) and f.min_rows > 0)
                 or _truth(f.required_if, context, False, False, (form, f"{where}.required_if")),
                 readonly=readonly,
                 editable=not readonly and editable.touches(f),
@@ -365,6 +366,10 @@ def check_complete(evaluation: Evaluation, scope: Editable) -> list[FieldError]:
             continue
         if isinstance(f, KpiTableField):
             errors += _kpi_missing(f, state.value or {}, scope)
+        elif isinstance(f, TableField) and f.min_rows > len(state.value or []):
+            # min_rows asks for rows whether or not the table says required
+            code = "required" if not state.value else "min_rows"
+            errors.append(FieldError(f.id, code, {"min": f.min_rows}))
         elif state.required and _empty(state.value):
             errors.append(FieldError(f.id, "required"))
     field_ids = {f.id for f in evaluation.form.fields() if scope.touches(f)}

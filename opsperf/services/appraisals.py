@@ -232,6 +232,58 @@ def actions_for(ctx: Context, user: User, values: dict[str, Any] | None = None) 
     return actions
 
 
+def _why_not(ctx: Context, user: User, trigger: str, kind: str) -> TransitionNotAllowed:
+    """Why ``user`` may not take ``trigger`` as ``kind`` now, in words that say what to do."""
+    a = ctx.appraisal
+    if a.pending_trigger and a.pending_trigger != trigger:
+        return TransitionNotAllowed(
+            "'%(pending)s' awaits approval: nothing else can happen until it is approved or "
+            "declined",
+            pending=a.pending_trigger,
+        )
+    t = next((x for x in ctx.workflow.transitions_from(a.state) if x.trigger == trigger), None)
+    if t is None:
+        return TransitionNotAllowed(
+            "'%(trigger)s' is not a step from %(state)s", trigger=trigger, state=a.state
+        )
+    offered = {x.kind for x in actions_for(ctx, user) if x.trigger == trigger}
+    if offered:
+        return TransitionNotAllowed(
+            "'%(trigger)s' is not taken as '%(kind)s' here: you may %(offered)s it",
+            trigger=trigger,
+            kind=kind,
+            offered=" or ".join(sorted(offered)),
+        )
+    roles = roles_of(ctx, user)
+    if t.approval is not None and (a.pending_trigger == trigger or not t.roles):  # votes now
+        if roles & set(t.approval.roles):
+            if not t.allow_self_approval and user.id == a.employee_id:
+                return TransitionNotAllowed("you cannot approve a step of your own appraisal")
+            if not t.allow_self_approval and user.id == a.pending_by_id:
+                return TransitionNotAllowed(
+                    "you requested '%(trigger)s': someone else must approve it", trigger=trigger
+                )
+            return TransitionNotAllowed("you have already approved '%(trigger)s'", trigger=trigger)
+        return TransitionNotAllowed(
+            "'%(trigger)s' awaits approval by %(roles)s",
+            trigger=trigger,
+            roles=", ".join(t.approval.roles),
+        )
+    if t.approval is not None and kind in ("fire", "approve"):
+        return TransitionNotAllowed(
+            "'%(trigger)s' is requested by %(requesters)s, then approved by %(approvers)s",
+            trigger=trigger,
+            requesters=", ".join(t.roles),
+            approvers=", ".join(t.approval.roles),
+        )
+    return TransitionNotAllowed(
+        "'%(trigger)s' is not yours to take at this step (%(state)s): it is for %(roles)s",
+        trigger=trigger,
+        state=a.state,
+        roles=", ".join(t.roles),
+    )
+
+
 def _kind_for(ctx: Context, t: TransitionDef, user: User, roles: set[str]) -> str | None:
     if t.approval is None:
         return "fire" if roles & set(t.roles) else None
@@ -394,11 +446,7 @@ def fire(
             (x for x in actions_for(ctx, user) if (x.trigger, x.kind) == (trigger, kind)), None
         )
         if action is None:
-            raise TransitionNotAllowed(
-                "'%(trigger)s' is not something you can do at this step (%(state)s)",
-                trigger=trigger,
-                state=a.state,
-            )
+            raise _why_not(ctx, user, trigger, kind)
         if not action.enabled:
             raise TransitionNotAllowed(
                 "'%(trigger)s' is not possible yet: %(reason)s",
@@ -430,8 +478,19 @@ def fire(
 def _require_complete(ctx: Context, user: User) -> None:
     evaluation = evaluate(ctx.form, ctx.appraisal.values or {})
     missing = check_complete(evaluation, editable(ctx, roles_of(ctx, user)))
-    if missing:
-        raise ValidationFailed("fill in the required values before this step", list(missing))
+    if not missing:
+        return
+    rules = [e for e in missing if e.code == "rule"]
+    if len(rules) == len(missing):
+        raise ValidationFailed(
+            "the form's rules do not hold yet: see their messages", list[object](missing)
+        )
+    if rules:
+        raise ValidationFailed(
+            "fill in the required values and meet the form's rules before this step",
+            list[object](missing),
+        )
+    raise ValidationFailed("fill in the required values before this step", list(missing))
 
 
 def _request(ctx: Context, t: TransitionDef, user: User, comment: str | None) -> None:

@@ -35,6 +35,7 @@ MESSAGES = {
     "max_items": lambda p: _("Pick at most %(max)s.", max=p["max"]),
     "min_items": lambda p: _("Pick at least %(min)s.", min=p["min"]),
     "max_rows": lambda p: _("At most %(max)s rows.", max=p["max"]),
+    "min_rows": lambda p: _("At least %(min)s rows.", min=p["min"]),
 }
 
 
