@@ -100,6 +100,7 @@ kind: Workflow
 id: w
 version: 1
 name: 测试流程
+not_self: [auditor]
 states:
   plan:
     edit: {employee: [goals], manager: [goals]}

@@ -15,6 +15,7 @@ from opsperf.definitions.schema import (
     KPI_COLUMNS,
     PHASES,
     RELATIVE_ROLES,
+    ROWS_RIGHT,
     BandsScoring,
     ChoiceField,
     Department,
@@ -489,6 +490,13 @@ def _table_columns(item: Located, at: KeyPath, table: TableField) -> list[Diagno
             out += _choice_default(item, (*at, "columns", index), column)
     for index, ident in _duplicates(c.id for c in table.columns):
         out.append(item.at((*at, "columns", index, "id"), "error", f"column id '{ident}' repeats"))
+    for index, column in enumerate(table.columns):
+        if column.id == ROWS_RIGHT:
+            message = (
+                f"a column cannot be called '{ROWS_RIGHT}': {table.id}.{ROWS_RIGHT} in edit "
+                "rights is the right to add rows"
+            )
+            out.append(item.at((*at, "columns", index, "id"), "error", message))
     return out
 
 
@@ -518,6 +526,12 @@ def _kpi_table(
                     "table's weighted score",
                 )
             )
+        elif kpi.id in KPI_COLUMNS:
+            message = (
+                f"a KPI cannot be called '{kpi.id}': {table.id}.{kpi.id} is the {kpi.id} "
+                "column of every KPI in edit rights"
+            )
+            out.append(item.at((*at, "kpis", index, "id"), "error", message))
     for index, ident in _duplicates(k.id for k in table.kpis):
         out.append(item.at((*at, "kpis", index, "id"), "error", f"KPI id '{ident}' repeats"))
     total = sum(k.weight for k in table.kpis)
@@ -886,14 +900,19 @@ def transition_edges(wf: Workflow) -> dict[str, set[str]]:
 
 
 def edit_targets(form: Form) -> set[str]:
-    """Everything an edit right may name in ``form``: sections, fields, kpi_field.column."""
+    """Everything an edit right may name in ``form``: sections, fields, ``kpis.actual`` (a
+    column), ``kpis.qa`` and ``kpis.qa.actual`` (one KPI), ``table.column``, ``table.rows``."""
     targets = {s.id for s in form.sections}
     for f in form.fields():
         targets.add(f.id)
         if isinstance(f, KpiTableField):
             targets.update(f"{f.id}.{column}" for column in KPI_COLUMNS)
+            for k in f.kpis:
+                targets.add(f"{f.id}.{k.id}")
+                targets.update(f"{f.id}.{k.id}.{column}" for column in KPI_COLUMNS)
         if isinstance(f, TableField):
             targets.update(f"{f.id}.{c.id}" for c in f.columns)
+            targets.add(f"{f.id}.rows")
     return targets
 
 
@@ -904,6 +923,12 @@ def _edit_rights(defs: DefinitionSet, item: Located, wf: Workflow) -> list[Diagn
     if not _workflow_used(defs, wf.id):
         out.append(item.at(("id",), "warning", f"no position uses workflow '{wf.id}'"))
     targets_of = {form_id: edit_targets(defs.forms[form_id]) for form_id in form_ids}
+    for index, role in enumerate(wf.not_self):
+        if role in RELATIVE_ROLES:
+            message = f"'{role}' is who someone is on an appraisal; not_self is for other roles"
+            out.append(item.at(("not_self", index), "error", message))
+        elif role not in roles:
+            out.append(_unknown(item, ("not_self", index), "role", role, roles))
     for path, state in statetree.all_states(wf).items():
         at = statetree.key_path(path)
         for role, refs in state.edit.items():

@@ -466,6 +466,7 @@ AnyField = Annotated[
     Field(discriminator="type"),
 ]
 KPI_COLUMNS = ("target", "actual", "note")
+ROWS_RIGHT = "rows"  # ``table.rows`` in an edit right: may add rows to the table
 
 
 # --------------------------------------------------------------------------- Form
@@ -634,6 +635,11 @@ class Workflow(Model):
     initial: Id | None = Field(None, description="Default: the first state")
     states: dict[Id, State] = Field(min_length=1)
     transitions: list[TransitionDef] = Field(min_length=1)
+    not_self: list[Id] = Field(
+        [],
+        description="Roles whose holders never act as them on their own appraisal (a quality "
+        "inspector who is also an agent does not check their own actuals)",
+    )
 
 
 # --------------------------------------------------------------------------- Incentives

@@ -23,6 +23,7 @@ from wtforms.fields.choices import SelectChoice
 
 from opsperf.definitions.schema import (
     KPI_COLUMNS,
+    ROWS_RIGHT,
     AnyField,
     CheckboxField,
     ChoiceField,
@@ -140,18 +141,25 @@ def form_class(form: Form, only: frozenset[str] | None = None) -> type[wtforms.F
 
 @dataclass(frozen=True)
 class Editable:
-    """What one person may change in the current state: fields, KPI columns, table columns."""
+    """What one person may change in the current state: fields, KPI columns or single KPI
+    cells, table columns and the right to add rows to a table."""
 
     fields: frozenset[str] = frozenset()
     kpi_columns: frozenset[tuple[str, str]] = frozenset()
     table_columns: frozenset[tuple[str, str]] = frozenset()
+    kpi_cells: frozenset[tuple[str, str, str]] = frozenset()  # (table, kpi, column)
+    table_rows: frozenset[str] = frozenset()  # tables rows may be added to
 
     @classmethod
     def from_refs(cls, form: Form, refs: Iterable[str]) -> Editable:
-        """Resolve edit rights (section ids, field ids, ``field.column``) against ``form``."""
+        """Resolve edit rights against ``form``: section and field ids, ``kpis.actual`` (a
+        column of every KPI), ``kpis.qa.actual`` or ``kpis.qa`` (one KPI's cells),
+        ``table.column`` (a column of the rows there are) and ``table.rows`` (adding rows)."""
         fields: set[str] = set()
         kpi: set[tuple[str, str]] = set()
+        cells: set[tuple[str, str, str]] = set()
         table: set[tuple[str, str]] = set()
+        rows: set[str] = set()
         sections = {s.id: s for s in form.sections}
         by_id = {f.id: f for f in form.fields()}
         for ref in refs:
@@ -160,37 +168,62 @@ class Editable:
             elif ref in by_id:
                 fields.add(ref)
             elif "." in ref:
-                owner, column = ref.split(".", 1)
+                owner, rest = ref.split(".", 1)
                 target = by_id.get(owner)
-                if isinstance(target, KpiTableField) and column in KPI_COLUMNS:
-                    kpi.add((owner, column))
+                if isinstance(target, KpiTableField):
+                    kpi_id, _, column = rest.partition(".")
+                    if rest in KPI_COLUMNS:
+                        kpi.add((owner, rest))
+                    elif any(k.id == kpi_id for k in target.kpis):
+                        wanted = [column] if column else list(KPI_COLUMNS)
+                        cells.update((owner, kpi_id, c) for c in wanted if c in KPI_COLUMNS)
                 elif isinstance(target, TableField):
-                    table.add((owner, column))
+                    if rest == ROWS_RIGHT:
+                        rows.add(owner)
+                    else:
+                        table.add((owner, rest))
         for fid in list(fields):
             target = by_id[fid]
             if isinstance(target, KpiTableField):
                 kpi.update((fid, c) for c in KPI_COLUMNS)
             elif isinstance(target, TableField):
                 table.update((fid, c.id) for c in target.columns)
-        return cls(frozenset(fields), frozenset(kpi), frozenset(table))
+                rows.add(fid)
+        return cls(
+            frozenset(fields), frozenset(kpi), frozenset(table), frozenset(cells), frozenset(rows)
+        )
 
     def __bool__(self) -> bool:
-        return bool(self.fields or self.kpi_columns or self.table_columns)
+        return bool(
+            self.fields or self.kpi_columns or self.table_columns or self.kpi_cells
+            or self.table_rows
+        )  # fmt: skip
 
     def touches(self, f: AnyField) -> bool:
         """Whether any part of field ``f`` is editable."""
         if f.id in self.fields:
             return True
         if isinstance(f, KpiTableField):
-            return any(owner == f.id for owner, _ in self.kpi_columns)
+            return any(owner == f.id for owner, _ in self.kpi_columns) or any(
+                owner == f.id for owner, _, _ in self.kpi_cells
+            )
         if isinstance(f, TableField):
-            return any(owner == f.id for owner, _ in self.table_columns)
+            return f.id in self.table_rows or any(owner == f.id for owner, _ in self.table_columns)
         return False
 
     def column(self, f: AnyField, column: str) -> bool:
+        """A whole column: of every KPI, or of every row of a table."""
         if isinstance(f, KpiTableField):
             return (f.id, column) in self.kpi_columns
         return (f.id, column) in self.table_columns
+
+    def cell(self, f: AnyField, kpi_id: str, column: str) -> bool:
+        """One KPI's cell: by a right on the whole column or on that KPI."""
+        return (f.id, column) in self.kpi_columns or (f.id, kpi_id, column) in self.kpi_cells
+
+    def rows(self, f: AnyField) -> bool:
+        """Whether rows may be added to table ``f`` (the whole table, or ``table.rows``)."""
+        return f.id in self.table_rows
 
 
 NOTHING = Editable()
@@ -389,7 +422,7 @@ def _kpi_missing(f: KpiTableField, rows: Mapping[str, Any], scope: Editable) -> 
         for column in ("target", "actual"):
             if column == "actual" and kpi.actual_from is not None:
                 continue  # worked out from fields, which are required (or not) themselves
-            if scope.column(f, column) and row.get(column) is None:
+            if scope.cell(f, kpi.id, column) and row.get(column) is None:
                 if column == "target" and kpi.target is not None:
                     continue
                 errors.append(FieldError(f"{f.id}.{kpi.id}.{column}", "required"))
@@ -567,7 +600,7 @@ def _apply_kpis(f: KpiTableField, bound: wf.Field, result: PostResult, ed: Edita
             result.raw[path] = cell.raw_data[0]
             value = (cell.data or "").strip() or None if column == "note" else cell.data
             worked_out = column == "actual" and kpi.actual_from is not None
-            if worked_out or not ed.column(f, column):
+            if worked_out or not ed.cell(f, kpi.id, column):
                 if value != row.get(column) and cell.raw_data[0] != "":
                     result.refused.append(path)
                 continue
@@ -587,6 +620,15 @@ def _apply_kpis(f: KpiTableField, bound: wf.Field, result: PostResult, ed: Edita
     result.values[f.id] = rows
 
 
+def plain_text(value: Any) -> str:
+    """A stored cell as a browser would send it back."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _apply_table(
     f: TableField, bound: wf.Field, formdata: FormData, result: PostResult, ed: Editable
 ) -> None:
@@ -596,7 +638,7 @@ def _apply_table(
     old_rows: list[dict[str, Any]] = list(result.values.get(f.id) or [])
     whole = f.id in ed.fields
     if not whole and not any(ed.column(f, c.id) for c in f.columns):
-        result.refused.append(f.id)
+        result.refused.append(f.id)  # ``table.rows`` alone lets nobody fill the new rows
         return
     rows: list[dict[str, Any]] = []
     for index, entry in enumerate(bound.entries):
@@ -608,6 +650,9 @@ def _apply_table(
             result.raw[path] = cell.raw_data[0] if cell.raw_data else None
             if not (whole or ed.column(f, column.id)):
                 row[column.id] = old.get(column.id)
+                sent = cell.raw_data[0] if cell.raw_data else ""
+                if sent not in ("", None) and str(sent) != plain_text(old.get(column.id)):
+                    result.refused.append(path)  # a cell this person may not change
                 continue
             value, errors = _coerce(column, cell, path)
             result.errors += errors
@@ -619,7 +664,9 @@ def _apply_table(
                 if c.required and row.get(c.id) in (None, "", [])
             ]
             rows.append(row)
-    if not whole and len(rows) != len(old_rows):
+    if not whole and (len(rows) < len(old_rows) or (len(rows) > len(old_rows) and not ed.rows(f))):
+        # Rows are added with ``table.rows``; removing one needs the whole table, since the
+        # cells this person may not change would shift to other rows.
         result.refused.append(f.id)
         return
     if len(rows) > f.max_rows:

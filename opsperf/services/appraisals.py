@@ -63,6 +63,7 @@ def roles_of(ctx: Context, user: User) -> set[str]:
     custom = ctx.custom_roles
     roles = {r for r in (user.roles or []) if r in GLOBAL_ROLES or r in custom}
     if a.employee_id == user.id:
+        roles -= set(ctx.workflow.definition.not_self)
         roles.add("employee")
     if a.manager_id == user.id:
         roles.add("manager")

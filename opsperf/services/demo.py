@@ -203,9 +203,9 @@ def _fill(
         rows = values.get(f.id) or {}
         for kpi in f.kpis:
             target = (rows.get(kpi.id) or {}).get("target") or kpi.target or 100
-            if rights.column(f, "target"):
+            if rights.cell(f, kpi.id, "target"):
                 data.add(f"{f.id}-{kpi.id}-target", str(target))
-            if rights.column(f, "actual"):
+            if rights.cell(f, kpi.id, "actual") and kpi.actual_from is None:
                 factor = rng.uniform(0.85, 1.2)
                 if kpi.direction == "lower":
                     factor = 2 - factor

@@ -64,10 +64,14 @@ def rows_for(ctx: Context) -> list[dict[str, Any]]:
         return []
     rows: dict[tuple[str, str, str | None], dict[str, Any]] = {}
 
+    not_self = set(ctx.workflow.definition.not_self)
+
     def add(
         kind: str, trigger: str | None, roles: Iterable[str], excluded: tuple[Any, Any]
     ) -> None:
         for role in roles:
+            # a role that never acts on its holder's own appraisal leaves the employee out
+            left_out = (a.employee_id, excluded[1]) if role in not_self else excluded
             for actor in actors(ctx, role):
                 rows.setdefault(
                     (actor, kind, trigger),
@@ -79,8 +83,8 @@ def rows_for(ctx: Context) -> list[dict[str, Any]]:
                         "trigger": trigger,
                         "due_at": a.due_at or NO_DEADLINE,
                         "entry_seq": a.entry_seq,
-                        "excluded_user_id": excluded[0],
-                        "excluded_requester_id": excluded[1],
+                        "excluded_user_id": left_out[0],
+                        "excluded_requester_id": left_out[1],
                     },
                 )
 

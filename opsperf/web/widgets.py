@@ -217,8 +217,12 @@ class Widgets:
     def kpi_table(self, f: Any) -> Markup:
         d, state, _ = f.d, f.state, self._
         rows = state.value or {}
-        editable = {c for owner, c in self.rights.kpi_columns if owner == d.id and state.editable}
-        show_note = "note" in editable or any((r or {}).get("note") for r in rows.values())
+
+        def editable(kpi_id: str, column: str) -> bool:
+            return bool(state.editable) and self.rights.cell(d, kpi_id, column)
+
+        notes = any(editable(k.id, "note") for k in d.kpis)
+        show_note = notes or any((r or {}).get("note") for r in rows.values())
         note_head = f"<th>{escape(_('Note'))}</th>" if show_note else ""
         indicator, weight, weighted = _("Indicator"), _("Weight"), _("Weighted")
         out = [
@@ -249,11 +253,11 @@ class Widgets:
                     cells.append(self.kpi_actual_cell(f, k, row))
                     continue
                 cells.append(
-                    self._kpi_cell(f, k, row, column, column in editable, name, column_names)
+                    self._kpi_cell(f, k, row, column, editable(k.id, column), name, column_names)
                 )
             if show_note:
                 path = f"{d.id}.{k.id}.note"
-                if "note" in editable:
+                if editable(k.id, "note"):
                     ident = f"{_attr(d.id)}-{_attr(k.id)}-note"
                     shown = _attr(f.cell(path, row.get("note")) or "")
                     errors = f.cell_errors.get(path) or []
@@ -306,6 +310,7 @@ class Widgets:
         rows = state.value or []
         editable = state.editable and d.id in self.rights.fields
         columns = {c for owner, c in self.rights.table_columns if owner == d.id}
+        may_add = bool(state.editable) and self.rights.rows(d) and bool(columns)
         css = "field has-error" if f.errors else "field"
         head = "".join(f"<th>{self.label(c.label)}</th>" for c in d.columns)
         out = [
@@ -314,7 +319,7 @@ class Widgets:
             f'<div class="table-wrap"><table class="table table-compact"><thead><tr>{head}'
             "</tr></thead><tbody>"
         ]
-        count = len(rows) + (2 if editable else 0)
+        count = len(rows) + (2 if editable or may_add else 0)
         for i in range(count):
             row = rows[i] if i < len(rows) else {}
             cells = []
@@ -322,7 +327,9 @@ class Widgets:
                 path = f"{d.id}.{i}.{c.id}"
                 errors = f.cell_errors.get(path) or []
                 cell_css = "has-error" if errors else ""
-                may = editable or (state.editable and c.id in columns and i < len(rows))
+                may = editable or (
+                    state.editable and c.id in columns and (i < len(rows) or may_add)
+                )
                 content = (
                     self.input(c, f"{d.id}-{i}-{c.id}", f.cell(path, row.get(c.id)))
                     if may
@@ -334,10 +341,14 @@ class Widgets:
             empty = escape(_("No rows yet."))
             out.append(f'<tr><td colspan="{len(d.columns)}" class="muted">{empty}</td></tr>')
         out.append("</tbody></table></div>")
-        if editable:
-            hint = _(
-                "Fill the empty rows to add entries; clear a row to remove it. "
-                "Save to get more empty rows."
+        if editable or may_add:
+            hint = (
+                _(
+                    "Fill the empty rows to add entries; clear a row to remove it. "
+                    "Save to get more empty rows."
+                )
+                if editable
+                else _("Fill the empty rows to add entries. Save to get more empty rows.")
             )
             out.append(
                 f'<input type="hidden" name="{_attr(d.id)}__rows" value="1">'
