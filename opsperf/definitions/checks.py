@@ -340,8 +340,12 @@ def _form(item: Located, form: Form, defs: DefinitionSet) -> list[Diagnostic]:
                 )
             )
         seen.add(ident)
+        if ident in VIEWER_NAMES:
+            message = f"'{ident}' is what visible_if reads about the viewer; name it otherwise"
+            out.append(item.at(at, "error", message))
     scope = form_scope(form)
     out += _form_expressions(item, form, scope)
+    out += _audiences(item, form, roles_known(defs))
     for s_index, section in enumerate(form.sections):
         for f_index, f in enumerate(section.fields):
             f_at: KeyPath = ("sections", s_index, "fields", f_index)
@@ -385,8 +389,34 @@ def _expressions_of(form: Form) -> Iterator[tuple[KeyPath, Expression]]:
         yield ("score",), form.score
 
 
+# What ``visible_if`` reads besides the form: the appraisal's state and the viewer's roles.
+VIEWER_NAMES = ("state", "viewer_roles")
+
+
 def _form_expressions(item: Located, form: Form, scope: Scope) -> list[Diagnostic]:
-    return [d for at, expr in _expressions_of(form) for d in _expression(item, at, expr, scope)]
+    seen = {**scope, "state": None, "viewer_roles": ANY}
+    return [
+        d
+        for at, expr in _expressions_of(form)
+        for d in _expression(item, at, expr, seen if at[-1] == "visible_if" else scope)
+    ]
+
+
+def _audiences(item: Located, form: Form, roles: set[str]) -> list[Diagnostic]:
+    """``visible_to`` and ``hidden_from`` name roles that exist."""
+    out = []
+    for s_index, section in enumerate(form.sections):
+        places: list[tuple[KeyPath, Any]] = [(("sections", s_index), section)]
+        places += [
+            (("sections", s_index, "fields", f_index), f)
+            for f_index, f in enumerate(section.fields)
+        ]
+        for at, thing in places:
+            for key in ("visible_to", "hidden_from"):
+                for index, role in enumerate(getattr(thing, key) or []):
+                    if role not in roles:
+                        out.append(_unknown(item, (*at, key, index), "role", role, roles))
+    return out
 
 
 def _expression(
@@ -476,16 +506,18 @@ def _field_path(form: Form, field_id: str) -> KeyPath:
 def _table_columns(item: Located, at: KeyPath, table: TableField) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for index, column in enumerate(table.columns):
-        for name in ("required_if", "visible_if", "readonly_if", "compute"):
-            if getattr(column, name) is not None:
-                out.append(
-                    item.at(
-                        (*at, "columns", index, name),
-                        "error",
-                        f"table columns do not support '{name}'; use it on the "
-                        "table field, or a form rule over the rows",
-                    )
+        unsupported = ("required_if", "visible_if", "readonly_if", "compute", "visible_to")
+        given = [n for n in unsupported if getattr(column, n) is not None]
+        given += ["hidden_from"] if column.hidden_from else []
+        for name in given:
+            out.append(
+                item.at(
+                    (*at, "columns", index, name),
+                    "error",
+                    f"table columns do not support '{name}'; use it on the "
+                    "table field, or a form rule over the rows",
                 )
+            )
         if isinstance(column, ChoiceField):
             out += _choice_default(item, (*at, "columns", index), column)
     for index, ident in _duplicates(c.id for c in table.columns):
@@ -916,6 +948,22 @@ def edit_targets(form: Form) -> set[str]:
     return targets
 
 
+def _hidden_target(form: Form, role: str, ref: str) -> str | None:
+    """The field (or section) ``ref`` edits that ``form`` hides from ``role``, if any."""
+    owner = ref.split(".", 1)[0]
+    for section in form.sections:
+        fields = (
+            section.fields if section.id == owner else [f for f in section.fields if f.id == owner]
+        )
+        for f in fields:
+            for thing in (section, f):
+                if role in thing.hidden_from or (
+                    thing.visible_to is not None and role not in thing.visible_to
+                ):
+                    return thing.id
+    return None
+
+
 def _edit_rights(defs: DefinitionSet, item: Located, wf: Workflow) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     roles = roles_known(defs)
@@ -935,6 +983,14 @@ def _edit_rights(defs: DefinitionSet, item: Located, wf: Workflow) -> list[Diagn
             if role not in roles:
                 out.append(_unknown(item, (*at, "edit", role), "role", role, roles, key=True))
             for index, ref in enumerate(refs):
+                for form_id in form_ids:
+                    hidden = _hidden_target(defs.forms[form_id], role, ref)
+                    if hidden:
+                        message = (
+                            f"role '{role}' may edit '{ref}', but form '{form_id}' hides "
+                            f"'{hidden}' from it (visible_to / hidden_from)"
+                        )
+                        out.append(item.at((*at, "edit", role, index), "error", message))
                 for form_id, targets in targets_of.items():
                     if ref not in targets:
                         out.append(

@@ -215,11 +215,17 @@ class FieldBase(Model):
     placeholder: Text | None = None
     required: bool = False
     required_if: Expression | None = None
-    visible_if: Expression | None = None
+    visible_if: Expression | None = Field(
+        None, description="Shown while this holds; may also read `state` and `viewer_roles`"
+    )
     readonly_if: Expression | None = None
     compute: Expression | None = Field(
         None, description="Computed on the server; a computed field is read-only"
     )
+    visible_to: list[Id] | None = Field(
+        None, description="Only these roles see it (pages, API, history); default: everyone"
+    )
+    hidden_from: list[Id] = Field([], description="These roles never see it")
 
 
 class TextField(FieldBase):
@@ -477,6 +483,8 @@ class Section(Model):
     title: Text
     help: Text | None = None
     visible_if: Expression | None = None
+    visible_to: list[Id] | None = Field(None, description="Only these roles see the section")
+    hidden_from: list[Id] = Field([], description="These roles never see the section")
     fields: list[AnyField] = Field(min_length=1)
 
 

@@ -225,8 +225,48 @@ class Editable:
         """Whether rows may be added to table ``f`` (the whole table, or ``table.rows``)."""
         return f.id in self.table_rows
 
+    def without(self, field_ids: Iterable[str]) -> Editable:
+        """These rights, except on the fields ``field_ids`` (a person never edits what they
+        may not see)."""
+        gone = set(field_ids)
+        if not gone:
+            return self
+        return Editable(
+            frozenset(f for f in self.fields if f not in gone),
+            frozenset(c for c in self.kpi_columns if c[0] not in gone),
+            frozenset(c for c in self.table_columns if c[0] not in gone),
+            frozenset(c for c in self.kpi_cells if c[0] not in gone),
+            frozenset(t for t in self.table_rows if t not in gone),
+        )
+
 
 NOTHING = Editable()
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks at the form, for ``visible_to``/``hidden_from`` and ``visible_if``."""
+
+    state: str | None = None
+    roles: frozenset[str] = frozenset()
+
+
+def _shown_to(item: Any, roles: frozenset[str]) -> bool:
+    if set(item.hidden_from) & roles:
+        return False
+    return item.visible_to is None or bool(set(item.visible_to) & roles)
+
+
+def withheld(form: Form, roles: Iterable[str]) -> frozenset[str]:
+    """The fields a person holding ``roles`` may never see: their section or they are
+    ``visible_to`` other roles only, or ``hidden_from`` one of these."""
+    held = frozenset(roles)
+    return frozenset(
+        f.id
+        for section in form.sections
+        for f in section.fields
+        if not (_shown_to(section, held) and _shown_to(f, held))
+    )
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -243,6 +283,7 @@ class FieldState:
     editable: bool = False
     value: Any = None
     errors: list[FieldError] = field(default_factory=list)
+    withheld: bool = False  # never shown to this viewer (visible_to / hidden_from)
 
 
 @dataclass
@@ -350,19 +391,30 @@ def _worked_out(form: Form, where: str, expr: Any, context: Mapping[str, Any]) -
     return round(value, 4) if isinstance(value, float) else value
 
 
-def evaluate(form: Form, values: Mapping[str, Any], editable: Editable = NOTHING) -> Evaluation:
-    """Compute values, visibility, required-ness and read-only state of every field."""
+def evaluate(
+    form: Form,
+    values: Mapping[str, Any],
+    editable: Editable = NOTHING,
+    viewer: Viewer | None = None,
+) -> Evaluation:
+    """Compute values, visibility, required-ness and read-only state of every field.
+
+    ``viewer``: who looks; without one (the server's own computations) nothing is withheld and
+    ``visible_if`` reads no state and no roles."""
     # KPI tables are scored once: computed fields read them but never change them.
     tables = None if _computed_tables(form) else score_tables(form, values)
     full = with_computed(form, values, tables)
     context = expression_values(form, full, tables)
+    viewer = viewer or Viewer()
+    seen = {**context, "state": viewer.state, "viewer_roles": sorted(viewer.roles)}
+    hidden = withheld(form, viewer.roles) if viewer.roles else frozenset()
     states: dict[str, FieldState] = {}
     sections: dict[str, bool] = {}
     for section in form.sections:
         shown = _truth(
-            section.visible_if, context, True, False, (form, f"sections.{section.id}.visible_if")
+            section.visible_if, seen, True, False, (form, f"sections.{section.id}.visible_if")
         )
-        sections[section.id] = shown
+        sections[section.id] = shown and not all(f.id in hidden for f in section.fields)
         for f in section.fields:
             where = f"fields.{f.id}"
             readonly = f.compute is not None or _truth(
@@ -370,13 +422,15 @@ def evaluate(form: Form, values: Mapping[str, Any], editable: Editable = NOTHING
             )
             states[f.id] = FieldState(
                 definition=f,
+                withheld=f.id in hidden,
                 visible=shown
-                and _truth(f.visible_if, context, True, False, (form, f"{where}.visible_if")),
+                and f.id not in hidden
+                and _truth(f.visible_if, seen, True, False, (form, f"{where}.visible_if")),
                 required=f.required
                 or (isinstance(f, TableField) and f.min_rows > 0)
                 or _truth(f.required_if, context, False, False, (form, f"{where}.required_if")),
                 readonly=readonly,
-                editable=not readonly and editable.touches(f),
+                editable=not readonly and f.id not in hidden and editable.touches(f),
                 value=full.get(f.id),
             )
     return Evaluation(form, full, context, states, sections, score_form(form, full, tables))

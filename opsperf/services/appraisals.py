@@ -27,9 +27,11 @@ from opsperf.engine.forms import (
     Evaluation,
     FieldError,
     FormData,
+    Viewer,
     check_complete,
     evaluate,
     parse_post,
+    withheld,
 )
 from opsperf.engine.scoring import bonus_for, grade_for
 from opsperf.engine.text import COMMENT_LIMIT, untypable
@@ -100,7 +102,17 @@ def editable(ctx: Context, roles: Iterable[str]) -> Editable:
         if role in held
         for ref in role_refs
     ]
-    return Editable.from_refs(ctx.form, refs)
+    return Editable.from_refs(ctx.form, refs).without(withheld(ctx.form, held))
+
+
+def viewer(ctx: Context, user: User) -> Viewer:
+    """``user`` looking at this appraisal now: its state and their roles on it."""
+    return Viewer(ctx.appraisal.state, frozenset(roles_of(ctx, user)))
+
+
+def hidden_fields(ctx: Context, user: User) -> frozenset[str]:
+    """The fields ``user`` may never see on this appraisal (pages, API, history)."""
+    return withheld(ctx.form, roles_of(ctx, user))
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -477,7 +489,7 @@ def fire(
 
 
 def _require_complete(ctx: Context, user: User) -> None:
-    evaluation = evaluate(ctx.form, ctx.appraisal.values or {})
+    evaluation = evaluate(ctx.form, ctx.appraisal.values or {}, viewer=viewer(ctx, user))
     missing = check_complete(evaluation, editable(ctx, roles_of(ctx, user)))
     if not missing:
         return
@@ -722,5 +734,5 @@ def preview(ctx: Context, user: User, formdata: FormData) -> tuple[Evaluation, S
     """Evaluate a post without saving it: live scores, computed values and visibility."""
     rights = editable(ctx, roles_of(ctx, user))
     result = parse_post(ctx.form, formdata, ctx.appraisal.values or {}, rights)
-    evaluation = evaluate(ctx.form, result.values, rights)
+    evaluation = evaluate(ctx.form, result.values, rights, viewer(ctx, user))
     return evaluation, SaveOutcome(result.changes, result.errors, result.raw)

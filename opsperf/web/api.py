@@ -65,6 +65,7 @@ def _json() -> Mapping[str, Any]:
 def _appraisal_json(ctx: Context, me: User) -> dict[str, Any]:
     a = ctx.appraisal
     due = svc.due_at(ctx)
+    hidden = svc.hidden_fields(ctx, me)
     return {
         "id": a.id,
         "cycle": {"id": a.cycle_id, "name": a.cycle.name},
@@ -81,7 +82,7 @@ def _appraisal_json(ctx: Context, me: User) -> dict[str, Any]:
         "pending": a.pending_trigger,
         "due": iso(due),
         "version": a.version,
-        "values": a.values,
+        "values": {k: v for k, v in (a.values or {}).items() if k not in hidden},
         "score": a.score,
         "grade": a.grade,
         "bonus": a.bonus,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask_babel import gettext as _
@@ -109,6 +109,12 @@ def build(
         views = []
         for f in section.fields:
             state = evaluation.fields[f.id]
+            if state.withheld:
+                continue  # never in the page, not even hidden
+            if not state.visible and not state.editable:
+                # a field shown only under a condition (the state, the viewer's roles): its
+                # place stays for the live preview, its value does not come along
+                state = replace(state, value=None)
             view = FieldView(state, raw=raw.get(f.id), table=tables.get(f.id))
             for error in by_field.get(f.id, []):
                 text = message(error, language)
@@ -120,7 +126,8 @@ def build(
                 prefix = f"{f.id}."
                 view.cell_raw = {k: v for k, v in raw.items() if k.startswith(prefix)}
             views.append(view)
-        sections.append(SectionView(section, evaluation.sections[section.id], views))
+        if views:
+            sections.append(SectionView(section, evaluation.sections[section.id], views))
     return sections
 
 

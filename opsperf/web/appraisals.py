@@ -40,7 +40,9 @@ def _page(
 ) -> Any:
     """The appraisal page; for the live preview (HTMX), only the parts it updates."""
     rights = svc.editable(ctx, svc.roles_of(ctx, me))
-    evaluation = evaluation or evaluate(ctx.form, ctx.appraisal.values or {}, rights)
+    evaluation = evaluation or evaluate(
+        ctx.form, ctx.appraisal.values or {}, rights, svc.viewer(ctx, me)
+    )
     language = lang()
     shown = {
         "ctx": ctx,
@@ -60,16 +62,28 @@ def _page(
         "appraisals/view.html",
         **shown,
         **steps,
-        history=_timeline(shown["w"], ctx, steps["state_names"]).items(events, more),
+        history=_timeline(shown["w"], ctx, steps["state_names"], me, evaluation).items(
+            events, more
+        ),
         due=svc.due_at(ctx),
         overdue=svc.is_overdue(ctx),
     )
     return html, status
 
 
-def _timeline(w: Widgets, ctx: Context, state_names: dict[str, str]) -> Timeline:
+def _timeline(
+    w: Widgets, ctx: Context, state_names: dict[str, str], me: User, evaluation: Any = None
+) -> Timeline:
+    """The history as ``me`` may read it: without the fields the page does not show them."""
     fields = {f.id: f for f in ctx.form.fields()}
-    return Timeline(w, ctx, state_names, appraisal_view.field_names(ctx.form), fields)
+    names = appraisal_view.field_names(ctx.form)
+    evaluation = evaluation or evaluate(
+        ctx.form, ctx.appraisal.values or {}, viewer=svc.viewer(ctx, me)
+    )
+    unseen = {
+        fid for fid, s in evaluation.fields.items() if s.withheld or not (s.visible or s.editable)
+    }
+    return Timeline(w, ctx, state_names, names, fields, frozenset(unseen))
 
 
 def _context(appraisal_id: int) -> Context:
@@ -98,7 +112,7 @@ def history(appraisal_id: int) -> Any:
         block="items",
         a=ctx.appraisal,
         ctx=ctx,
-        items=_timeline(w, ctx, names).items(events, more),
+        items=_timeline(w, ctx, names, user()).items(events, more),
     )
 
 

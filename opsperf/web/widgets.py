@@ -368,8 +368,10 @@ class Timeline:
         state_names: dict[str, str],
         field_names: dict[str, str],
         field_defs: dict[str, Any],
+        hidden: frozenset[str] = frozenset(),
     ) -> None:
         self.w = widgets
+        self.hidden = hidden
         self.ctx = ctx
         self.state_names = state_names
         self.field_names = field_names
@@ -394,6 +396,8 @@ class Timeline:
             )
         system = escape(_("System"))
         for e in events:
+            if e.kind == "save" and not self._visible(e.changes):
+                continue  # only values this reader may not see: not even that they changed
             danger = e.kind == "decline" or e.trigger in ("reject", "appeal")
             css = " is-danger" if danger else " is-ok" if e.kind == "transition" else ""
             actor = escape(e.actor.name) if e.actor else system
@@ -405,13 +409,16 @@ class Timeline:
             )
         return Markup("".join(out))
 
+    def _visible(self, changes: Any) -> dict[str, Any]:
+        return {p: v for p, v in (changes or {}).items() if p.split(".", 1)[0] not in self.hidden}
+
     def _step(self, trigger: str | None) -> str:
         return self.steps.get(trigger or "", str(escape(trigger or "")))
 
     def _what(self, e: Any) -> str:
         _ = self.w._
         if e.kind == "save":
-            count = len(e.changes or {})
+            count = len(self._visible(e.changes))
             return str(
                 escape(self.w.ngettext("saved %(num)s value", "saved %(num)s values", count))
             )
@@ -439,6 +446,8 @@ class Timeline:
                 rows.append(f"<dt>{escape(name)}</dt><dd>{escape(fmt_number(value))}</dd>")
         else:
             for path, pair in e.changes.items():
+                if path.split(".", 1)[0] in self.hidden:
+                    continue  # a value this reader may not see, nor its history
                 d = self.field_defs.get(path)
                 if d is not None and d.type not in ("table", "kpi_table"):
                     old, new = self.w.display(d, pair[0]), self.w.display(d, pair[1])
