@@ -155,3 +155,14 @@ def to_calibration(app: Flask) -> int:
         demo._walk(appraisal_id, steps, random.Random(7))
     assert appraisal_of("s101").state == "assess.calibration"
     return appraisal_id
+
+
+def example(name: str) -> dict[str, str]:
+    """A pack of ``examples/`` as {relative path: text}, to write (changed or not) and load."""
+    from opsperf.config import PROJECT_ROOT
+
+    root = PROJECT_ROOT / "examples" / name
+    return {
+        str(path.relative_to(root)): path.read_text(encoding="utf-8")
+        for path in sorted(root.rglob("*.yaml"))
+    }

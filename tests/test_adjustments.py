@@ -14,83 +14,12 @@ from opsperf.definitions.loader import load
 from opsperf.persistence.models import User, db
 from opsperf.services import people
 from tests.conftest import FAST_HASH
-from tests.helpers import appraisal, appraisal_of, fire, launch, save
+from tests.helpers import appraisal, appraisal_of, example, fire, launch, save
 from tests.test_worked_out import write
 
 PASSWORD = "calls-test-123"
-FORM = """\
-kind: Form
-id: agent_monthly
-version: 1
-title: {zh: 客服坐席月度考核, en: Agent monthly review}
-period: month
-sections:
-  - id: month
-    title: 本月情况
-    fields:
-      - {id: absences, type: integer, label: 缺勤天数, min: 0, max: 31, required: true}
-      - {id: major_complaints, type: integer, label: 重大投诉次数, min: 0}
-      - id: kpis
-        type: kpi_table
-        label: KPI
-        kpis:
-          - {id: calls, name: 接听量, unit: 通, weight: 50, target: 1000}
-          - {id: csat, name: 满意度, unit: "%", weight: 50, target: 90}
-rules:
-  - {check: "absences <= 20", field: absences,
-     message: {zh: 缺勤超过 20 天的月份请先与 HR 沟通, en: "Over 20 days absent: talk to HR first"}}
-adjustments:
-  - {label: {zh: 缺勤扣分, en: Absence deduction}, when: "absences > 0", deduct: "absences * 2"}
-  - {label: {zh: 总分封顶 100, en: Total capped at 100}, cap: 100}
-  - {label: {zh: 重大投诉一票否决, en: Major complaint veto}, when: "major_complaints >= 1",
-     grade: D}
-"""
-PACK = {
-    "org/calls.yaml": """\
-kind: Department
-id: calls
-version: 1
-name: {zh: 呼叫中心, en: Call center}
-head: lead
-positions:
-  - {id: lead, name: 坐席主管, form: agent_monthly, workflow: monthly}
-  - {id: agent, name: 坐席, form: agent_monthly, workflow: monthly}
-""",
-    "forms/agent_monthly.yaml": FORM,
-    "workflows/monthly.yaml": """\
-kind: Workflow
-id: monthly
-version: 1
-name: 月度考核
-states:
-  plan: {edit: {employee: [month]}}
-  monitor: {}
-  assess: {}
-  feedback: {}
-  done: {final: true}
-transitions:
-  - {trigger: submit, source: plan, dest: monitor, roles: [employee]}
-  - {trigger: review, source: monitor, dest: assess, roles: [manager]}
-  - {trigger: rate, source: assess, dest: feedback, roles: [manager], actions: [compute_scores]}
-  - {trigger: close, source: feedback, dest: done, roles: [employee]}
-""",
-    "workflows/policy.yaml": """\
-kind: IncentivePolicy
-id: agent_bonus
-version: 1
-name: 坐席月度奖金
-workflow: monthly
-base_bonus: 1000
-grades:
-  - {grade: S, min_score: 95, bonus_multiplier: 1.5}
-  - {grade: A, min_score: 85, bonus_multiplier: 1.2}
-  - {grade: B, min_score: 70, bonus_multiplier: 1.0}
-  - {grade: C, min_score: 60, bonus_multiplier: 0.5}
-  - {grade: D, min_score: 0, bonus_multiplier: 0, actions: [retraining, improvement_plan]}
-actions:
-  - {id: retraining, label: {zh: 回炉培训, en: Retraining}, owner: manager, days: 30}
-""",
-}
+PACK = example("call_center")
+FORM = PACK["forms/agent_monthly.yaml"]
 
 
 @pytest.fixture

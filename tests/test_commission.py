@@ -15,75 +15,11 @@ from flask import Flask
 
 from opsperf.definitions.loader import load
 from opsperf.persistence.models import User, db
-from tests.helpers import appraisal, appraisal_of, fire, launch, save
+from tests.helpers import appraisal, appraisal_of, example, fire, launch, save
 from tests.test_worked_out import write
 
 PASSWORD = "commission-1"
-PACK = {
-    "org/person.yaml": """\
-kind: PersonAttributes
-id: person
-version: 1
-attributes:
-  - {id: monthly_salary, type: money, label: {zh: 月薪, en: Monthly salary}, read: [hr]}
-  - {id: quota, type: money, label: {zh: 销售指标, en: Sales quota},
-     read: [hr, manager, employee]}
-""",
-    "org/sales.yaml": """\
-kind: Department
-id: sales
-version: 1
-name: {zh: 销售部, en: Sales}
-head: director
-positions:
-  - {id: director, name: 销售总监, form: sales_monthly, workflow: monthly}
-  - {id: rep, name: 销售代表, form: sales_monthly, workflow: monthly}
-""",
-    "forms/sales_monthly.yaml": """\
-kind: Form
-id: sales_monthly
-version: 1
-title: {zh: 销售月度业绩, en: Monthly sales}
-period: month
-sections:
-  - id: results
-    title: 业绩
-    fields:
-      - id: kpis
-        type: kpi_table
-        label: KPI
-        kpis:
-          - {id: revenue, name: 回款额, unit: 元, weight: 100, target: 1000000}
-""",
-    "workflows/monthly.yaml": """\
-kind: Workflow
-id: monthly
-version: 1
-name: 月度考核
-states:
-  plan: {edit: {employee: [kpis.actual]}}
-  monitor: {}
-  assess: {}
-  feedback: {}
-  done: {final: true}
-transitions:
-  - {trigger: submit, source: plan, dest: monitor, roles: [employee]}
-  - {trigger: review, source: monitor, dest: assess, roles: [manager]}
-  - {trigger: rate, source: assess, dest: feedback, roles: [manager], actions: [compute_scores]}
-  - {trigger: close, source: feedback, dest: done, roles: [employee]}
-""",
-    "workflows/commission.yaml": """\
-kind: IncentivePolicy
-id: commission
-version: 1
-name: {zh: 销售提成, en: Sales commission}
-workflow: monthly
-# 累进提成: 指标内 3%，100%–150% 部分 5%，150% 以上部分 8%；最多三个月月薪
-bonus: >-
-  person.quota * tiers(kpis.revenue.actual / person.quota, [[1.0, 0.03], [1.5, 0.05], [null, 0.08]])
-bonus_cap: "person.monthly_salary * 3"
-""",
-}
+PACK = example("sales_commission")
 PEOPLE = (
     "工号,姓名,邮箱,部门,岗位,上级,roles,password,月薪,销售指标\n"
     f"d100,销售总监周敏,d100@s.example,sales,director,,hr,{PASSWORD},50000,3000000\n"

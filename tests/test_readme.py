@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from opsperf.config import PROJECT_ROOT
 from opsperf.definitions.loader import load
 
@@ -34,3 +36,12 @@ def test_the_json_schema_knows_every_kind_and_construct() -> None:
     assert "adjustments" in properties["Form"]
     assert {"bonus_cap", "actions"} <= properties["IncentivePolicy"]
     assert {"id", "type", "label", "read"} <= properties["PersonAttribute"]
+
+
+@pytest.mark.parametrize("name", ["call_center", "workshop_oee", "sales_commission", "rd_okr"])
+def test_every_example_pack_checks_strictly_clean(name: str) -> None:
+
+    root = PROJECT_ROOT / "examples" / name
+    result = load([root / part for part in ("org", "forms", "workflows")])
+    assert [d.format() for d in result.diagnostics] == []
+    assert len(result.definitions) >= 4

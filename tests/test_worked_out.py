@@ -18,72 +18,10 @@ from opsperf.definitions.loader import load
 from opsperf.persistence.models import User, db
 from opsperf.services import people
 from tests.conftest import FAST_HASH
-from tests.helpers import appraisal, appraisal_of, fire, launch, save
+from tests.helpers import appraisal, appraisal_of, example, fire, launch, save
 
 PASSWORD = "oee-test-123"
-PACK = {
-    "org/plant.yaml": """\
-kind: Department
-id: plant
-version: 1
-name: {zh: 生产车间, en: Workshop}
-head: plant_manager
-positions:
-  - {id: plant_manager, name: 车间主任, form: oee_monthly, workflow: monthly}
-  - {id: operator, name: 设备操作员, form: oee_monthly, workflow: monthly}
-""",
-    "forms/oee_monthly.yaml": """\
-kind: Form
-id: oee_monthly
-version: 1
-title: {zh: 设备综合效率月度考核, en: Monthly OEE review}
-period: month
-sections:
-  - id: losses
-    title: 三大损失
-    fields:
-      - {id: availability, type: number, label: 时间开动率 (%), min: 0, max: 100}
-      - {id: performance, type: number, label: 性能开动率 (%), min: 0, max: 100}
-      - {id: quality, type: number, label: 合格品率 (%), min: 0, max: 100}
-      - id: oee
-        type: number
-        label: 设备综合效率 OEE (%)
-        compute: >-
-          round(availability * performance * quality / 10000, 2)
-          if None not in [availability, performance, quality] else None
-  - id: goals
-    title: 指标
-    fields:
-      - id: kpis
-        type: kpi_table
-        label: KPI
-        kpis:
-          - {id: oee, name: OEE, unit: "%", weight: 60, target: 85, actual_from: "oee"}
-          - {id: output, name: 产量, unit: 件, weight: 40, target: 1000}
-      - id: kpi_points
-        type: number
-        label: KPI 得分
-        compute: "kpis.score"
-score: "kpi_points"
-""",
-    "workflows/monthly.yaml": """\
-kind: Workflow
-id: monthly
-version: 1
-name: 月度考核
-states:
-  plan: {edit: {employee: [losses, kpis.actual]}}
-  monitor: {}
-  assess: {}
-  feedback: {}
-  done: {final: true}
-transitions:
-  - {trigger: submit, source: plan, dest: monitor, roles: [employee]}
-  - {trigger: review, source: monitor, dest: assess, roles: [manager]}
-  - {trigger: rate, source: assess, dest: feedback, roles: [manager], actions: [compute_scores]}
-  - {trigger: close, source: feedback, dest: done, roles: [employee]}
-""",
-}
+PACK = example("workshop_oee")
 
 
 def write(root: Path, pack: dict[str, str]) -> list[str]:
@@ -162,6 +100,19 @@ def test_the_stored_score_reads_the_computed_fields_and_the_worked_out_actual(
     kpis = {k["kpi"]: k for k in stored.result["kpis"][0]["kpis"]}
     assert kpis["oee"]["actual"] == pytest.approx(83.79)
     assert kpis["oee"]["score"] == pytest.approx(98.58, abs=0.01)
+    assert (stored.grade, stored.bonus) == ("A", 2600.0)  # ≥ 100: 2000 × 1.3
+
+
+def test_a_safety_incident_caps_the_month(login: Any) -> None:
+    worker, boss = login("w101"), login("w100")
+    a = appraisal_of("w101").id
+    assert save(worker, a, {**FILLED, "safety_incidents": "1"}).status_code == 302
+    for who, step in ((worker, "submit"), (boss, "review"), (boss, "rate")):
+        assert fire(who, a, step).status_code == 302
+    stored = appraisal(a)
+    # 103.15 capped at 60 → C, 2000 × 0.5, and coaching to follow
+    assert (stored.score, stored.grade, stored.bonus) == (60.0, "C", 1000.0)
+    assert stored.result["grade"]["actions"] == ["coaching"]
 
 
 def test_a_score_waits_while_the_inputs_of_a_worked_out_actual_are_missing(login: Any) -> None:

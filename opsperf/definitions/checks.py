@@ -522,6 +522,15 @@ def _table_columns(item: Located, at: KeyPath, table: TableField) -> list[Diagno
             out += _choice_default(item, (*at, "columns", index), column)
     for index, ident in _duplicates(c.id for c in table.columns):
         out.append(item.at((*at, "columns", index, "id"), "error", f"column id '{ident}' repeats"))
+    if table.group_by is not None and table.group_by not in {c.id for c in table.columns}:
+        columns = [c.id for c in table.columns]
+        out.append(_unknown(item, (*at, "group_by"), "column", table.group_by, columns))
+    if table.max_per_group is not None and table.min_per_group > table.max_per_group:
+        message = "min_per_group is larger than max_per_group: no group could ever fit"
+        out.append(item.at((*at, "min_per_group"), "error", message))
+    if table.group_by is None and (table.min_per_group or table.max_per_group is not None):
+        message = "min_per_group and max_per_group need group_by: the column that forms groups"
+        out.append(item.at(at, "error", message))
     for index, column in enumerate(table.columns):
         if column.id == ROWS_RIGHT:
             message = (

@@ -111,6 +111,38 @@ def _tiers(x: float, table: Any) -> float:
     return total
 
 
+def _groups(rows: Any, key: str, value: str | None = None) -> dict[Any, list[Any]]:
+    """Rows (dicts) by the value of ``key``, in order of first appearance; with ``value``,
+    each group's non-empty values of that column."""
+    if not isinstance(rows, list | tuple):
+        raise ExpressionError("grouping reads the rows of a table")
+    out: dict[Any, list[Any]] = {}
+    for row in rows:
+        if not isinstance(row, Mapping) or row.get(key) in (None, ""):
+            continue
+        found = out.setdefault(row[key], [])
+        if value is None:
+            found.append(row)
+        elif row.get(value) is not None:
+            found.append(row[value])
+    return out
+
+
+def _sum_by(rows: Any, key: str, value: str) -> list[float]:
+    """Each group's sum of ``value``: ``sum_by(key_results, 'objective', 'weight')``."""
+    return [sum(values) for values in _groups(rows, key, value).values()]
+
+
+def _avg_by(rows: Any, key: str, value: str) -> list[float | None]:
+    """Each group's average of ``value`` (None for a group with none yet)."""
+    return [_avg(values) for values in _groups(rows, key, value).values()]
+
+
+def _count_by(rows: Any, key: str) -> list[int]:
+    """How many rows each group has."""
+    return [len(found) for found in _groups(rows, key).values()]
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min,
     "max": max,
@@ -127,6 +159,9 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "ceil": math.ceil,
     "tier": _tier,
     "tiers": _tiers,
+    "sum_by": _sum_by,
+    "avg_by": _avg_by,
+    "count_by": _count_by,
 }
 CONSTANTS = {"True": True, "False": False, "None": None, "null": None}
 PLAIN_CONSTANTS = (bool, int, float, str, type(None))  # no bytes, complex (1j) or ...

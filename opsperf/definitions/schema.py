@@ -351,6 +351,11 @@ class TableField(FieldBase):
     columns: list[ColumnField] = Field(min_length=1)
     min_rows: int = Field(0, ge=0)
     max_rows: int = Field(50, ge=1, le=500)
+    group_by: Id | None = Field(
+        None, description="A column whose equal values form groups (objectives of key results)"
+    )
+    min_per_group: int = Field(0, ge=0, description="Rows each group needs at least")
+    max_per_group: int | None = Field(None, ge=1, description="Rows a group may have at most")
 
 
 # --------------------------------------------------------------------------- KPIs

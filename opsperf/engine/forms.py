@@ -459,6 +459,8 @@ def check_complete(evaluation: Evaluation, scope: Editable) -> list[FieldError]:
             errors.append(FieldError(f.id, code, {"min": f.min_rows}))
         elif state.required and _empty(state.value):
             errors.append(FieldError(f.id, "required"))
+        if isinstance(f, TableField) and f.group_by is not None:
+            errors += _group_sizes(f, state.value or [])
     field_ids = {f.id for f in evaluation.form.fields() if scope.touches(f)}
     for number, rule in enumerate(evaluation.form.rules):
         if rule.field is not None and rule.field not in field_ids:
@@ -466,6 +468,22 @@ def check_complete(evaluation: Evaluation, scope: Editable) -> list[FieldError]:
         where = (evaluation.form, f"rules[{number}].check")
         if not _truth(rule.check, evaluation.context, True, True, where):
             errors.append(FieldError(rule.field or "", "rule", {}, rule.message))
+    return errors
+
+
+def _group_sizes(f: TableField, rows: list[Any]) -> list[FieldError]:
+    """Each group of rows (same ``group_by`` value) within its row limits."""
+    counts: dict[Any, int] = {}
+    for row in rows:
+        key = row.get(f.group_by) if isinstance(row, Mapping) else None
+        if key not in (None, ""):
+            counts[key] = counts.get(key, 0) + 1
+    errors = []
+    for key, count in counts.items():
+        if count < f.min_per_group:
+            errors.append(FieldError(f.id, "min_per_group", {"min": f.min_per_group, "group": key}))
+        elif f.max_per_group is not None and count > f.max_per_group:
+            errors.append(FieldError(f.id, "max_per_group", {"max": f.max_per_group, "group": key}))
     return errors
 
 

@@ -36,6 +36,12 @@ MESSAGES = {
     "min_items": lambda p: _("Pick at least %(min)s.", min=p["min"]),
     "max_rows": lambda p: _("At most %(max)s rows.", max=p["max"]),
     "min_rows": lambda p: _("At least %(min)s rows.", min=p["min"]),
+    "min_per_group": lambda p: _(
+        "“%(group)s” needs at least %(min)s rows.", group=p["group"], min=p["min"]
+    ),
+    "max_per_group": lambda p: _(
+        "“%(group)s” may have at most %(max)s rows.", group=p["group"], max=p["max"]
+    ),
 }
 
 
