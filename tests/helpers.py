@@ -166,3 +166,45 @@ def example(name: str) -> dict[str, str]:
         str(path.relative_to(root)): path.read_text(encoding="utf-8")
         for path in sorted(root.rglob("*.yaml"))
     }
+
+
+def write_pack(root: Any, pack: dict[str, str]) -> list[str]:
+    """Write a pack ({relative path: text}) under ``root``; its org/, forms/, workflows/."""
+    for name, content in pack.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+    return [str(root / folder) for folder in ("org", "forms", "workflows")]
+
+
+def diagnostics_after(root: Any, pack: dict[str, str], path: str, old: str, new: str) -> str:
+    """Every diagnostic's message, joined, for ``pack`` with ``old`` replaced in ``path``."""
+    from pathlib import Path
+
+    from opsperf.definitions.loader import load
+
+    assert old in pack[path], f"{old!r} is not in {path}"
+    roots = write_pack(root, {**pack, path: pack[path].replace(old, new)})
+    return " | ".join(d.message for d in load([Path(r) for r in roots]).diagnostics)
+
+
+def crew(app: Flask, rows: list[dict[str, str]], password: str) -> Any:
+    """Import ``rows`` (each with ``password``) and return ``login(employee_no)`` → a client."""
+    from opsperf.services import people
+    from tests.conftest import FAST_HASH
+
+    with app.app_context():
+        defs = app.extensions["opsperf.registry"].current
+        found = people.import_people(
+            defs, [{**r, "password": password} for r in rows], password_method=FAST_HASH
+        )
+        assert not found.problems, found.problems
+        assert found.created == len(rows)
+
+    def login(employee_no: str) -> FlaskClient:
+        client = app.test_client()
+        response = client.post("/login", data={"login": employee_no, "password": password})
+        assert response.status_code == 302, employee_no
+        return client
+
+    return login

@@ -11,11 +11,16 @@ import pytest
 from flask import Flask
 
 from opsperf.definitions.loader import load
-from opsperf.persistence.models import User, db
-from opsperf.services import people
-from tests.conftest import FAST_HASH
-from tests.helpers import appraisal, appraisal_of, example, fire, launch, save
-from tests.test_worked_out import write
+from tests.helpers import (
+    appraisal,
+    appraisal_of,
+    crew,
+    example,
+    fire,
+    launch,
+    save,
+    write_pack,
+)
 
 PASSWORD = "calls-test-123"
 PACK = example("call_center")
@@ -24,29 +29,18 @@ FORM = PACK["forms/agent_monthly.yaml"]
 
 @pytest.fixture
 def definition_roots(tmp_path: Path) -> list[str]:
-    return write(tmp_path / "defs", PACK)
+    return write_pack(tmp_path / "defs", PACK)
 
 
 @pytest.fixture
 def login(app: Flask) -> Any:
     rows = [
         {"employee_no": "c100", "name": "坐席主管林娜", "department": "calls",
-         "position": "lead", "manager": "", "roles": "hr", "password": PASSWORD},
+         "position": "lead", "manager": "", "roles": "hr"},
         {"employee_no": "c101", "name": "坐席小唐", "department": "calls",
-         "position": "agent", "manager": "c100", "password": PASSWORD},
+         "position": "agent", "manager": "c100"},
     ]  # fmt: skip
-    with app.app_context():
-        defs = app.extensions["opsperf.registry"].current
-        result = people.import_people(defs, rows, password_method=FAST_HASH)
-        assert not result.problems, result.problems
-        assert db.session.query(User).count() == 2
-
-    def make(employee_no: str) -> Any:
-        client = app.test_client()
-        response = client.post("/login", data={"login": employee_no, "password": PASSWORD})
-        assert response.status_code == 302
-        return client
-
+    make = crew(app, rows, PASSWORD)
     assert launch(make("c100"), ["calls"], workflow="monthly").status_code == 302
     return make
 
@@ -125,7 +119,7 @@ def test_a_veto_that_cannot_be_judged_leaves_the_score_open(login: Any) -> None:
 def test_the_checker_knows_adjustments(tmp_path: Path, old: str, new: str, message: str) -> None:
     changed = {name: text.replace(old, new) for name, text in PACK.items()}
     assert changed != PACK
-    roots = write(tmp_path, changed)
+    roots = write_pack(tmp_path, changed)
     result = load([Path(r) for r in roots])
     errors = " | ".join(d.message for d in result.diagnostics if d.severity == "error")
     assert message in errors

@@ -13,10 +13,17 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from opsperf.definitions.loader import load
 from opsperf.persistence.models import User, db
-from tests.helpers import appraisal, appraisal_of, example, fire, launch, save
-from tests.test_worked_out import write
+from tests.helpers import (
+    appraisal,
+    appraisal_of,
+    diagnostics_after,
+    example,
+    fire,
+    launch,
+    save,
+    write_pack,
+)
 
 PASSWORD = "commission-1"
 PACK = example("sales_commission")
@@ -30,7 +37,7 @@ PEOPLE = (
 
 @pytest.fixture
 def definition_roots(tmp_path: Path) -> list[str]:
-    return write(tmp_path / "defs", PACK)
+    return write_pack(tmp_path / "defs", PACK)
 
 
 @pytest.fixture
@@ -139,7 +146,4 @@ def test_a_bad_attribute_value_is_a_row_problem(login: Any, app: Flask) -> None:
 def test_the_checker_knows_policies_and_attributes(
     tmp_path: Path, path: str, old: str, new: str, message: str
 ) -> None:
-    assert old in PACK[path]
-    roots = write(tmp_path, {**PACK, path: PACK[path].replace(old, new)})
-    found = " | ".join(d.message for d in load([Path(r) for r in roots]).diagnostics)
-    assert message in found
+    assert message in diagnostics_after(tmp_path, PACK, path, old, new)

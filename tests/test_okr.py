@@ -10,11 +10,16 @@ import pytest
 from flask import Flask
 
 from opsperf.definitions.expressions import parse
-from opsperf.persistence.models import User, db
-from opsperf.services import people
-from tests.conftest import FAST_HASH
-from tests.helpers import appraisal, appraisal_of, example, fire, launch, save
-from tests.test_worked_out import write
+from tests.helpers import (
+    appraisal,
+    appraisal_of,
+    crew,
+    example,
+    fire,
+    launch,
+    save,
+    write_pack,
+)
 
 PASSWORD = "okr-test-123"
 PACK = example("rd_okr")
@@ -29,7 +34,7 @@ PLAN = {
 
 @pytest.fixture
 def definition_roots(tmp_path: Path) -> list[str]:
-    return write(tmp_path / "defs", PACK)
+    return write_pack(tmp_path / "defs", PACK)
 
 
 @pytest.fixture
@@ -40,20 +45,7 @@ def login(app: Flask) -> Any:
         {"employee_no": "e1", "name": "工程师林峰", "department": "rd", "position": "engineer",
          "manager": "d1"},
     ]  # fmt: skip
-    with app.app_context():
-        defs = app.extensions["opsperf.registry"].current
-        found = people.import_people(
-            defs, [{**r, "password": PASSWORD} for r in rows], password_method=FAST_HASH
-        )
-        assert not found.problems, found.problems
-        assert db.session.query(User).count() == 2
-
-    def make(employee_no: str) -> Any:
-        client = app.test_client()
-        response = client.post("/login", data={"login": employee_no, "password": PASSWORD})
-        assert response.status_code == 302
-        return client
-
+    make = crew(app, rows, PASSWORD)
     assert launch(make("d1"), ["rd"], workflow="half_year").status_code == 302
     return make
 

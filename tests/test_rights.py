@@ -13,12 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from opsperf.definitions.loader import load
-from opsperf.persistence.models import User, db
-from opsperf.services import people
-from tests.conftest import FAST_HASH
-from tests.helpers import appraisal, appraisal_of, launch, save
-from tests.test_worked_out import write
+from tests.helpers import appraisal, appraisal_of, crew, diagnostics_after, launch, save, write_pack
 
 PASSWORD = "rights-test-1"
 PACK = {
@@ -83,7 +78,7 @@ transitions:
 
 @pytest.fixture
 def definition_roots(tmp_path: Path) -> list[str]:
-    return write(tmp_path / "defs", PACK)
+    return write_pack(tmp_path / "defs", PACK)
 
 
 @pytest.fixture
@@ -96,20 +91,7 @@ def login(app: Flask) -> Any:
         {"employee_no": "a2", "name": "客服小魏", "department": "service", "position": "agent",
          "manager": "l1"},
     ]  # fmt: skip
-    with app.app_context():
-        defs = app.extensions["opsperf.registry"].current
-        found = people.import_people(
-            defs, [{**r, "password": PASSWORD} for r in rows], password_method=FAST_HASH
-        )
-        assert not found.problems, found.problems
-        assert db.session.query(User).count() == 3
-
-    def make(employee_no: str) -> Any:
-        client = app.test_client()
-        response = client.post("/login", data={"login": employee_no, "password": PASSWORD})
-        assert response.status_code == 302
-        return client
-
+    make = crew(app, rows, PASSWORD)
     lead = make("l1")
     assert launch(lead, ["service"], workflow="review").status_code == 302
     for no in ("q1", "a2"):
@@ -199,7 +181,4 @@ def test_an_employee_adds_key_results_but_cannot_remove_or_review_them(login: An
 def test_the_checker_knows_fine_rights(
     tmp_path: Path, path: str, old: str, new: str, message: str
 ) -> None:
-    assert old in PACK[path]
-    roots = write(tmp_path, {**PACK, path: PACK[path].replace(old, new)})
-    found = " | ".join(d.message for d in load([Path(r) for r in roots]).diagnostics)
-    assert message in found
+    assert message in diagnostics_after(tmp_path, PACK, path, old, new)

@@ -11,9 +11,8 @@ import pytest
 from opsperf.definitions.loader import load
 from opsperf.services import demo
 from tests import helpers
-from tests.helpers import appraisal, launch_quarter
+from tests.helpers import appraisal, launch_quarter, write_pack
 from tests.test_adjustments import PACK
-from tests.test_worked_out import write
 
 
 @pytest.fixture
@@ -86,10 +85,10 @@ def test_a_sign_off_nobody_can_give_is_a_checker_error(
     workflow = PACK["workflows/monthly.yaml"]
     assert old in workflow
     changed = workflow.replace(old, f"{{trigger: submit, source: plan, dest: monitor, {submit}}}")
-    roots = write(tmp_path, {**PACK, "workflows/monthly.yaml": changed})
+    roots = write_pack(tmp_path, {**PACK, "workflows/monthly.yaml": changed})
     errors = [d.message for d in load([Path(r) for r in roots]).diagnostics]
     assert any(message in e for e in errors), errors
     allowed = changed.replace("dest: monitor,", "dest: monitor, allow_self_approval: true,")
-    roots = write(tmp_path / "allowed", {**PACK, "workflows/monthly.yaml": allowed})
+    roots = write_pack(tmp_path / "allowed", {**PACK, "workflows/monthly.yaml": allowed})
     errors = [d.message for d in load([Path(r) for r in roots]).diagnostics]
     assert not any("nobody can approve" in e for e in errors)

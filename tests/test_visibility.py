@@ -10,11 +10,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from opsperf.definitions.loader import load
-from tests.helpers import appraisal_of, save
+from tests.helpers import appraisal_of, diagnostics_after, save, write_pack
 from tests.test_rights import PACK as RIGHTS_PACK
 from tests.test_rights import login  # noqa: F401  (the fixture: people and a running cycle)
-from tests.test_worked_out import write
 
 FORM = (
     RIGHTS_PACK["forms/agent_review.yaml"]
@@ -37,7 +35,7 @@ NOTE = "沟通方式需要调整，下月重点辅导"
 
 @pytest.fixture
 def definition_roots(tmp_path: Path) -> list[str]:
-    return write(tmp_path / "defs", PACK)
+    return write_pack(tmp_path / "defs", PACK)
 
 
 def test_a_manager_only_note_stays_with_managers(login: Any) -> None:  # noqa: F811
@@ -77,10 +75,7 @@ def test_a_manager_only_note_stays_with_managers(login: Any) -> None:  # noqa: F
     ids=["unknown role", "reserved id", "unknown viewer name", "edit what one cannot see"],
 )
 def test_the_checker_knows_audiences(tmp_path: Path, old: str, new: str, message: str) -> None:
-    assert old in FORM
-    roots = write(tmp_path, {**PACK, "forms/agent_review.yaml": FORM.replace(old, new)})
-    found = " | ".join(d.message for d in load([Path(r) for r in roots]).diagnostics)
-    assert message in found
+    assert message in diagnostics_after(tmp_path, PACK, "forms/agent_review.yaml", old, new)
 
 
 def test_visibility_costs_nothing_without_a_viewer(app: Flask) -> None:

@@ -15,48 +15,35 @@ import pytest
 from flask import Flask
 
 from opsperf.definitions.loader import load
-from opsperf.persistence.models import User, db
-from opsperf.services import people
-from tests.conftest import FAST_HASH
-from tests.helpers import appraisal, appraisal_of, example, fire, launch, save
+from tests.helpers import (
+    appraisal,
+    appraisal_of,
+    crew,
+    example,
+    fire,
+    launch,
+    save,
+    write_pack,
+)
 
 PASSWORD = "oee-test-123"
 PACK = example("workshop_oee")
 
 
-def write(root: Path, pack: dict[str, str]) -> list[str]:
-    for name, content in pack.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-    return [str(root / folder) for folder in ("org", "forms", "workflows")]
-
-
 @pytest.fixture
 def definition_roots(tmp_path: Path) -> list[str]:
-    return write(tmp_path / "defs", PACK)
+    return write_pack(tmp_path / "defs", PACK)
 
 
 @pytest.fixture
 def login(app: Flask) -> Any:
     rows = [
         {"employee_no": "w100", "name": "车间主任老周", "department": "plant",
-         "position": "plant_manager", "manager": "", "roles": "hr", "password": PASSWORD},
+         "position": "plant_manager", "manager": "", "roles": "hr"},
         {"employee_no": "w101", "name": "操作员小马", "department": "plant",
-         "position": "operator", "manager": "w100", "password": PASSWORD},
+         "position": "operator", "manager": "w100"},
     ]  # fmt: skip
-    with app.app_context():
-        defs = app.extensions["opsperf.registry"].current
-        result = people.import_people(defs, rows, password_method=FAST_HASH)
-        assert not result.problems, result.problems
-        assert db.session.query(User).count() == 2
-
-    def make(employee_no: str) -> Any:
-        client = app.test_client()
-        response = client.post("/login", data={"login": employee_no, "password": PASSWORD})
-        assert response.status_code == 302
-        return client
-
+    make = crew(app, rows, PASSWORD)
     assert launch(make("w100"), ["plant"], workflow="monthly").status_code == 302
     return make
 
@@ -140,7 +127,7 @@ UNKNOWN = PACK["forms/oee_monthly.yaml"].replace('actual_from: "oee"', 'actual_f
     ids=["cycle", "unknown names"],
 )
 def test_the_checker_knows_the_order(tmp_path: Path, form: str, expected: list[str]) -> None:
-    roots = write(tmp_path, {**PACK, "forms/oee_monthly.yaml": form})
+    roots = write_pack(tmp_path, {**PACK, "forms/oee_monthly.yaml": form})
     result = load([Path(r) for r in roots])
     errors = " | ".join(d.message for d in result.diagnostics if d.severity == "error")
     for text in expected:
