@@ -419,7 +419,15 @@ def _adjusted(form: Form, scored: FormScore, scope: Mapping[str, Any]) -> FormSc
         )  # fmt: skip
     steps = "; ".join(f"{a['kind']}: {a['formula']}" for a in applied)
     formula = f"{scored.formula}; {steps}" if applied else scored.formula
-    return replace(scored, total=total, formula=formula, adjustments=tuple(applied), grade=grade)
+    inputs = {**scored.inputs, "unadjusted": {"value": scored.total, "formula": scored.formula}}
+    return replace(
+        scored,
+        total=total,
+        formula=formula,
+        inputs=inputs,
+        adjustments=tuple(applied),
+        grade=grade,
+    )
 
 
 def _table_inputs(table: TableScore) -> dict[str, Any]:
@@ -485,7 +493,7 @@ def grade_for(
             raise ExpressionError(
                 f"an adjustment gives grade {forced}, which policy {policy.id} does not have"
             )
-        return _grade(chosen, f"grade {forced} by an adjustment, whatever the score")
+        return _grade(chosen, f"{forced} — by an adjustment, whatever the score")
     for g in policy.grades:
         if g.min_score <= score:
             return _grade(g, f"{_num(score)} ≥ {_num(g.min_score)} → {g.grade}")
