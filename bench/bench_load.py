@@ -374,7 +374,7 @@ def cold_load(root: Path) -> Any:
     from opsperf.definitions import expressions
 
     expressions._parse.cache_clear()
-    expressions._names.cache_clear()
+    expressions._failing_constant_part.cache_clear()
     return load([root])
 
 
