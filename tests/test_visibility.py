@@ -49,6 +49,7 @@ def test_a_manager_only_note_stays_with_managers(login: Any) -> None:  # noqa: F
     assert "多倾听" not in page  # visible_if reads the viewer's roles: no value in the page
     assert 'id="field-coach_tip" class="field readonly" hidden' in page
     assert 'id="field-reflection" class="field readonly" hidden' in page  # feedback only
+    assert 'id="section-private" hidden' in page  # nothing in it for the employee now
     data = agent.get(f"/api/v1/appraisals/{a}").get_json()
     assert "manager_note" not in data["values"]
     assert data["values"]["coach_tip"] == "多倾听"  # conditional, not withheld: in the API

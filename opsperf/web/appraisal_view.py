@@ -133,7 +133,9 @@ def build(
                 view.cell_raw = {k: v for k, v in raw.items() if k.startswith(prefix)}
             views.append(view)
         if views:
-            sections.append(SectionView(section, evaluation.sections[section.id], views))
+            # a section with nothing this reader sees now nor may fill stays out of sight
+            seen = any(v.state.visible or v.state.editable for v in views)
+            sections.append(SectionView(section, evaluation.sections[section.id] and seen, views))
     return sections
 
 
