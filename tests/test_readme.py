@@ -38,7 +38,9 @@ def test_the_json_schema_knows_every_kind_and_construct() -> None:
     assert {"id", "type", "label", "read"} <= properties["PersonAttribute"]
 
 
-@pytest.mark.parametrize("name", ["call_center", "workshop_oee", "sales_commission", "rd_okr"])
+@pytest.mark.parametrize(
+    "name", ["call_center", "workshop_oee", "sales_commission", "rd_okr", "review_360"]
+)
 def test_every_example_pack_checks_strictly_clean(name: str) -> None:
 
     root = PROJECT_ROOT / "examples" / name

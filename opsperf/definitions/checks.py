@@ -13,6 +13,7 @@ from opsperf.definitions.schema import (
     GLOBAL_ROLES,
     INCENTIVE_ACTIONS,
     KPI_COLUMNS,
+    OWN_RIGHT,
     PHASES,
     RELATIVE_ROLES,
     ROWS_RIGHT,
@@ -532,10 +533,10 @@ def _table_columns(item: Located, at: KeyPath, table: TableField) -> list[Diagno
         message = "min_per_group and max_per_group need group_by: the column that forms groups"
         out.append(item.at(at, "error", message))
     for index, column in enumerate(table.columns):
-        if column.id == ROWS_RIGHT:
+        if column.id in (ROWS_RIGHT, OWN_RIGHT):
             message = (
-                f"a column cannot be called '{ROWS_RIGHT}': {table.id}.{ROWS_RIGHT} in edit "
-                "rights is the right to add rows"
+                f"a column cannot be called '{column.id}': {table.id}.{column.id} in edit "
+                "rights is a right over rows"
             )
             out.append(item.at((*at, "columns", index, "id"), "error", message))
     return out
@@ -953,7 +954,8 @@ def edit_targets(form: Form) -> set[str]:
                 targets.update(f"{f.id}.{k.id}.{column}" for column in KPI_COLUMNS)
         if isinstance(f, TableField):
             targets.update(f"{f.id}.{c.id}" for c in f.columns)
-            targets.add(f"{f.id}.rows")
+            targets.add(f"{f.id}.{ROWS_RIGHT}")
+            targets.add(f"{f.id}.{OWN_RIGHT}")
     return targets
 
 

@@ -478,6 +478,8 @@ AnyField = Annotated[
 ]
 KPI_COLUMNS = ("target", "actual", "note")
 ROWS_RIGHT = "rows"  # ``table.rows`` in an edit right: may add rows to the table
+OWN_RIGHT = "own"  # ``table.own``: may add rows, and edit or remove the rows one added
+ROW_OWNER = "_by"  # the key of a table row that holds who added it (under ``table.own``)
 
 
 # --------------------------------------------------------------------------- Form

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -23,6 +24,8 @@ from wtforms.fields.choices import SelectChoice
 
 from opsperf.definitions.schema import (
     KPI_COLUMNS,
+    OWN_RIGHT,
+    ROW_OWNER,
     ROWS_RIGHT,
     AnyField,
     CheckboxField,
@@ -149,6 +152,8 @@ class Editable:
     table_columns: frozenset[tuple[str, str]] = frozenset()
     kpi_cells: frozenset[tuple[str, str, str]] = frozenset()  # (table, kpi, column)
     table_rows: frozenset[str] = frozenset()  # tables rows may be added to
+    table_own: frozenset[str] = frozenset()  # tables whose own rows one adds, edits, removes
+    owner: int | None = None  # who these rights are for: their rows under ``table.own``
 
     @classmethod
     def from_refs(cls, form: Form, refs: Iterable[str]) -> Editable:
@@ -160,6 +165,7 @@ class Editable:
         cells: set[tuple[str, str, str]] = set()
         table: set[tuple[str, str]] = set()
         rows: set[str] = set()
+        own: set[str] = set()
         sections = {s.id: s for s in form.sections}
         by_id = {f.id: f for f in form.fields()}
         for ref in refs:
@@ -180,6 +186,8 @@ class Editable:
                 elif isinstance(target, TableField):
                     if rest == ROWS_RIGHT:
                         rows.add(owner)
+                    elif rest == OWN_RIGHT:
+                        own.add(owner)
                     else:
                         table.add((owner, rest))
         for fid in list(fields):
@@ -190,13 +198,18 @@ class Editable:
                 table.update((fid, c.id) for c in target.columns)
                 rows.add(fid)
         return cls(
-            frozenset(fields), frozenset(kpi), frozenset(table), frozenset(cells), frozenset(rows)
+            frozenset(fields),
+            frozenset(kpi),
+            frozenset(table),
+            frozenset(cells),
+            frozenset(rows),
+            frozenset(own),
         )
 
     def __bool__(self) -> bool:
         return bool(
             self.fields or self.kpi_columns or self.table_columns or self.kpi_cells
-            or self.table_rows
+            or self.table_rows or self.table_own
         )  # fmt: skip
 
     def touches(self, f: AnyField) -> bool:
@@ -208,7 +221,11 @@ class Editable:
                 owner == f.id for owner, _, _ in self.kpi_cells
             )
         if isinstance(f, TableField):
-            return f.id in self.table_rows or any(owner == f.id for owner, _ in self.table_columns)
+            return (
+                f.id in self.table_rows
+                or f.id in self.table_own
+                or any(owner == f.id for owner, _ in self.table_columns)
+            )
         return False
 
     def column(self, f: AnyField, column: str) -> bool:
@@ -225,6 +242,14 @@ class Editable:
         """Whether rows may be added to table ``f`` (the whole table, or ``table.rows``)."""
         return f.id in self.table_rows
 
+    def own_rows(self, f: AnyField) -> bool:
+        """Whether this person adds rows to table ``f`` and edits or removes the ones they
+        added (``table.own``), without rights over the whole table."""
+        return f.id in self.table_own and f.id not in self.fields and self.owner is not None
+
+    def mine(self, row: Mapping[str, Any]) -> bool:
+        return self.owner is not None and row.get(ROW_OWNER) == self.owner
+
     def without(self, field_ids: Iterable[str]) -> Editable:
         """These rights, except on the fields ``field_ids`` (a person never edits what they
         may not see)."""
@@ -237,6 +262,8 @@ class Editable:
             frozenset(c for c in self.table_columns if c[0] not in gone),
             frozenset(c for c in self.kpi_cells if c[0] not in gone),
             frozenset(t for t in self.table_rows if t not in gone),
+            frozenset(t for t in self.table_own if t not in gone),
+            self.owner,
         )
 
 
@@ -692,6 +719,62 @@ def _apply_kpis(f: KpiTableField, bound: wf.Field, result: PostResult, ed: Edita
     result.values[f.id] = rows
 
 
+def _apply_own_rows(
+    f: TableField,
+    bound: wf.Field,
+    formdata: FormData,
+    result: PostResult,
+    ed: Editable,
+    old_rows: list[dict[str, Any]],
+) -> None:
+    """``table.own``: rows others added stay as they are (a change to one is refused); this
+    person's rows take what was posted (emptied: removed); new rows are stamped as theirs.
+    Rows are matched by position among the rows there were, so removing one's own row never
+    shifts another's."""
+    rows: list[dict[str, Any]] = []
+    # WTForms renumbers the entries it found 0, 1, 2…; a page posts only this person's rows
+    # (and new ones), so each entry goes back to the index it was posted under (``table-3-…``).
+    pattern = re.compile(rf"^{re.escape(f.id)}-(\d+)-")
+    posted = sorted({int(m.group(1)) for key in formdata if (m := pattern.match(str(key)))})
+    entries = dict(zip(posted, bound.entries, strict=False))
+    for index in range(max([len(old_rows), *(i + 1 for i in entries)])):
+        entry = entries.get(index)
+        old = old_rows[index] if index < len(old_rows) else None
+        if old is not None and not ed.mine(old):
+            for column in f.columns:
+                raw = entry[column.id].raw_data if entry is not None else None
+                sent = raw[0] if raw else ""
+                if sent not in ("", None) and str(sent) != plain_text(old.get(column.id)):
+                    result.refused.append(f"{f.id}.{index}.{column.id}")
+            rows.append(old)
+            continue
+        if entry is None:  # one's own row, not posted, is kept; a gap in new rows is nothing
+            if old is not None:
+                rows.append(old)
+            continue
+        row: dict[str, Any] = {}
+        for column in f.columns:
+            path = f"{f.id}.{index}.{column.id}"
+            cell = entry[column.id]
+            result.raw[path] = cell.raw_data[0] if cell.raw_data else None
+            value, errors = _coerce(column, cell, path)
+            result.errors += errors
+            row[column.id] = value
+        if any(v not in (None, "", False, []) for v in row.values()):
+            result.errors += [
+                FieldError(f"{f.id}.{index}.{c.id}", "required")
+                for c in f.columns
+                if c.required and row.get(c.id) in (None, "", [])
+            ]
+            row[ROW_OWNER] = ed.owner
+            rows.append(row)
+    if len(rows) > f.max_rows:
+        result.errors.append(FieldError(f.id, "max_rows", {"max": f.max_rows}))
+    if rows != old_rows:
+        result.changes[f.id] = [len(old_rows), len(rows)]
+        result.values[f.id] = rows
+
+
 def plain_text(value: Any) -> str:
     """A stored cell as a browser would send it back."""
     if value is None:
@@ -709,6 +792,9 @@ def _apply_table(
         return
     old_rows: list[dict[str, Any]] = list(result.values.get(f.id) or [])
     whole = f.id in ed.fields
+    if ed.own_rows(f):
+        _apply_own_rows(f, bound, formdata, result, ed, old_rows)
+        return
     if not whole and not any(ed.column(f, c.id) for c in f.columns):
         result.refused.append(f.id)  # ``table.rows`` alone lets nobody fill the new rows
         return

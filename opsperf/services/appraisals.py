@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -103,6 +103,11 @@ def editable(ctx: Context, roles: Iterable[str]) -> Editable:
         for ref in role_refs
     ]
     return Editable.from_refs(ctx.form, refs).without(withheld(ctx.form, held))
+
+
+def rights_of(ctx: Context, user: User) -> Editable:
+    """What ``user`` may edit now, with the rows they added under ``table.own``."""
+    return replace(editable(ctx, roles_of(ctx, user)), owner=user.id)
 
 
 def viewer(ctx: Context, user: User) -> Viewer:
@@ -407,7 +412,7 @@ def save(
 def _apply_values(ctx: Context, user: User, formdata: FormData) -> SaveOutcome:
     """Apply the editable part of a post to the appraisal (not committed)."""
     a = ctx.appraisal
-    rights = editable(ctx, roles_of(ctx, user))
+    rights = rights_of(ctx, user)
     result = parse_post(ctx.form, formdata, a.values or {}, rights)
     if result.refused:
         db.session.rollback()
@@ -732,7 +737,7 @@ def timeline(
 
 def preview(ctx: Context, user: User, formdata: FormData) -> tuple[Evaluation, SaveOutcome]:
     """Evaluate a post without saving it: live scores, computed values and visibility."""
-    rights = editable(ctx, roles_of(ctx, user))
+    rights = rights_of(ctx, user)
     result = parse_post(ctx.form, formdata, ctx.appraisal.values or {}, rights)
     evaluation = evaluate(ctx.form, result.values, rights, viewer(ctx, user))
     return evaluation, SaveOutcome(result.changes, result.errors, result.raw)

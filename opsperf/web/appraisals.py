@@ -39,7 +39,7 @@ def _page(
     status: int = 200,
 ) -> Any:
     """The appraisal page; for the live preview (HTMX), only the parts it updates."""
-    rights = svc.editable(ctx, svc.roles_of(ctx, me))
+    rights = svc.rights_of(ctx, me)
     evaluation = evaluation or evaluate(
         ctx.form, ctx.appraisal.values or {}, rights, svc.viewer(ctx, me)
     )
@@ -105,7 +105,7 @@ def history(appraisal_id: int) -> Any:
     ctx = _context(appraisal_id)
     before = int_arg("before", 0) or None
     events, more = svc.timeline(ctx.appraisal, before)
-    w = Widgets(lang(), texts(), svc.editable(ctx, svc.roles_of(ctx, user())))
+    w = Widgets(lang(), texts(), svc.rights_of(ctx, user()))
     names = appraisal_view.workflow_view(ctx)["state_names"]
     return render(
         "appraisals/history.html",

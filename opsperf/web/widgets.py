@@ -310,7 +310,8 @@ class Widgets:
         rows = state.value or []
         editable = state.editable and d.id in self.rights.fields
         columns = {c for owner, c in self.rights.table_columns if owner == d.id}
-        may_add = bool(state.editable) and self.rights.rows(d) and bool(columns)
+        own = bool(state.editable) and self.rights.own_rows(d)
+        may_add = own or (bool(state.editable) and self.rights.rows(d) and bool(columns))
         css = "field has-error" if f.errors else "field"
         head = "".join(f"<th>{self.label(c.label)}</th>" for c in d.columns)
         out = [
@@ -327,8 +328,11 @@ class Widgets:
                 path = f"{d.id}.{i}.{c.id}"
                 errors = f.cell_errors.get(path) or []
                 cell_css = "has-error" if errors else ""
-                may = editable or (
-                    state.editable and c.id in columns and (i < len(rows) or may_add)
+                new = i >= len(rows)
+                may = (
+                    editable
+                    or (state.editable and c.id in columns and (not new or may_add))
+                    or (own and (new or self.rights.mine(row)))
                 )
                 content = (
                     self.input(c, f"{d.id}-{i}-{c.id}", f.cell(path, row.get(c.id)))
@@ -348,6 +352,11 @@ class Widgets:
                     "Save to get more empty rows."
                 )
                 if editable
+                else _(
+                    "Fill the empty rows to add entries; clear one of your rows to remove it. "
+                    "Save to get more empty rows."
+                )
+                if own
                 else _("Fill the empty rows to add entries. Save to get more empty rows.")
             )
             out.append(
