@@ -13,7 +13,7 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -740,34 +740,57 @@ def _apply_own_rows(
     for index in range(max([len(old_rows), *(i + 1 for i in entries)])):
         entry = entries.get(index)
         old = old_rows[index] if index < len(old_rows) else None
-        if old is not None and not ed.mine(old):
-            for column in f.columns:
-                raw = entry[column.id].raw_data if entry is not None else None
-                sent = raw[0] if raw else ""
-                if sent not in ("", None) and str(sent) != plain_text(old.get(column.id)):
-                    result.refused.append(f"{f.id}.{index}.{column.id}")
-            rows.append(old)
-            continue
         if entry is None:  # one's own row, not posted, is kept; a gap in new rows is nothing
             if old is not None:
                 rows.append(old)
             continue
-        row: dict[str, Any] = {}
-        for column in f.columns:
-            path = f"{f.id}.{index}.{column.id}"
-            cell = entry[column.id]
-            result.raw[path] = cell.raw_data[0] if cell.raw_data else None
-            value, errors = _coerce(column, cell, path)
-            result.errors += errors
-            row[column.id] = value
-        if any(v not in (None, "", False, []) for v in row.values()):
-            result.errors += [
-                FieldError(f"{f.id}.{index}.{c.id}", "required")
-                for c in f.columns
-                if c.required and row.get(c.id) in (None, "", [])
-            ]
-            row[ROW_OWNER] = ed.owner
-            rows.append(row)
+        if old is not None and not ed.mine(old):
+            _posted_row(f, entry, index, old, lambda _column: False, result)
+            rows.append(old)
+            continue
+        row = _posted_row(f, entry, index, {}, lambda _column: True, result)
+        if row is not None:
+            rows.append({**row, ROW_OWNER: ed.owner})
+    _store_rows(f, rows, old_rows, result)
+
+
+def _posted_row(
+    f: TableField,
+    entry: Any,
+    index: int,
+    old: Mapping[str, Any],
+    may: Callable[[str], bool],
+    result: PostResult,
+) -> dict[str, Any] | None:
+    """One posted row: the columns ``may`` allows, coerced; the others as they were (a change
+    to one is refused). None for a row left empty."""
+    row: dict[str, Any] = {}
+    for column in f.columns:
+        path = f"{f.id}.{index}.{column.id}"
+        cell = entry[column.id]
+        result.raw[path] = cell.raw_data[0] if cell.raw_data else None
+        if not may(column.id):
+            row[column.id] = old.get(column.id)
+            sent = cell.raw_data[0] if cell.raw_data else ""
+            if sent not in ("", None) and str(sent) != plain_text(old.get(column.id)):
+                result.refused.append(path)  # a cell this person may not change
+            continue
+        value, errors = _coerce(column, cell, path)
+        result.errors += errors
+        row[column.id] = value
+    if not any(v not in (None, "", False, []) for v in row.values()):
+        return None
+    result.errors += [
+        FieldError(f"{f.id}.{index}.{c.id}", "required")
+        for c in f.columns
+        if c.required and row.get(c.id) in (None, "", [])
+    ]
+    return row
+
+
+def _store_rows(
+    f: TableField, rows: list[dict[str, Any]], old_rows: list[dict[str, Any]], result: PostResult
+) -> None:
     if len(rows) > f.max_rows:
         result.errors.append(FieldError(f.id, "max_rows", {"max": f.max_rows}))
     if rows != old_rows:
@@ -801,34 +824,12 @@ def _apply_table(
     rows: list[dict[str, Any]] = []
     for index, entry in enumerate(bound.entries):
         old = old_rows[index] if index < len(old_rows) else {}
-        row: dict[str, Any] = {}
-        for column in f.columns:
-            path = f"{f.id}.{index}.{column.id}"
-            cell = entry[column.id]
-            result.raw[path] = cell.raw_data[0] if cell.raw_data else None
-            if not (whole or ed.column(f, column.id)):
-                row[column.id] = old.get(column.id)
-                sent = cell.raw_data[0] if cell.raw_data else ""
-                if sent not in ("", None) and str(sent) != plain_text(old.get(column.id)):
-                    result.refused.append(path)  # a cell this person may not change
-                continue
-            value, errors = _coerce(column, cell, path)
-            result.errors += errors
-            row[column.id] = value
-        if any(v not in (None, "", False, []) for v in row.values()):
-            result.errors += [
-                FieldError(f"{f.id}.{index}.{c.id}", "required")
-                for c in f.columns
-                if c.required and row.get(c.id) in (None, "", [])
-            ]
+        row = _posted_row(f, entry, index, old, lambda c: whole or ed.column(f, c), result)
+        if row is not None:
             rows.append(row)
     if not whole and (len(rows) < len(old_rows) or (len(rows) > len(old_rows) and not ed.rows(f))):
         # Rows are added with ``table.rows``; removing one needs the whole table, since the
         # cells this person may not change would shift to other rows.
         result.refused.append(f.id)
         return
-    if len(rows) > f.max_rows:
-        result.errors.append(FieldError(f.id, "max_rows", {"max": f.max_rows}))
-    if rows != old_rows:
-        result.changes[f.id] = [len(old_rows), len(rows)]
-        result.values[f.id] = rows
+    _store_rows(f, rows, old_rows, result)
