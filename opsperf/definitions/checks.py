@@ -50,10 +50,11 @@ WEIGHT_TOLERANCE = 1e-6
 def check(defs: DefinitionSet) -> list[Diagnostic]:
     """Every cross-definition problem in ``defs``."""
     found: list[Diagnostic] = []
+    declared = org.declarations(defs)  # every custom role with the department declaring it
     for item in defs.located.values():
         definition = item.definition
         if isinstance(definition, Department):
-            found += _department(defs, item, definition)
+            found += _department(defs, item, definition, declared)
             found += _headless(defs, item, definition)
         elif isinstance(definition, Form):
             found += _form(item, definition, defs)
@@ -165,7 +166,12 @@ def _duplicates(ids: Iterable[str]) -> Iterator[tuple[int, str]]:
 # --------------------------------------------------------------------------- departments
 
 
-def _department(defs: DefinitionSet, item: Located, dept: Department) -> list[Diagnostic]:
+def _department(
+    defs: DefinitionSet,
+    item: Located,
+    dept: Department,
+    declared: Mapping[str, tuple[str, RoleDef]],
+) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     if dept.parent is not None and not defs.has("Department", dept.parent):
         out.append(_unknown(item, ("parent",), "parent department", dept.parent, defs.departments))
@@ -176,7 +182,6 @@ def _department(defs: DefinitionSet, item: Located, dept: Department) -> list[Di
         for index, ident in _duplicates(ids):
             key = "positions" if label == "position" else "goals"
             out.append(item.at((key, index, "id"), "error", f"{label} id '{ident}' repeats"))
-    declared = org.declarations(defs)
     for index, role in enumerate(dept.roles):
         if role.id in RELATIVE_ROLES or role.id in GLOBAL_ROLES:
             out.append(item.at(("roles", index, "id"), "error", f"'{role.id}' is a built-in role"))

@@ -61,9 +61,14 @@ def custom_roles(workflow: Workflow) -> set[str]:
     return named_roles(workflow) - set(RELATIVE_ROLES) - set(GLOBAL_ROLES)
 
 
-def roles_in_force(defs: DefinitionSet, workflow: Workflow, dept_id: str) -> list[str]:
-    """The custom roles ``workflow`` names that count on appraisals of ``dept_id``."""
-    declared = declarations(defs)
+def roles_in_force(
+    defs: DefinitionSet,
+    workflow: Workflow,
+    dept_id: str,
+    declared: dict[str, tuple[str, RoleDef]],
+) -> list[str]:
+    """The custom roles ``workflow`` names that count on appraisals of ``dept_id``
+    (``declared``: :func:`declarations` of ``defs``, made once by the caller)."""
     return sorted(
         role
         for role in custom_roles(workflow)

@@ -115,11 +115,6 @@ def viewer(ctx: Context, user: User) -> Viewer:
     return Viewer(ctx.appraisal.state, frozenset(roles_of(ctx, user)))
 
 
-def hidden_fields(ctx: Context, user: User) -> frozenset[str]:
-    """The fields ``user`` may never see on this appraisal (pages, API, history)."""
-    return withheld(ctx.form, roles_of(ctx, user))
-
-
 # --------------------------------------------------------------------------- deadlines
 
 

@@ -192,6 +192,7 @@ class _Launcher:
         self.snapshot_ids: dict[tuple[str, str], int] = {}
         self.skipped: list[Skipped] = []
         self.roles_by_department: dict[str, list[str]] = {}
+        self.declared = org.declarations(defs)
 
     def pin(self, kind: str, ident: str) -> int:
         if (kind, ident) not in self.snapshot_ids:
@@ -201,7 +202,9 @@ class _Launcher:
     def custom_roles(self, dept_id: str) -> list[str]:
         if dept_id not in self.roles_by_department:
             workflow = self.workflow.definition
-            self.roles_by_department[dept_id] = org.roles_in_force(self.defs, workflow, dept_id)
+            self.roles_by_department[dept_id] = org.roles_in_force(
+                self.defs, workflow, dept_id, self.declared
+            )
         return self.roles_by_department[dept_id]
 
     def add(self, people: Sequence[Any]) -> None:

@@ -16,7 +16,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from opsperf.definitions.schema import KPI_COLUMNS, CheckboxField, KpiTableField, TableField
-from opsperf.engine.forms import FieldError
+from opsperf.engine.forms import FieldError, withheld
 from opsperf.errors import PermissionDenied, ValidationFailed
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
@@ -65,7 +65,8 @@ def _json() -> Mapping[str, Any]:
 def _appraisal_json(ctx: Context, me: User) -> dict[str, Any]:
     a = ctx.appraisal
     due = svc.due_at(ctx)
-    hidden = svc.hidden_fields(ctx, me)
+    roles = svc.roles_of(ctx, me)
+    hidden = withheld(ctx.form, roles)
     return {
         "id": a.id,
         "cycle": {"id": a.cycle_id, "name": a.cycle.name},
@@ -86,8 +87,8 @@ def _appraisal_json(ctx: Context, me: User) -> dict[str, Any]:
         "score": a.score,
         "grade": a.grade,
         "bonus": a.bonus,
-        "result": svc.result_for(a.result, svc.roles_of(ctx, me), defs().attributes()),
-        "your_roles": sorted(svc.roles_of(ctx, me)),
+        "result": svc.result_for(a.result, roles, defs().attributes()),
+        "your_roles": sorted(roles),
         "approvals": [
             {
                 "trigger": x.trigger,
