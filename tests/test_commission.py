@@ -117,6 +117,41 @@ def test_a_bad_attribute_value_is_a_row_problem(login: Any, app: Flask) -> None:
     assert "月薪 (monthly_salary) 必须是数字，而不是“lots”" in page
 
 
+def test_hr_edits_attributes_on_the_admin_page(login: Any, app: Flask) -> None:
+    with app.app_context():
+        r102 = db.session.query(User).filter_by(employee_no="r102").one().id
+    url = f"/admin/people/{r102}/attributes"
+    assert login("r101").get(url).status_code == 403
+    assert login("r101").post(url, data={"attr-monthly_salary": "1"}).status_code == 403
+    hr = login("root")
+    form = hr.get(url).get_data(as_text=True)
+    assert 'value="18000"' in form
+    assert 'value="1000000"' in form
+    assert "月薪" in form
+    people = hr.get("/admin/people").get_data(as_text=True)
+    assert url in people
+    assert "月薪" in people
+    # a wrong value is refused beside its field and nothing is stored, not even the good one
+    bad = hr.post(url, data={"attr-monthly_salary": "很多", "attr-quota": "2000000"})
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert "月薪 (monthly_salary) 必须是数字，而不是“很多”" in text
+    assert 'value="很多"' in text
+    assert 'value="2000000"' in text
+    with app.app_context():
+        assert db.session.get(User, r102).attributes == {"monthly_salary": 18000.0, "quota": 1e6}
+    too_long = hr.post(url, data={"attr-monthly_salary": "1" * 300, "attr-quota": "1"})
+    assert too_long.status_code == 422
+    assert "最多 200 个字符" in too_long.get_data(as_text=True)
+    # the right values are stored (an empty field clears one)
+    saved = hr.post(url, data={"attr-monthly_salary": "20,000", "attr-quota": ""})
+    assert saved.status_code == 302
+    assert "/admin/people" in saved.headers["Location"]
+    with app.app_context():
+        assert db.session.get(User, r102).attributes == {"monthly_salary": 20000.0, "quota": None}
+    assert hr.post("/admin/people/999999/attributes", data={}).status_code == 404
+
+
 @pytest.mark.parametrize(
     ("path", "old", "new", "message"),
     [

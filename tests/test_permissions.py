@@ -323,6 +323,19 @@ def _rows() -> list[Row]:
             )
         )
         rows.append(page(w, 404 if w == "admin" else 403, "/admin/people/999999/sign-out", "POST"))
+        rows.append(page(w, ok, "/admin/people/{person_m101}/attributes"))
+        rows.append(
+            page(
+                w,
+                302 if w in HR_ADMIN else 403,
+                "/admin/people/{person_m101}/attributes",
+                "POST",
+                location="/admin/people" if w in HR_ADMIN else None,
+            )
+        )
+        rows.append(
+            page(w, 404 if w in HR_ADMIN else 403, "/admin/people/999999/attributes", "POST")
+        )
         rows.append(page(w, ok, "/admin/definitions"))
         rows.append(
             page(
@@ -877,6 +890,7 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/admin/people/{person_m101}/sign-out",
         "/admin/people/password-links",
         "/admin/people/{person_m101}/password-link",
+        "/admin/people/{person_m101}/attributes",
         "/jobs/{job}/file",
         "/password",
         "/password/set/{link_m101}",

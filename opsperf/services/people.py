@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from opsperf.definitions.loader import DefinitionSet
-from opsperf.definitions.schema import GLOBAL_ROLES
+from opsperf.definitions.schema import GLOBAL_ROLES, PersonAttribute
 from opsperf.engine.text import untypable
 from opsperf.errors import N_, NotFound, ValidationFailed
 from opsperf.persistence.models import Job, User, db
@@ -109,12 +109,45 @@ def count_without_password(department_ids: list[str] | None = None) -> int:
 
 def sign_out_everywhere(person_id: int) -> User:
     """End every session and remember-me cookie of a person."""
-    person = db.session.get(User, person_id)
-    if person is None:
-        raise NotFound("person %(id)s does not exist", id=person_id)
-    person.end_sessions()
+    found = person(person_id)
+    found.end_sessions()
     db.session.commit()
-    return person
+    return found
+
+
+def person(person_id: int) -> User:
+    """The person with this id, or NotFound."""
+    found = db.session.get(User, person_id)
+    if found is None:
+        raise NotFound("person %(id)s does not exist", id=person_id)
+    return found
+
+
+def save_attributes(
+    defs: DefinitionSet, person_id: int, posted: Mapping[str, str]
+) -> tuple[User, dict[str, RowProblem]]:
+    """Store the declared attributes posted for one person (the admin page's form; an empty
+    field clears the value). With any problem nothing is stored and the problems come back,
+    by attribute id, for the form to show beside each field."""
+    found = person(person_id)
+    row = {f"{ATTRIBUTE}{ident}": (posted.get(ident) or "").strip() for ident in defs.attributes()}
+    problems: dict[str, RowProblem] = {}
+    for ident, attribute in defs.attributes().items():
+        value = row[f"{ATTRIBUTE}{ident}"]
+        if untypable(value):
+            problems[ident] = RowProblem(
+                0, N_("control characters or broken symbols are not allowed")
+            )
+        elif len(value) > ATTRIBUTE_LIMIT:
+            problems[ident] = RowProblem(
+                0, N_("at most %(max)s characters"), {"max": ATTRIBUTE_LIMIT}
+            )
+        elif problem := _attribute_problem(0, ident, attribute, row):
+            problems[ident] = problem
+    if not problems:
+        _fill_attributes(defs, found, row)
+        db.session.commit()
+    return found, problems
 
 
 def find_login(login: str) -> User | None:
@@ -381,6 +414,7 @@ def _email_clashes(
 
 
 ATTRIBUTE = "attribute:"  # prefix of a row key holding a declared person attribute
+ATTRIBUTE_LIMIT = 200  # characters of one attribute's value, as for any column of the import
 
 
 def _attribute_columns(defs: DefinitionSet, row: Mapping[str, str]) -> dict[str, str]:
@@ -402,19 +436,28 @@ def _attribute_columns(defs: DefinitionSet, row: Mapping[str, str]) -> dict[str,
 def _attribute_problems(
     number: int, defs: DefinitionSet, row: Mapping[str, str]
 ) -> list[RowProblem]:
-    problems = []
-    for ident, attribute in defs.attributes().items():
-        raw = (row.get(f"{ATTRIBUTE}{ident}") or "").strip()
-        if raw and _attribute_value(attribute.type, raw) is None:
-            template = (
-                N_("%(column)s must be a whole number, not '%(value)s'")
-                if attribute.type == "integer"
-                else N_("%(column)s must be a number, not '%(value)s'")
-            )
-            name = attribute.label.zh or attribute.label.en or ident
-            column = ident if name == ident else f"{name} ({ident})"
-            problems.append(RowProblem(number, template, {"column": column, "value": raw[:40]}))
-    return problems
+    return [
+        problem
+        for ident, attribute in defs.attributes().items()
+        if (problem := _attribute_problem(number, ident, attribute, row))
+    ]
+
+
+def _attribute_problem(
+    number: int, ident: str, attribute: PersonAttribute, row: Mapping[str, str]
+) -> RowProblem | None:
+    """What is wrong with the cell of one attribute: a number that is not one."""
+    raw = (row.get(f"{ATTRIBUTE}{ident}") or "").strip()
+    if not raw or _attribute_value(attribute.type, raw) is not None:
+        return None
+    template = (
+        N_("%(column)s must be a whole number, not '%(value)s'")
+        if attribute.type == "integer"
+        else N_("%(column)s must be a number, not '%(value)s'")
+    )
+    name = attribute.label.zh or attribute.label.en or ident
+    column = ident if name == ident else f"{name} ({ident})"
+    return RowProblem(number, template, {"column": column, "value": raw[:40]})
 
 
 def _attribute_value(kind: str, raw: str) -> float | int | str | None:

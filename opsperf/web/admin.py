@@ -10,8 +10,7 @@ from flask_babel import ngettext
 from flask_login import login_required
 
 from opsperf import worker
-from opsperf.errors import DefinitionError, NotFound
-from opsperf.persistence.models import User, db
+from opsperf.errors import DefinitionError
 from opsperf.services import expression_failures, jobs, passwords
 from opsperf.services import people as people_svc
 from opsperf.web.helpers import (
@@ -48,6 +47,7 @@ def people() -> Any:
         filtered=only != people_svc.PeopleFilter(),
         defs=definitions,
         without_password=people_svc.count_without_password(),
+        attributes=definitions.attributes(),
         link_days=int(current_app.config["PASSWORD_LINK_DAYS"]),
     )
 
@@ -85,6 +85,42 @@ def sign_out(person_id: int) -> Any:
     return redirect(url_for(".people", q=person.employee_no))
 
 
+@bp.route("/people/<int:person_id>/attributes", methods=["GET", "POST"])
+@login_required
+@roles_required("hr", "admin")
+def attributes(person_id: int) -> Any:
+    """One person's declared attributes (monthly salary, quota, level), as the import fills
+    them; an empty field clears the value."""
+    definitions = defs()
+    declared = definitions.attributes()
+    if request.method == "GET":
+        person = people_svc.person(person_id)
+        stored = person.attributes or {}
+        values = {i: "" if stored.get(i) is None else _shown(stored[i]) for i in declared}
+        return render("admin/attributes.html", person=person, declared=declared, values=values)
+    values = {i: request.form.get(f"attr-{i}", "")[:1000] for i in declared}
+    person, problems = people_svc.save_attributes(definitions, person_id, values)
+    if problems:
+        shown = {i: _(p.template, **p.params) for i, p in problems.items()}
+        page = render(
+            "admin/attributes.html",
+            person=person,
+            declared=declared,
+            values=values,
+            problems=shown,
+        )
+        return page, 422
+    flash(_("%(name)s's attributes are saved.", name=person.name), "success")
+    return redirect(url_for(".people", q=person.employee_no))
+
+
+def _shown(value: object) -> str:
+    """A stored attribute as its field shows it: 18000.0 as 18000."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _public_url() -> str:
     return str(current_app.config.get("PUBLIC_URL") or request.url_root)
 
@@ -107,9 +143,7 @@ def password_links() -> Any:
 @roles_required("hr", "admin")
 def password_link(person_id: int) -> Any:
     """One person's set-password link, shown once to hand over (a new account, or a reset)."""
-    person = db.session.get(User, person_id)
-    if person is None:
-        raise NotFound("person %(id)s does not exist", id=person_id)
+    person = people_svc.person(person_id)
     passwords.may_link(user(), person)
     link = _public_url().rstrip("/") + url_for(
         "auth.set_password", token=passwords.token(person, str(current_app.secret_key))
