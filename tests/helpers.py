@@ -27,6 +27,8 @@ FIELDS = (
     "manager_id",
     "department_id",
     "entry_seq",
+    "cycle_id",
+    "override",
 )
 
 

@@ -699,6 +699,33 @@ def _rows() -> list[Row]:
         ),
     ]
 
+    # -- calibration: HR and administrators any department, a department head their own
+    calibrators = HR_ADMIN | {"s100", "m100"}
+    for w in WHO:
+        ok = 200 if w in calibrators else 403
+        rows.append(page(w, ok, "/cycles/{cycle}/calibration"))
+        rows.append(page(w, ok, "/cycles/{cycle}/payout.xlsx"))
+        rows.append(page(w, ok, "/cycles/{cycle}/payout.csv"))
+        refused = 422 if w in calibrators else 403  # allowed, but the board is not named
+        rows.append(page(w, refused, "/cycles/{cycle}/calibration/sign-off", "POST", data={}))
+        rows.append(page(w, refused, "/cycles/{cycle}/calibration/override", "POST", data={}))
+        rows.append(api(w, ok, "/api/v1/cycles/{cycle}/calibration"))
+        rows.append(api(w, refused, "/api/v1/cycles/{cycle}/calibration/sign-off", "POST", json={}))
+        # m102 is in calibration: m100 (its head) and HR may change the grade, with a reason
+        may = w in {"m100", "hr01"}
+        rows.append(
+            api(
+                w,
+                422 if may else 403,
+                "/api/v1/appraisals/{m102}/override",
+                "POST",
+                json={"grade": "A", "reason": "", "version": Version("m102")},
+                target=None if may or w in VIEWERS["m102"] else "m102",
+            )
+        )
+    rows.append(page("s100", 403, "/cycles/{cycle}/calibration?department=marketing"))
+    rows.append(page("hr01", 404, "/cycles/999999/calibration"))
+
     # -- the JSON API: the same checks
     values = {"values": {"plan_summary": "API 保存"}, "version": v101}
     for w in WHO:
@@ -892,6 +919,14 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/admin/people/{person_m101}/password-link",
         "/admin/people/{person_m101}/attributes",
         "/jobs/{job}/file",
+        "/cycles/{cycle}/calibration",
+        "/cycles/{cycle}/calibration/sign-off",
+        "/cycles/{cycle}/calibration/override",
+        "/cycles/{cycle}/payout.xlsx",
+        "/cycles/{cycle}/payout.csv",
+        "/api/v1/cycles/{cycle}/calibration",
+        "/api/v1/cycles/{cycle}/calibration/sign-off",
+        "/api/v1/appraisals/{m102}/override",
         "/password",
         "/password/set/{link_m101}",
         "/api/v1/tasks",

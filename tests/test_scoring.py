@@ -11,6 +11,7 @@ from opsperf.definitions.schema import Form, IncentivePolicy, Kpi, KpiTableField
 from opsperf.definitions.scopes import form_scope
 from opsperf.engine.scoring import (
     bonus_for,
+    check_quota_counts,
     check_quotas,
     expression_values,
     grade_for,
@@ -554,6 +555,9 @@ def test_bonus_errors_propagate(expr: str) -> None:
 # --------------------------------------------------------------------------- quotas
 
 
+EVERY_TEAM = policy(quotas={"min_population": 1})
+
+
 def test_quotas_within_limits() -> None:
     assert check_quotas(policy(), ["S", "A", "A", "B", "B", "B", "C", "C", "C", "D"]) == []
 
@@ -589,7 +593,7 @@ def test_quota_one_person_allowed_when_the_quota_rounds_to_one() -> None:
 
 def test_quota_one_person_too_many_when_the_quota_rounds_to_zero() -> None:
     # 10% of 4 is 0.4 people: even one S is over the quota.
-    issues = check_quotas(policy(), ["S", "B", "C", "D"])
+    issues = check_quotas(EVERY_TEAM, ["S", "B", "C", "D"])
     assert [(i.grade, i.count, i.kind) for i in issues] == [("S", 1, "above_max")]
 
 
@@ -600,9 +604,22 @@ def test_quota_half_a_person_rounds_up() -> None:
 
 def test_quota_min_waived_when_it_asks_for_under_half_a_person() -> None:
     # 20% of 2 is 0.4 people: no B is needed; 20% of 3 is 0.6: one B is.
-    assert check_quotas(policy(), ["C", "D"]) == []
-    issues = check_quotas(policy(), ["C", "C", "D"])
+    assert check_quotas(EVERY_TEAM, ["C", "D"]) == []
+    issues = check_quotas(EVERY_TEAM, ["C", "C", "D"])
     assert [(i.grade, i.kind) for i in issues] == [("B", "below_min")]
+
+
+def test_small_teams_have_no_quotas_and_hard_is_per_grade_or_policy() -> None:
+    four = ["S", "S", "B", "C"]
+    assert check_quotas(policy(), four) == []  # below the default min_population of 5
+    assert check_quotas(policy(quotas={"min_population": 4}), four)
+    five = [*four, "C"]
+    assert [i.hard for i in check_quotas(policy(), five)] == [False]
+    assert [i.hard for i in check_quotas(policy(quotas={"enforce": "hard"}), five)] == [True]
+    counts = check_quota_counts(policy(quotas={"min_population": 100}), {"S": 60, "B": 40})
+    assert [(i.grade, i.count, i.population, i.share_percent) for i in counts] == [
+        ("S", 60, 100, 60.0)
+    ]
 
 
 def test_quotas_of_an_empty_population() -> None:

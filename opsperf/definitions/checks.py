@@ -7,6 +7,7 @@ from difflib import get_close_matches
 from typing import Any
 
 from opsperf.definitions import org, statetree
+from opsperf.definitions.calibration import leaf_sources, sign_off_of
 from opsperf.definitions.expressions import ANY, Expression
 from opsperf.definitions.loader import DefinitionSet, Located
 from opsperf.definitions.schema import (
@@ -18,6 +19,7 @@ from opsperf.definitions.schema import (
     RELATIVE_ROLES,
     ROWS_RIGHT,
     BandsScoring,
+    Calibration,
     ChoiceField,
     Department,
     ExpressionScoring,
@@ -27,7 +29,9 @@ from opsperf.definitions.schema import (
     Kpi,
     KpiTableField,
     LinearScoring,
+    NumberField,
     PersonAttributes,
+    RatingField,
     RatioScoring,
     RoleDef,
     TableField,
@@ -732,6 +736,82 @@ def _workflow(defs: DefinitionSet, item: Located, wf: Workflow) -> list[Diagnost
     out += _transitions(defs, item, wf, states)
     out += _graph(item, wf)
     out += _edit_rights(defs, item, wf)
+    out += _calibration(defs, item, wf)
+    return out
+
+
+def _calibration(defs: DefinitionSet, item: Located, wf: Workflow) -> list[Diagnostic]:
+    """One calibration state at most, override roles that exist, a sign-off that can be found."""
+    out: list[Diagnostic] = []
+    roles = roles_known(defs)
+    declared = [(p, s) for p, s in statetree.leaves(wf).items() if s.calibration is not None]
+    for index, (path, state) in enumerate(declared):
+        at = (*statetree.key_path(path), "calibration")
+        rules = state.calibration
+        assert rules is not None
+        if index:
+            out.append(
+                item.at(
+                    at,
+                    "error",
+                    f"only one state calibrates grades; '{declared[0][0]}' already does",
+                    key=True,
+                )
+            )
+        out += [
+            _unknown(item, (*at, "override", i), "role", r, roles)
+            for i, r in enumerate(rules.override)
+            if r not in roles
+        ]
+        out += _board_fields(defs, item, wf, at, rules)
+        if sign_off_of(wf, path, rules) is not None:
+            continue
+        leaving = [t.trigger for t in wf.transitions if path in leaf_sources(wf, t)]
+        if rules.sign_off is not None:
+            out.append(
+                _unknown(item, (*at, "sign_off"), "transition out of it", rules.sign_off, leaving)
+            )
+        else:
+            out.append(
+                item.at(
+                    at,
+                    "error",
+                    "say which transition signs calibration off (sign_off: <trigger>): no single "
+                    f"transition out of '{path}' has an approval",
+                    key=True,
+                )
+            )
+    return out
+
+
+def _board_fields(
+    defs: DefinitionSet, item: Located, wf: Workflow, at: KeyPath, rules: Calibration
+) -> list[Diagnostic]:
+    """Board columns and 9-box axes name fields every form of the workflow has (9-box: numbers)."""
+    out: list[Diagnostic] = []
+    wanted: list[tuple[KeyPath, str, bool]] = [
+        ((*at, "show", i), f, False) for i, f in enumerate(rules.show)
+    ]
+    if rules.nine_box is not None:
+        for axis in ("performance", "potential"):
+            value = getattr(rules.nine_box, axis).value
+            if value != "score":
+                wanted.append(((*at, "nine_box", axis, "value"), value, True))
+    for form_id in forms_of_workflow(defs, wf.id):
+        fields = {f.id: f for f in defs.forms[form_id].fields()}
+        for f_at, name, numeric in wanted:
+            found = fields.get(name)
+            if found is None:
+                out.append(_unknown(item, f_at, f"field of form '{form_id}'", name, fields))
+            elif numeric and not isinstance(found, NumberField | RatingField):
+                out.append(
+                    item.at(
+                        f_at,
+                        "error",
+                        f"field '{name}' of form '{form_id}' is not a number or rating; a 9-box "
+                        "axis needs one",
+                    )
+                )
     return out
 
 

@@ -569,6 +569,51 @@ class OverdueAction(Model):
     fire: Id | None = Field(None, description="A transition trigger fired automatically")
 
 
+class NineBoxAxis(Model):
+    """One axis of the 9-box: a number of the appraisal cut into low, middle and high."""
+
+    value: Id = Field(description="score, or a number or rating field the forms share")
+    label: Text | None = None
+    bands: list[float] = Field(
+        min_length=2,
+        max_length=2,
+        description="Two thresholds, ascending: below the first is low, from the second high",
+    )
+
+    @model_validator(mode="after")
+    def _ascending(self) -> NineBoxAxis:
+        if self.bands[0] >= self.bands[1]:
+            raise ValueError("bands are two thresholds, the smaller first")
+        return self
+
+
+class NineBox(Model):
+    """Performance × potential, three bands each, counted on the calibration board."""
+
+    performance: NineBoxAxis
+    potential: NineBoxAxis
+
+
+class Calibration(Model):
+    """A state in which grades are calibrated across people before they take effect."""
+
+    show: list[Id] = Field(
+        [], description="Fields the forms share, shown as columns of the board (manager_rating)"
+    )
+    nine_box: NineBox | None = None
+
+    override: list[Id] = Field(
+        [],
+        description="Roles that may change a grade here (with a reason; the bonus follows, the "
+        "scores never change)",
+    )
+    sign_off: Id | None = Field(
+        None,
+        description="The transition that ends calibration (signed off for a whole department "
+        "at once on the board); default: the one leaving this state with an approval",
+    )
+
+
 class State(Model):
     label: Text | None = None
     help: Text | None = None
@@ -581,6 +626,11 @@ class State(Model):
     due_from: Literal["entered", "cycle_start"] = "entered"
     on_overdue: OverdueAction | None = None
     final: bool = False
+    calibration: Calibration | None = Field(
+        None,
+        description="Grades are calibrated here: a board per department, grade overrides, "
+        "quotas checked at sign-off; results stay provisional until it is signed off",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> State:
@@ -588,6 +638,8 @@ class State(Model):
             raise ValueError("a final state cannot have child states")
         if self.initial and not self.states:
             raise ValueError("'initial' is only for a state with child 'states'")
+        if self.calibration and (self.states or self.final):
+            raise ValueError("calibration is for a state without child states that is not final")
         return self
 
 
@@ -666,6 +718,9 @@ class Grade(Model):
     min_score: float
     quota_min: Percent | None = None
     quota_max: Percent | None = None
+    quota_enforce: Literal["soft", "hard"] | None = Field(
+        None, description="Whether this grade's quota warns or blocks; default: the policy's"
+    )
     bonus_multiplier: float = Field(1.0, ge=0, le=100)
     actions: list[Id] = Field(
         [],
@@ -679,6 +734,44 @@ class Grade(Model):
         if self.quota_min is not None and self.quota_max is not None:
             if self.quota_min > self.quota_max:
                 raise ValueError("quota_min is larger than quota_max")
+        return self
+
+
+class Quotas(Model):
+    """How the grades' quota_min / quota_max are applied at calibration."""
+
+    scope: Literal["department", "subtree", "company"] = Field(
+        "department",
+        description="The population a share is counted in: each department alone, a department "
+        "with its sub-departments, or the whole cycle",
+    )
+    min_population: int = Field(
+        5, ge=1, le=1_000_000, description="Smaller populations have no quotas (small teams)"
+    )
+    enforce: Literal["soft", "hard"] = Field(
+        "soft",
+        description="soft: a broken quota is a warning and a sign-off needs a comment; "
+        "hard: it blocks the sign-off",
+    )
+
+
+ROUNDING_UNITS = (0.01, 0.1, 1, 10, 100)
+
+
+class Rounding(Model):
+    """How bonus amounts are rounded (to the fen, to the yuan, to 100 yuan…)."""
+
+    unit: float = Field(
+        0.01, description="Round to a multiple of this: 0.01, 0.1, 1, 10 or 100 (yuan)"
+    )
+    mode: Literal["half_up", "half_even", "down", "up"] = Field(
+        "half_up", description="half_up (四舍五入), half_even, down (toward zero) or up"
+    )
+
+    @model_validator(mode="after")
+    def _unit(self) -> Rounding:
+        if self.unit not in ROUNDING_UNITS:
+            raise ValueError("unit is one of 0.01, 0.1, 1, 10, 100")
         return self
 
 
@@ -710,6 +803,12 @@ class IncentivePolicy(Model):
         "bonus_multiplier, base_bonus, department, position and person.<attribute>",
     )
     bonus_cap: Expression | None = Field(None, description="The bonus is at most this")
+    rounding: Rounding = Field(
+        Rounding.model_validate({}), description="How bonus amounts are rounded"
+    )
+    quotas: Quotas = Field(
+        Quotas.model_validate({}), description="How grade quotas apply at calibration"
+    )
     actions: list[ActionDef] = Field([], description="Follow-ups the grades may call for")
 
 

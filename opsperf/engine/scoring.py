@@ -13,7 +13,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 from itertools import pairwise
 from typing import Any, Literal, NamedTuple
 
@@ -29,6 +29,7 @@ from opsperf.definitions.schema import (
     KpiTableField,
     LinearScoring,
     RatioScoring,
+    Rounding,
     ScoringMethod,
     TableField,
     Text,
@@ -118,6 +119,8 @@ class QuotaIssue:
     limit_percent: float
     kind: QuotaKind
     message: str
+    population: int = 0
+    hard: bool = False
 
 
 class _Result(NamedTuple):
@@ -493,15 +496,15 @@ def grade_for(
             raise ExpressionError(
                 f"an adjustment gives grade {forced}, which policy {policy.id} does not have"
             )
-        return _grade(chosen, f"{forced} — by an adjustment, whatever the score")
+        return grade_result(chosen, f"{forced} — by an adjustment, whatever the score")
     for g in policy.grades:
         if g.min_score <= score:
-            return _grade(g, f"{_num(score)} ≥ {_num(g.min_score)} → {g.grade}")
+            return grade_result(g, f"{_num(score)} ≥ {_num(g.min_score)} → {g.grade}")
     lowest = policy.grades[-1]
-    return _grade(lowest, f"{_num(score)} is below every min_score → {lowest.grade}")
+    return grade_result(lowest, f"{_num(score)} is below every min_score → {lowest.grade}")
 
 
-def _grade(g: Grade, formula: str) -> GradeResult:
+def grade_result(g: Grade, formula: str) -> GradeResult:
     """A grade definition as a result."""
     return GradeResult(g.grade, g.label, g.min_score, g.bonus_multiplier, tuple(g.actions), formula)
 
@@ -536,11 +539,11 @@ def bonus_for(
     }
     names = {**(values or {}), "person": dict(person or {}), **own}
     expr = policy.bonus if policy.bonus is not None else DEFAULT_BONUS
-    amount = _round2(_as_number(expr.evaluate(names), expr))
+    amount = money(_as_number(expr.evaluate(names), expr), policy.rounding)
     formula = _bonus_formula(expr, names, amount)
     read = _names_read(expr, names)
     if policy.bonus_cap is not None:
-        cap = _round2(_as_number(policy.bonus_cap.evaluate(names), policy.bonus_cap))
+        cap = money(_as_number(policy.bonus_cap.evaluate(names), policy.bonus_cap), policy.rounding)
         read.update(_names_read(policy.bonus_cap, names))
         if amount > cap:
             formula += f"; at most `{policy.bonus_cap}` = {cap:.2f}"
@@ -568,17 +571,25 @@ def check_quotas(policy: IncentivePolicy, grades: Sequence[str]) -> list[QuotaIs
     quota_min: a share below it is a violation, except nobody when the quota asks for less than
     half a person. Grades the policy does not know are ignored; an empty population has none.
     """
-    counts = Counter(grades)
-    population = len(grades)
-    if population == 0:
+    return check_quota_counts(policy, Counter(grades))
+
+
+def check_quota_counts(policy: IncentivePolicy, counts: Mapping[str, int]) -> list[QuotaIssue]:
+    """As :func:`check_quotas`, from the number of people per grade (the population is their
+    sum). A population below the policy's ``quotas.min_population`` has no quotas; each issue
+    says whether it blocks a sign-off (``hard``: the grade's ``quota_enforce``, else the
+    policy's)."""
+    population = sum(counts.values())
+    if population == 0 or population < policy.quotas.min_population:
         return []
     issues: list[QuotaIssue] = []
     for g in policy.grades:
-        count = counts[g.grade]
+        count = counts.get(g.grade, 0)
+        hard = (g.quota_enforce or policy.quotas.enforce) == "hard"
         if g.quota_max is not None and _above(count, population, g.quota_max):
-            issues.append(_quota_issue(g.grade, count, population, g.quota_max, "above_max"))
+            issues.append(_quota_issue(g.grade, count, population, g.quota_max, "above_max", hard))
         if g.quota_min is not None and _below(count, population, g.quota_min):
-            issues.append(_quota_issue(g.grade, count, population, g.quota_min, "below_min"))
+            issues.append(_quota_issue(g.grade, count, population, g.quota_min, "below_min", hard))
     return issues
 
 
@@ -599,7 +610,7 @@ def _below(count: int, population: int, limit: float) -> bool:
 
 
 def _quota_issue(
-    grade: str, count: int, population: int, limit: float, kind: QuotaKind
+    grade: str, count: int, population: int, limit: float, kind: QuotaKind, hard: bool
 ) -> QuotaIssue:
     """A quota violation with its message."""
     share = _round2(count * 100 / population)
@@ -607,7 +618,7 @@ def _quota_issue(
     message = (
         f"grade {grade}: {count} of {population} ({_num(share)}%) is {bound} of {_num(limit)}%"
     )
-    return QuotaIssue(grade, count, share, limit, kind, message)
+    return QuotaIssue(grade, count, share, limit, kind, message, population, hard)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -618,6 +629,30 @@ def _round2(value: float) -> float:
     if not math.isfinite(value) or abs(value) >= 1e15:
         return round(value, 2)
     return float(Decimal(repr(float(value))).quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+_MODES = {
+    "half_up": ROUND_HALF_UP,
+    "half_even": ROUND_HALF_EVEN,
+    "down": ROUND_DOWN,
+    "up": ROUND_UP,
+}
+
+
+def money_decimal(value: float, rounding: Rounding) -> Decimal:
+    """An amount as the policy rounds it, exactly (as written: 2.675 → 2.68 half up)."""
+    unit = Decimal(str(rounding.unit))
+    steps = (Decimal(repr(float(value))) / unit).quantize(
+        Decimal(1), rounding=_MODES[rounding.mode]
+    )
+    return (steps * unit).quantize(min(unit, Decimal(1)))
+
+
+def money(value: float, rounding: Rounding) -> float:
+    """:func:`money_decimal` as the float stored with the appraisal."""
+    if not math.isfinite(value) or abs(value) >= 1e15:
+        return round(value, 2)
+    return float(money_decimal(value, rounding))
 
 
 def _num(value: float | None) -> str:

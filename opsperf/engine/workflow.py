@@ -14,6 +14,7 @@ from typing import Any
 from transitions import EventData, Machine, MachineError
 
 from opsperf.definitions import org, statetree
+from opsperf.definitions.calibration import CalibrationStep, step_of
 from opsperf.definitions.schema import State, TransitionDef, Workflow
 from opsperf.engine import failures
 from opsperf.errors import ExpressionError, TransitionNotAllowed
@@ -37,6 +38,7 @@ class CompiledWorkflow:
         self.initial = statetree.initial_leaf(definition)
         self.by_trigger: dict[str, list[TransitionDef]] = {}
         self.roles: frozenset[str] = frozenset(org.named_roles(definition))
+        self.calibration: CalibrationStep | None = step_of(definition)
         self.machine = Machine(
             model=None,
             states=list(self.leaves),

@@ -179,6 +179,9 @@ class Appraisal(db.Model):  # type: ignore[name-defined,misc]
     grade: Mapped[str | None] = mapped_column(String(16))
     bonus: Mapped[float | None]
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A grade changed at calibration: {grade, original, by, by_name, at, reason}; the grade
+    # column holds the grade in force (services.calibration).
+    override: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

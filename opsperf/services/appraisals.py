@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -33,7 +33,7 @@ from opsperf.engine.forms import (
     parse_post,
     withheld,
 )
-from opsperf.engine.scoring import bonus_for, grade_for
+from opsperf.engine.scoring import GradeResult, bonus_for, grade_for, grade_result
 from opsperf.engine.text import COMMENT_LIMIT, untypable
 from opsperf.errors import (
     Conflict,
@@ -159,7 +159,7 @@ def _label(t: TransitionDef) -> Text:
     return t.label or Text(zh=t.trigger, en=t.trigger)
 
 
-def _votes(ctx: Context, trigger: str) -> list[Vote]:
+def votes(ctx: Context, trigger: str) -> list[Vote]:
     a = ctx.appraisal
     return list(
         db.session.scalars(
@@ -177,7 +177,7 @@ def _may_vote(ctx: Context, t: TransitionDef, user: User, roles: set[str]) -> bo
         return False
     if not t.allow_self_approval and user.id in (a.employee_id, a.pending_by_id):
         return False
-    return all(v.user_id != user.id for v in _votes(ctx, t.trigger))
+    return all(v.user_id != user.id for v in votes(ctx, t.trigger))
 
 
 def approval_satisfied(t: TransitionDef, votes: list[Vote]) -> bool:
@@ -312,8 +312,8 @@ def approval_status(ctx: Context) -> list[ApprovalStatus]:
     for t in ctx.workflow.transitions_from(a.state):
         if t.approval is None:
             continue
-        votes = _votes(ctx, t.trigger)
-        if not votes and a.pending_trigger != t.trigger:
+        cast = votes(ctx, t.trigger)
+        if not cast and a.pending_trigger != t.trigger:
             continue
         needed = (
             f"quorum {t.approval.quorum}"
@@ -321,17 +321,17 @@ def approval_status(ctx: Context) -> list[ApprovalStatus]:
             else f"{t.approval.mode}: {', '.join(t.approval.roles)}"
         )
         requester = db.session.get(User, a.pending_by_id) if a.pending_by_id else None
-        covered = {role for v in votes for role in v.roles}
+        covered = {role for v in cast for role in v.roles}
         remaining = {
-            "quorum": max(0, (t.approval.quorum or 0) - len(votes)),
+            "quorum": max(0, (t.approval.quorum or 0) - len(cast)),
             "all": len(set(t.approval.roles) - covered),
-        }.get(t.approval.mode, 0 if votes else 1)
+        }.get(t.approval.mode, 0 if cast else 1)
         out.append(
             ApprovalStatus(
                 t.trigger,
                 t.approval.mode,
                 needed,
-                [(v.user.name, list(v.roles)) for v in votes],
+                [(v.user.name, list(v.roles)) for v in cast],
                 requester.name if requester and a.pending_trigger == t.trigger else None,
                 list(t.approval.roles),
                 remaining,
@@ -343,7 +343,7 @@ def approval_status(ctx: Context) -> list[ApprovalStatus]:
 # --------------------------------------------------------------------------- use cases
 
 
-def _check_version(appraisal: Appraisal, expected: int | None) -> None:
+def check_version(appraisal: Appraisal, expected: int | None) -> None:
     """Every write names the version it was made on (None: it did not, or not as a whole
     number): the stale-page check is never skipped."""
     if expected is None:
@@ -359,7 +359,7 @@ def _check_version(appraisal: Appraisal, expected: int | None) -> None:
 
 
 @contextmanager
-def _one_writer() -> Iterator[None]:
+def one_writer() -> Iterator[None]:
     """All or nothing: any refusal rolls back; a lost race becomes a clean Conflict."""
     try:
         yield
@@ -374,7 +374,7 @@ def _one_writer() -> Iterator[None]:
 
 
 def _commit() -> None:
-    with _one_writer():
+    with one_writer():
         db.session.commit()
 
 
@@ -389,11 +389,11 @@ def save(
     appraisal_id: int, user: User, formdata: FormData, expected_version: int | None
 ) -> SaveOutcome:
     """Store the values ``user`` may edit now; refuse the whole post on any problem."""
-    with _one_writer():
+    with one_writer():
         a = get(appraisal_id)
         ctx = context(a)
         require_view(ctx, user)
-        _check_version(a, expected_version)
+        check_version(a, expected_version)
         if not editable(ctx, roles_of(ctx, user)):
             raise PermissionDenied("you cannot edit anything in this appraisal at this step")
         outcome = _apply_values(ctx, user, formdata)
@@ -417,11 +417,11 @@ def _apply_values(ctx: Context, user: User, formdata: FormData) -> SaveOutcome:
         )
     if not result.errors and result.changes:
         a.values = result.values
-        db.session.add(_event(a, user, "save", changes=result.changes))
+        db.session.add(event(a, user, "save", changes=result.changes))
     return SaveOutcome(result.changes, result.errors, result.raw)
 
 
-def _event(a: Appraisal, user: User | None, kind: str, **fields: Any) -> Event:
+def event(a: Appraisal, user: User | None, kind: str, **fields: Any) -> Event:
     return Event(
         appraisal_id=a.id,
         cycle_id=a.cycle_id,
@@ -445,11 +445,11 @@ def fire(
     When ``formdata`` is given, the values it carries are saved first, in the same
     transaction, so that one click both stores what was typed and takes the step.
     """
-    with _one_writer():
+    with one_writer():
         a = get(appraisal_id)
         ctx = context(a)
         require_view(ctx, user)
-        _check_version(a, expected_version)
+        check_version(a, expected_version)
         if formdata is not None and editable(ctx, roles_of(ctx, user)):
             outcome = _apply_values(ctx, user, formdata)
             if outcome.errors:
@@ -488,6 +488,38 @@ def fire(
         return a
 
 
+def approve_many(
+    appraisal_ids: Sequence[int], user: User, trigger: str, comment: str | None
+) -> tuple[int, int, int]:
+    """Approve ``trigger`` on each appraisal that is ``user``'s to approve now, in one
+    transaction (a refusal or a lost race rolls all of them back). Returns the votes cast, the
+    appraisals that moved on, and those skipped (not theirs to approve, or approved already)."""
+    signed = moved = skipped = 0
+    with one_writer():
+        for appraisal_id in appraisal_ids:
+            a = get(appraisal_id)
+            ctx = context(a)
+            if not can_view(ctx, user):
+                skipped += 1
+                continue
+            action = next(
+                (x for x in actions_for(ctx, user) if (x.trigger, x.kind) == (trigger, "approve")),
+                None,
+            )
+            if action is None or not action.enabled:
+                skipped += 1
+                continue
+            state = a.state
+            t = ctx.workflow.transition(state, trigger)
+            with db.session.no_autoflush:
+                _approve(ctx, t, user, comment)
+                steps.refresh(ctx)
+            signed += 1
+            moved += a.state != state
+        db.session.commit()
+    return signed, moved, skipped
+
+
 def _require_complete(ctx: Context, user: User) -> None:
     evaluation = evaluate(ctx.form, ctx.appraisal.values or {}, viewer=viewer(ctx, user))
     missing = check_complete(evaluation, editable(ctx, roles_of(ctx, user)))
@@ -511,7 +543,7 @@ def _request(ctx: Context, t: TransitionDef, user: User, comment: str | None) ->
     a.pending_trigger = t.trigger
     a.pending_by_id = user.id
     db.session.add(
-        _event(a, user, "request", trigger=t.trigger, from_state=a.state, comment=comment)
+        event(a, user, "request", trigger=t.trigger, from_state=a.state, comment=comment)
     )
 
 
@@ -519,12 +551,12 @@ def _approve(ctx: Context, t: TransitionDef, user: User, comment: str | None) ->
     a = ctx.appraisal
     assert t.approval is not None
     held = sorted(roles_of(ctx, user) & set(t.approval.roles))
-    earlier = _votes(ctx, t.trigger)  # read before this vote is added: it must count once
+    earlier = votes(ctx, t.trigger)  # read before this vote is added: it must count once
     vote = Vote(
         appraisal_id=a.id, entry_seq=a.entry_seq, trigger=t.trigger, user_id=user.id, roles=held
     )
     db.session.add(vote)
-    db.session.add(_event(a, user, "vote", trigger=t.trigger, from_state=a.state, comment=comment))
+    db.session.add(event(a, user, "vote", trigger=t.trigger, from_state=a.state, comment=comment))
     a.updated_at = utcnow()  # bumps the version: concurrent votes are serialised
     if approval_satisfied(t, [*earlier, vote]):
         _move(ctx, t, user, None)
@@ -544,7 +576,7 @@ def _decline(ctx: Context, t: TransitionDef, user: User, comment: str | None) ->
         a.state_entered_at = utcnow()
         a.due_at = compute_due(ctx)
     db.session.add(
-        _event(
+        event(
             a,
             user,
             "decline",
@@ -568,7 +600,7 @@ def _move(ctx: Context, t: TransitionDef, user: User, comment: str | None) -> No
     a.pending_trigger = None
     a.pending_by_id = None
     db.session.add(
-        _event(
+        event(
             a,
             user,
             "transition",
@@ -604,6 +636,7 @@ def compute_scores(ctx: Context) -> dict[str, Any]:
         employee = db.session.get(User, a.employee_id)
         try:
             grade = grade_for(ctx.policy, scored.total, scored.grade)
+            grade = _overridden(ctx, grade)
             bonus = bonus_for(
                 ctx.policy,
                 grade,
@@ -628,9 +661,27 @@ def compute_scores(ctx: Context) -> dict[str, Any]:
                 "follow_ups": _follow_ups(ctx.policy, grade.actions),
                 "formula": grade.formula,
             }
+            if a.override:
+                result["grade"]["override"] = dict(a.override)
         result["bonus"] = {"amount": bonus.amount, "formula": bonus.formula, "inputs": bonus.inputs}
     a.result = result
     return {"score": a.score, "grade": a.grade, "bonus": a.bonus}
+
+
+def _overridden(ctx: Context, computed: GradeResult | None) -> GradeResult | None:
+    """The grade a calibrator gave in place of ``computed`` (which the override keeps as its
+    original); the override lapses when the computed grade comes to equal it."""
+    a = ctx.appraisal
+    if not a.override or computed is None or ctx.policy is None:
+        return computed
+    given = a.override.get("grade")
+    chosen = next((g for g in ctx.policy.grades if g.grade == given), None)
+    if chosen is None or given == computed.grade:
+        a.override = None
+        return computed
+    a.override = {**a.override, "original": computed.grade}
+    formula = f"{given} — changed at calibration from {computed.grade}: {a.override.get('reason')}"
+    return grade_result(chosen, formula)
 
 
 def result_for(

@@ -119,9 +119,9 @@ def init_app(app: Flask) -> None:
     vocabulary.init_app(app)
     errors.init_app(app)
 
-    from opsperf.web import admin, api, appraisals, auth, cycles, home, jobs
+    from opsperf.web import admin, api, appraisals, auth, calibration, cycles, home, jobs
 
-    for module in (auth, home, appraisals, cycles, admin, jobs):
+    for module in (auth, home, appraisals, cycles, calibration, admin, jobs):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)

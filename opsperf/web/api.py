@@ -20,7 +20,8 @@ from opsperf.engine.forms import FieldError, withheld
 from opsperf.errors import PermissionDenied, ValidationFailed
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
-from opsperf.services import logins, tasks
+from opsperf.services import calibration, logins, tasks
+from opsperf.services import cycles as cycles_svc
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.web.errors import respond
@@ -88,6 +89,8 @@ def _appraisal_json(ctx: Context, me: User) -> dict[str, Any]:
         "grade": a.grade,
         "bonus": a.bonus,
         "result": svc.result_for(a.result, roles, defs().attributes()),
+        "provisional": calibration.provisional(ctx),
+        "override": _override_json(a.override),
         "your_roles": sorted(roles),
         "approvals": [
             {
@@ -288,6 +291,106 @@ def fire(appraisal_id: int) -> Any:
         return jsonify({"error": error_text(exc), "status": 422, "problems": problems}), 422
     ctx = context(get_appraisal(appraisal_id))
     return jsonify(_appraisal_json(ctx, me))
+
+
+def _override_json(override: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not override:
+        return None
+    keys = ("grade", "original", "by_name", "at", "reason")
+    return {("by" if k == "by_name" else k): override.get(k) for k in keys}
+
+
+def _text_of(body: Mapping[str, Any], key: str) -> str:
+    value = body.get(key, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationFailed("'%(key)s' must be text", key=key)
+    return value
+
+
+@bp.post("/appraisals/<int:appraisal_id>/override")
+def override(appraisal_id: int) -> Any:
+    """Change a grade at calibration: {"grade": "A", "reason": "...", "version": N}."""
+    me = _user()
+    body = _json()
+    calibration.override(
+        None,
+        appraisal_id,
+        me,
+        _text_of(body, "grade")[:16],
+        _text_of(body, "reason"),
+        _version(body.get("version")),
+    )
+    return jsonify(_appraisal_json(context(get_appraisal(appraisal_id)), me))
+
+
+def _scope(cycle_id: int, department: str) -> tuple[Any, calibration.Scope]:
+    cycle = cycles_svc.get(cycle_id)
+    if department not in cycle.departments:
+        department = ""
+    return cycle, calibration.scope_for(defs(), _user(), department)
+
+
+@bp.get("/cycles/<int:cycle_id>/calibration")
+def calibration_board(cycle_id: int) -> Any:
+    """The board's numbers: grade counts per policy, quota issues, the 9-box, the summary,
+    and ``as_of`` to sign off with."""
+    cycle, scope = _scope(cycle_id, (request.args.get("department") or "")[:64])
+    shares = calibration.distribution(defs(), cycle, scope)
+    box = calibration.nine_box(cycle, scope)
+    return jsonify(
+        {
+            "cycle": {"id": cycle.id, "name": cycle.name},
+            "department": scope.root,
+            "as_of": calibration.latest_event_id(),
+            "summary": calibration.summary(cycle, scope),
+            "not_yet_in_calibration": shares.waiting,
+            "distribution": [
+                {"policy": policy.id, "counts": dict(counts)} for policy, counts in shares.policies
+            ],
+            "quota_issues": [
+                {
+                    "department": group.department,
+                    "policy": group.policy.id,
+                    "grade": issue.grade,
+                    "kind": issue.kind,
+                    "count": issue.count,
+                    "population": issue.population,
+                    "share_percent": issue.share_percent,
+                    "limit_percent": issue.limit_percent,
+                    "hard": issue.hard,
+                    "message": issue.message,
+                }
+                for group, issue in shares.issues
+            ],
+            "nine_box": box.cells if box else None,
+        }
+    )
+
+
+@bp.post("/cycles/<int:cycle_id>/calibration/sign-off")
+def calibration_sign_off(cycle_id: int) -> Any:
+    """Sign off the scope's calibration: {"department": "...", "as_of": N, "comment": "..."}."""
+    body = _json()
+    cycle, scope = _scope(cycle_id, _text_of(body, "department")[:64])
+    as_of = body.get("as_of")
+    done = calibration.sign_off(
+        defs(),
+        cycle,
+        _user(),
+        scope,
+        as_of if isinstance(as_of, int) and not isinstance(as_of, bool) and as_of >= 0 else None,
+        _text_of(body, "comment"),
+    )
+    return jsonify(
+        {
+            "signed": done.signed,
+            "completed": done.completed,
+            "skipped": done.skipped,
+            "departments": done.departments,
+        }
+    )
 
 
 @bp.errorhandler(PermissionDenied)

@@ -12,6 +12,7 @@ from opsperf.engine.forms import FieldError, evaluate
 from opsperf.errors import Conflict, PermissionDenied, TransitionNotAllowed, ValidationFailed
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
+from opsperf.services import calibration
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.web import appraisal_view
@@ -53,6 +54,8 @@ def _page(
         "w": Widgets(language, texts(), rights),
         "actions": svc.actions_for(ctx, me, svc.guard_values(ctx, evaluation)),
         "approvals": svc.approval_status(ctx),
+        "provisional": calibration.provisional(ctx),
+        "board_url": _board_url(ctx, me),
     }
     if live and getattr(request, "htmx", False):
         return render("appraisals/view.html", block="live", **shown), status
@@ -69,6 +72,15 @@ def _page(
         overdue=svc.is_overdue(ctx),
     )
     return html, status
+
+
+def _board_url(ctx: Context, me: User) -> str | None:
+    """The calibration board of this appraisal's department, for those who may change grades."""
+    if not calibration.may_override(ctx, me):
+        return None
+    return url_for(
+        "calibration.board", cycle_id=ctx.appraisal.cycle_id, department=ctx.appraisal.department_id
+    )
 
 
 def _timeline(

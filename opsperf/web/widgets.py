@@ -435,6 +435,12 @@ class Timeline:
             source = escape(self.state_names.get(e.from_state, e.from_state))
             dest = escape(self.state_names.get(e.to_state, e.to_state))
             return f"{self._step(e.trigger)}: {source} → {dest}"
+        if e.kind == "override":
+            grade = (e.changes or {}).get("grade") or [None, None]
+            return str(
+                escape(_("changed the grade at calibration: %(old)s → %(new)s", old=grade[0] or "—",
+                         new=grade[1] or "—"))
+            )  # fmt: skip
         said = {
             "request": N_("requested approval: %(step)s"),
             "vote": N_("approved: %(step)s"),
@@ -445,14 +451,20 @@ class Timeline:
         return str(escape(e.kind))
 
     def _changes(self, e: Any) -> str:
-        if not e.changes or e.kind not in ("save", "transition"):
+        if not e.changes or e.kind not in ("save", "transition", "override"):
             return ""
         rows = []
-        if e.kind == "transition":
+        if e.kind in ("transition", "override"):
             names = {"score": "Score", "grade": "Grade", "bonus": "Bonus"}
             for key, value in e.changes.items():
                 name = self.w._(names[key]) if key in names else key
-                rows.append(f"<dt>{escape(name)}</dt><dd>{escape(fmt_number(value))}</dd>")
+                if isinstance(value, list) and len(value) == 2:  # [before, after]
+                    old, new = (escape(fmt_number(v)) for v in value)
+                    rows.append(
+                        f"<dt>{escape(name)}</dt><dd><del>{old}</del> <ins>{new}</ins></dd>"
+                    )
+                else:
+                    rows.append(f"<dt>{escape(name)}</dt><dd>{escape(fmt_number(value))}</dd>")
         else:
             for path, pair in e.changes.items():
                 if path.split(".", 1)[0] in self.hidden:

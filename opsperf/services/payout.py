@@ -1,0 +1,143 @@
+"""The payout sheet for payroll: the signed-off results of a cycle (or a department subtree),
+one row per person, as values: amounts are exact decimals rounded as the policy says, and text
+a spreadsheet would run is written as text (``services.exports``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from opsperf.definitions.loader import DefinitionSet
+from opsperf.definitions.schema import IncentivePolicy, Text
+from opsperf.engine.scoring import money_decimal
+from opsperf.persistence.models import Appraisal, Cycle, db
+from opsperf.services import exports, snapshots
+from opsperf.services.calibration import Scope, step_for
+from opsperf.services.context import compiled_workflow
+
+BATCH = 500
+
+HEADERS = {
+    "zh": ["工号", "姓名", "部门", "岗位", "得分", "最终等级", "原等级", "调整理由", "等级系数",
+           "部门系数", "奖金", "后续措施", "定义版本"],
+    "en": ["Employee no.", "Name", "Department", "Position", "Score", "Final grade",
+           "Original grade", "Reason for the change", "Grade multiplier",
+           "Department coefficient", "Bonus", "Actions", "Definition versions"],
+}  # fmt: skip
+
+
+def filename(cycle: Cycle, scope: Scope, kind: str) -> str:
+    return f"payout-{cycle.id}-{scope.root or 'all'}.{kind}"
+
+
+def disposition(name: str) -> str:
+    return f'attachment; filename="{name}"'
+
+
+def _final_states(cycle: Cycle) -> list[str]:
+    """Where a result is final: signed off at calibration, or (a workflow without it) a final
+    state reached with a score."""
+    step = step_for(cycle)
+    if step is not None:
+        return sorted(step.after)
+    workflow = compiled_workflow(cycle.workflow_snapshot_id or 0)
+    return [s for s in workflow.leaves if workflow.is_final(s)]
+
+
+def _appraisals(cycle: Cycle, scope: Scope) -> Iterator[Appraisal]:
+    """The cycle's final results in ``scope``, by department and employee number, streamed."""
+    query = (
+        select(Appraisal)
+        .options(joinedload(Appraisal.employee))
+        .where(
+            Appraisal.cycle_id == cycle.id,
+            Appraisal.state.in_(_final_states(cycle)),
+            Appraisal.score.is_not(None),
+        )
+        .order_by(Appraisal.department_id, Appraisal.id)
+        .execution_options(yield_per=BATCH)
+    )
+    if scope.departments is not None:
+        query = query.where(Appraisal.department_id.in_(scope.departments))
+    yield from db.session.scalars(query)
+
+
+def _text(value: Any, language: str) -> str:
+    if isinstance(value, dict):
+        return str(value.get(language) or value.get("zh") or value.get("en") or "")
+    if isinstance(value, Text):
+        return value.get(language)
+    return str(value or "")
+
+
+def rows(defs: DefinitionSet, cycle: Cycle, scope: Scope, language: str) -> Iterator[list[Any]]:
+    """The sheet's rows (without the header); the live tree names departments and positions."""
+    departments = defs.departments
+    for a in _appraisals(cycle, scope):
+        result = a.result or {}
+        grade = result.get("grade") or {}
+        bonus = result.get("bonus") or {}
+        override = a.override or {}
+        dept = departments.get(a.department_id)
+        position = (
+            next((p.name for p in dept.positions if p.id == a.position_id), None) if dept else None
+        )
+        policy: IncentivePolicy | None = (
+            snapshots.definition(a.policy_snapshot_id) if a.policy_snapshot_id else None
+        )
+        amount: Decimal | None = None
+        if a.bonus is not None:
+            amount = money_decimal(a.bonus, policy.rounding) if policy else Decimal(repr(a.bonus))
+        inputs = bonus.get("inputs") or {}
+        actions = [
+            _text(f.get("label"), language) or str(f.get("id", ""))
+            for f in grade.get("follow_ups") or []
+        ]
+        yield [
+            a.employee.employee_no,
+            a.employee.name,
+            _text(dept.name, language) if dept else a.department_id,
+            _text(position, language) if position else a.position_id,
+            Decimal(repr(a.score)) if a.score is not None else None,
+            a.grade,
+            override.get("original"),
+            override.get("reason"),
+            grade.get("bonus_multiplier"),
+            (inputs.get("department") or {}).get("bonus_coefficient"),
+            amount,
+            "、".join(actions) if language == "zh" else ", ".join(actions),
+            _versions(result.get("definitions") or {}),
+        ]
+
+
+def _versions(definitions: dict[str, Any]) -> str:
+    return "; ".join(
+        f"{kind} {d.get('id')} v{d.get('version')}"
+        for kind, d in definitions.items()
+        if isinstance(d, dict)
+    )
+
+
+def header(language: str) -> Sequence[str]:
+    return HEADERS.get(language, HEADERS["en"])
+
+
+def xlsx(defs: DefinitionSet, cycle: Cycle, scope: Scope, language: str) -> bytes:
+    return exports.xlsx("payout", header(language), rows(defs, cycle, scope, language))
+
+
+def csv_text(defs: DefinitionSet, cycle: Cycle, scope: Scope, language: str) -> str:
+    """The sheet as CSV, with a byte-order mark first (Excel then reads UTF-8)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(header(language))
+    for row in rows(defs, cycle, scope, language):
+        writer.writerow(["" if v is None else exports.safe_cell(v) for v in row])
+    return out.getvalue()
