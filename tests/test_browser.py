@@ -482,3 +482,54 @@ def test_a_step_clicked_right_after_typing_is_taken(
     except PlaywrightTimeoutError:
         pytest.fail("the click was lost: the page did not post")
     assert appraisal(appraisal_id).pending_trigger == "submit_plan"
+
+
+def test_a_head_changes_a_grade_and_signs_off_on_the_calibration_board(
+    app: Flask, cycle: dict[str, int], open_page: OpenPage
+) -> None:
+    """张伟 (head of sales) opens the board from his home page, moves one grade with a reason,
+    and signs the department off; the chart follows the change."""
+    with app.app_context():
+        for who in ("s101", "s102", "s103"):
+            steps = ["submit_plan", "start_assessment", "submit_self", "submit_review"]
+            demo._walk(cycle[who], steps, random.Random(who))
+    target = cycle["s101"]
+    before = appraisal(target)
+    assert before.state == "assess.calibration"
+    page = open_page("s100")
+    page.goto("/")
+    with page.expect_navigation():
+        page.click("#boards a")
+    expect(page.locator(f"#row-{target}")).to_be_visible()
+
+    def bars() -> dict[str, int]:
+        found = page.locator("svg.bar-chart rect.bar")
+        return {
+            str(found.nth(i).get_attribute("data-grade")): int(
+                found.nth(i).get_attribute("data-count") or 0
+            )
+            for i in range(found.count())
+        }
+
+    counts = bars()
+    assert counts[before.grade] >= 1
+    row = page.locator(f"#row-{target}")
+    row.locator("details.override summary").click()
+    options = row.locator("select[name=grade] option")
+    grades = [options.nth(i).get_attribute("value") for i in range(options.count())]
+    new = next(g for g in grades if g != before.grade)
+    row.locator("select[name=grade]").select_option(new)
+    row.locator("textarea[name=reason]").fill("与同组横向对比后校准。")
+    with page.expect_navigation():
+        row.locator("form button[type=submit]").click()
+    expect(page.locator(f"#row-{target} .badge-override")).to_be_visible()
+    after = bars()
+    assert after[before.grade] == counts[before.grade] - 1
+    assert after[new] == counts[new] + 1
+    assert appraisal(target).grade == new
+    assert appraisal(target).score == before.score
+    page.fill("#s-comment", "销售部校准完成。")
+    with page.expect_navigation():
+        page.click("#sign-off button[type=submit]")
+    expect(page.locator("#messages .flash-success")).to_be_visible()
+    expect(page.locator(f"#row-{target}")).to_contain_text("张伟")

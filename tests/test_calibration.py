@@ -109,10 +109,14 @@ base_bonus: 1000
 rounding: {unit: 1}
 quotas: {scope: department, min_population: 5, enforce: soft}
 grades:
-  - {grade: S, min_score: 90, quota_max: 20%, quota_enforce: hard, bonus_multiplier: 2}
+  - {grade: S, min_score: 90, quota_max: 20%, quota_enforce: hard, bonus_multiplier: 2,
+     actions: [promotion_nomination]}
   - {grade: A, min_score: 80, quota_max: 30%, bonus_multiplier: 1.5}
   - {grade: B, min_score: 60, bonus_multiplier: 1}
-  - {grade: C, min_score: 0, quota_min: 10%, bonus_multiplier: 0.333}
+  - {grade: C, min_score: 0, quota_min: 10%, bonus_multiplier: 0.333,
+     actions: [improvement_plan, mentoring]}
+actions:
+  - {id: mentoring, label: {zh: 导师带教, en: Mentoring}, owner: dept_head, days: 14}
 """,
 }
 
@@ -136,11 +140,13 @@ WEST = ["w00", "w01", "w02", "w03"]
 @pytest.fixture
 def pack(request: pytest.FixtureRequest) -> dict[str, str]:
     """The pack; a test may name another quota scope for the policy (indirect parameter)."""
-    scope = getattr(request, "param", None)
+    changed = getattr(request, "param", None)
     out = dict(PACK)
-    if scope:
-        policy = out["workflows/bonus.yaml"]
-        out["workflows/bonus.yaml"] = policy.replace("scope: department", f"scope: {scope}")
+    policy = out["workflows/bonus.yaml"]
+    if changed == "budget":
+        out["workflows/bonus.yaml"] = policy + "budget: {factor: 1.0, fit: true}\n"
+    elif changed:
+        out["workflows/bonus.yaml"] = policy.replace("scope: department", f"scope: {changed}")
     return out
 
 
@@ -482,3 +488,116 @@ def test_checker_knows_calibration(tmp_path: Path) -> None:
         "roles: [hr]",
     )
     assert "say which transition signs calibration off" in said
+
+
+# --------------------------------------------------------------------------- follow-ups
+
+
+def follow_ups_of(who: str) -> dict[str, Any]:
+    from opsperf.persistence.models import FollowUp
+
+    with helpers.APP.app_context():
+        found = db.session.query(FollowUp).filter_by(appraisal_id=appraisal_of(who).id)
+        return {f.action_id: (f.owner_role, f.owner_id, (f.due_on - f.created_at.date()).days,
+                              f.status) for f in found}  # fmt: skip
+
+
+def person_id(employee_no: str) -> int:
+    from opsperf.persistence.models import User
+
+    with helpers.APP.app_context():
+        return db.session.query(User).filter_by(employee_no=employee_no).one().id
+
+
+def test_follow_ups_once_per_sign_off_for_the_right_people(login: Any) -> None:
+    to_calibration(login, dict(zip(EAST, [85, 95, 84, 70, 65, 50], strict=True)))
+    hr, lead = login("h01"), login("e00")
+    assert follow_ups_of("e05") == {}  # nothing before the result is final
+    assert sign(lead, "east", as_of(lead, "east"), "A 比例合理").status_code == 302
+    assert sign(hr, "east", as_of(hr, "east"), "同意").status_code == 302
+    lead_id = person_id("e00")
+    assert follow_ups_of("e01") == {"promotion_nomination": ("hr", None, 30, "open")}
+    assert follow_ups_of("e05") == {
+        "improvement_plan": ("manager", lead_id, 90, "open"),
+        "mentoring": ("dept_head", lead_id, 14, "open"),
+    }
+    # who sees them: the person, their manager, HR; not a colleague or another department
+    mine = login("e05").get("/follow-ups/").get_data(as_text=True)
+    assert "导师带教" in mine
+    assert "华东专员1" not in mine
+    assert "导师带教" not in login("e04").get("/follow-ups/").get_data(as_text=True)
+    assert "导师带教" not in login("w00").get("/follow-ups/").get_data(as_text=True)
+    assert "导师带教" in lead.get("/").get_data(as_text=True)  # the owner's home page
+    everyone = hr.get("/api/v1/follow-ups").get_json()
+    assert {i["action"] for i in everyone["items"]} == {
+        "promotion_nomination", "improvement_plan", "mentoring"
+    }  # fmt: skip
+    # the owner closes one with a note; the employee may not; a stranger does not find it
+    items = {i["action"]: i["id"] for i in everyone["items"]}
+    done = lead.post(
+        f"/follow-ups/{items['mentoring']}", data={"status": "done", "note": "已安排导师"}
+    )
+    assert done.status_code == 302
+    assert follow_ups_of("e05")["mentoring"][3] == "done"
+    assert (
+        login("e05")
+        .post(f"/api/v1/follow-ups/{items['improvement_plan']}", json={"status": "done"})
+        .status_code
+        == 403
+    )
+    assert (
+        login("w01")
+        .post(f"/api/v1/follow-ups/{items['improvement_plan']}", json={"status": "done"})
+        .status_code
+        == 404
+    )
+    assert (
+        lead.post(
+            f"/follow-ups/{items['improvement_plan']}", data={"status": "nonsense"}
+        ).status_code
+        == 422
+    )
+    # an appeal, a new grade and a second sign-off: what B no longer calls for is cancelled,
+    # nothing is made twice
+    e05 = appraisal_of("e05").id
+    assert fire(login("e05"), e05, "appeal", comment="考勤数据有误").status_code == 302
+    assert override(hr, "e05", "B", "考勤数据更正后复核", "east").status_code == 302
+    assert sign(lead, "east", as_of(lead, "east"), "复核完成").status_code == 302
+    assert sign(hr, "east", as_of(hr, "east"), "复核完成").status_code == 302
+    assert follow_ups_of("e05") == {
+        "improvement_plan": ("manager", lead_id, 90, "cancelled"),
+        "mentoring": ("dept_head", lead_id, 14, "done"),
+    }
+
+
+def test_open_follow_ups_are_shown_beside_the_next_plan(login: Any) -> None:
+    to_calibration(login, {"e05": 50})
+    assert sign(login("e00"), "east", as_of(login("e00"), "east")).status_code == 302
+    assert sign(login("h01"), "east", as_of(login("h01"), "east")).status_code == 302
+    hr = login("h01")
+    assert launch(hr, ["east"], workflow="review", name="2027 Q1").status_code == 302
+    page = login("e05").get(f"/appraisals/{appraisal_of('e05').id}").get_data(as_text=True)
+    assert appraisal_of("e05").state == "plan"
+    assert "以往周期尚未完成的后续措施" in page
+    assert "导师带教" in page
+
+
+@pytest.mark.parametrize("pack", ["budget"], indirect=True)
+def test_bonuses_are_scaled_pro_rata_to_the_pool(login: Any) -> None:
+    # east's pool: base 1,000 × 6 people × 1.0 = 6,000. Bonuses (coefficient 1.2): S 2,400,
+    # A 1,800, B 1,200 three times, C 400 (399.6 to the yuan): 8,200 allocated.
+    ids = to_calibration(login, dict(zip(EAST, [95, 85, 70, 70, 65, 50], strict=True)))
+    hr, lead = login("h01"), login("e00")
+    page = board(hr, "east").get_data(as_text=True)
+    assert 'id="budgets"' in page
+    assert "8,200" in page
+    assert "6,000" in page
+    assert sign(lead, "east", as_of(lead, "east")).status_code == 302
+    assert sign(hr, "east", as_of(hr, "east")).status_code == 302
+    # signed off: each bonus × 6,000 / 8,200, to the yuan; e00's own waits for the director
+    bonuses = {who: appraisal(ids[who]).bonus for who in EAST}
+    assert bonuses == {"e00": 2400, "e01": 1317, "e02": 878, "e03": 878, "e04": 878, "e05": 293}
+    scaled = appraisal(ids["e01"]).result["bonus"]["budget"]
+    assert (scaled["pool"], scaled["allocated"], scaled["unscaled"]) == (6000, 8200, 1800)
+    text = login("e01").get(f"/appraisals/{ids['e01']}").get_data(as_text=True)
+    assert "按部门奖金池同比例缩减：1,800 × 6,000 ÷ 8,200 = 1,317" in text

@@ -34,3 +34,24 @@ def test_the_demo_cycle_is_this_quarter_with_only_plans_late(app: Flask) -> None
         assert set(late.values()) <= {"plan"}
         demo.seed(defs, password_method=FAST_HASH)  # idempotent
         assert db.session.query(Appraisal).count() == len(appraisals)
+
+
+def test_the_demo_calibrates_a_department_that_breaks_a_quota(app: Flask) -> None:
+    with app.app_context():
+        defs = app.extensions["opsperf.registry"].current
+        demo.seed(defs, password_method=FAST_HASH)
+        cycle_id = db.session.query(Cycle).one().id
+        overridden = [a for a in db.session.query(Appraisal) if a.override]
+        assert len(overridden) == 1
+        assert overridden[0].override["reason"] == demo.OVERRIDE_REASON
+    head = app.test_client()
+    head.post("/login", data={"login": "c100", "password": demo.PASSWORD})
+    board = head.get(f"/cycles/{cycle_id}/calibration").get_data(as_text=True)
+    assert "客服部" in board
+    assert "超过上限" in board  # the quota warning
+    assert "原为 " in board  # the override, with its reason as the badge's title
+    assert demo.OVERRIDE_REASON in board
+    hr = app.test_client()
+    hr.post("/login", data={"login": "hr01", "password": demo.PASSWORD})
+    items = hr.get("/api/v1/follow-ups").get_json()["items"]
+    assert {"promotion_nomination", "salary_review"} <= {i["action"] for i in items}

@@ -723,6 +723,12 @@ def _rows() -> list[Row]:
                 target=None if may or w in VIEWERS["m102"] else "m102",
             )
         )
+    # -- follow-ups: everyone has a list (theirs); one that does not exist is not found
+    for w in WHO:
+        rows.append(page(w, 200, "/follow-ups/"))
+        rows.append(page(w, 404, "/follow-ups/999999", "POST", data={"status": "done"}))
+        rows.append(api(w, 200, "/api/v1/follow-ups"))
+        rows.append(api(w, 404, "/api/v1/follow-ups/999999", "POST", json={"status": "done"}))
     rows.append(page("s100", 403, "/cycles/{cycle}/calibration?department=marketing"))
     rows.append(page("hr01", 404, "/cycles/999999/calibration"))
 
@@ -927,6 +933,10 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/api/v1/cycles/{cycle}/calibration",
         "/api/v1/cycles/{cycle}/calibration/sign-off",
         "/api/v1/appraisals/{m102}/override",
+        "/follow-ups/",
+        "/follow-ups/999999",
+        "/api/v1/follow-ups",
+        "/api/v1/follow-ups/999999",
         "/password",
         "/password/set/{link_m101}",
         "/api/v1/tasks",

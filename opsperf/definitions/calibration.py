@@ -19,6 +19,11 @@ class CalibrationStep:
     sign_off: TransitionDef
     after: frozenset[str]
 
+    @property
+    def population(self) -> list[str]:
+        """The states of the calibrated population: this one and those after it."""
+        return [self.state, *sorted(self.after)]
+
     def counts(self, state: str) -> bool:
         """Whether an appraisal in ``state`` belongs to the calibrated population."""
         return state == self.state or state in self.after

@@ -1130,6 +1130,12 @@ def _policy(defs: DefinitionSet, item: Located, policy: IncentivePolicy) -> list
         )
     out += _quotas(item, policy)
     out += _policy_actions(item, policy)
+    if policy.budget is not None:
+        out += [
+            _unknown(item, ("budget", "amounts", dept), "department", dept, defs.departments)
+            for dept in policy.budget.amounts
+            if dept not in defs.departments
+        ]
     graded = bool(policy.grades)
     if not graded and policy.bonus is None:
         message = (

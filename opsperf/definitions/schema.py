@@ -42,6 +42,16 @@ IncentiveAction = Literal[
 ]
 WORKFLOW_ACTIONS: tuple[str, ...] = get_args(WorkflowAction)
 INCENTIVE_ACTIONS: tuple[str, ...] = get_args(IncentiveAction)
+# The built-in follow-ups' owner role and days to complete them (a policy's own actions say
+# theirs; unsaid, the manager within 30 days).
+ACTION_DEFAULTS: dict[str, tuple[str, int]] = {
+    "promotion_nomination": ("hr", 30),
+    "salary_review": ("hr", 30),
+    "training": ("hr", 60),
+    "coaching": ("manager", 30),
+    "improvement_plan": ("manager", 90),
+}
+DEFAULT_ACTION_OWNER, DEFAULT_ACTION_DAYS = "manager", 30
 
 _DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 
@@ -755,6 +765,30 @@ class Quotas(Model):
     )
 
 
+class Budget(Model):
+    """A bonus pool per department: an amount, or base_bonus × headcount × factor."""
+
+    factor: float | None = Field(
+        None, ge=0, le=100, description="Pool = base_bonus × the department's headcount × factor"
+    )
+    amounts: dict[Id, float] = Field(
+        {}, description="A department's pool as an amount (department id → amount); beats factor"
+    )
+    fit: bool = Field(
+        False,
+        description="Scale the department's bonuses down pro rata when they add up to more "
+        "than the pool (fixed when each appraisal's calibration is signed off)",
+    )
+
+    @model_validator(mode="after")
+    def _some_pool(self) -> Budget:
+        if self.factor is None and not self.amounts:
+            raise ValueError("a budget needs a factor (base_bonus × headcount × factor) or amounts")
+        if any(v < 0 for v in self.amounts.values()):
+            raise ValueError("a pool cannot be negative")
+        return self
+
+
 ROUNDING_UNITS = (0.01, 0.1, 1, 10, 100)
 
 
@@ -806,6 +840,7 @@ class IncentivePolicy(Model):
     rounding: Rounding = Field(
         Rounding.model_validate({}), description="How bonus amounts are rounded"
     )
+    budget: Budget | None = Field(None, description="A bonus pool per department (optional)")
     quotas: Quotas = Field(
         Quotas.model_validate({}), description="How grade quotas apply at calibration"
     )

@@ -232,6 +232,43 @@ class Event(db.Model):  # type: ignore[name-defined,misc]
     actor: Mapped[User | None] = relationship()
 
 
+class FollowUp(db.Model):  # type: ignore[name-defined,misc]
+    """An action a final grade calls for (coaching, a promotion nomination…), tracked to its end.
+
+    One per appraisal and action (services.follow_ups). ``owner_id`` is the person the owning
+    role names on the appraisal; None for a role such as hr, whose holders all see it.
+    """
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        UniqueConstraint("appraisal_id", "action_id"),
+        Index("ix_follow_ups_owner_status_due", "owner_id", "status", "due_on"),
+        Index("ix_follow_ups_status_due", "status", "due_on"),
+        Index("ix_follow_ups_employee_status", "employee_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id"))
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    department_id: Mapped[str] = mapped_column(String(64))
+    action_id: Mapped[str] = mapped_column(String(64))
+    label: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    owner_role: Mapped[str] = mapped_column(String(64))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_on: Mapped[dt.date]
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    notes: Mapped[str | None] = mapped_column(Text)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    appraisal: Mapped[Appraisal] = relationship()
+    employee: Mapped[User] = relationship(foreign_keys=[employee_id])
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+
+
 class OpenStep(db.Model):  # type: ignore[name-defined,misc]
     """Who may act on an open appraisal now: one row per possible step and actor.
 

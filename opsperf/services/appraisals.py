@@ -16,6 +16,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from opsperf.definitions import statetree
 from opsperf.definitions.schema import (
+    ACTION_DEFAULTS,
+    DEFAULT_ACTION_DAYS,
+    DEFAULT_ACTION_OWNER,
     GLOBAL_ROLES,
     IncentivePolicy,
     Text,
@@ -44,7 +47,7 @@ from opsperf.errors import (
     ValidationFailed,
 )
 from opsperf.persistence.models import Appraisal, Event, User, Vote, db, utcnow
-from opsperf.services import snapshots, steps
+from opsperf.services import budget, follow_ups, snapshots, steps
 from opsperf.services.context import Context, compute_due, context, get, state_chain
 
 # --------------------------------------------------------------------------- roles and rights
@@ -495,6 +498,7 @@ def approve_many(
     transaction (a refusal or a lost race rolls all of them back). Returns the votes cast, the
     appraisals that moved on, and those skipped (not theirs to approve, or approved already)."""
     signed = moved = skipped = 0
+    budget.forget()
     with one_writer():
         for appraisal_id in appraisal_ids:
             a = get(appraisal_id)
@@ -599,6 +603,13 @@ def _move(ctx: Context, t: TransitionDef, user: User, comment: str | None) -> No
     a.entry_seq += 1
     a.pending_trigger = None
     a.pending_by_id = None
+    if _makes_final(ctx, source, t):
+        step = ctx.workflow.calibration
+        if step is not None:
+            budget.fit(ctx, step.population)
+            if changes is not None:
+                changes["bonus"] = a.bonus
+        follow_ups.create_for(ctx)
     db.session.add(
         event(
             a,
@@ -611,6 +622,15 @@ def _move(ctx: Context, t: TransitionDef, user: User, comment: str | None) -> No
             changes=changes,
         )
     )
+
+
+def _makes_final(ctx: Context, source: str, t: TransitionDef) -> bool:
+    """Whether this move makes the result final: the calibration is signed off, or (without
+    calibration) a final state is reached with a result."""
+    step = ctx.workflow.calibration
+    if step is not None:
+        return source == step.state and t.trigger == step.sign_off.trigger
+    return ctx.final and ctx.appraisal.result is not None
 
 
 def compute_scores(ctx: Context) -> dict[str, Any]:
@@ -713,12 +733,13 @@ def _follow_ups(policy: IncentivePolicy, actions: Iterable[str]) -> list[dict[st
     out: list[dict[str, Any]] = []
     for ident in actions:
         action = declared.get(ident)
+        owner, days = ACTION_DEFAULTS.get(ident, (DEFAULT_ACTION_OWNER, DEFAULT_ACTION_DAYS))
         if action is None:
-            out.append({"id": ident})
+            out.append({"id": ident, "owner": owner, "days": days})
         else:
             out.append(
-                {"id": ident, "label": action.label.model_dump(), "owner": action.owner,
-                 "days": action.days}
+                {"id": ident, "label": action.label.model_dump(), "owner": action.owner or owner,
+                 "days": action.days or days}
             )  # fmt: skip
     return out
 

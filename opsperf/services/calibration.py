@@ -33,6 +33,8 @@ from opsperf.errors import (
 )
 from opsperf.persistence.models import Appraisal, Cycle, Event, User, db, utcnow
 from opsperf.services import appraisals as appraisals_svc
+from opsperf.services import budget as budget_svc
+from opsperf.services import cycles as cycles_svc
 from opsperf.services import snapshots
 from opsperf.services.context import Context, compiled_workflow, context, get
 from opsperf.services.cycles import subtree
@@ -97,6 +99,21 @@ def scope_for(defs: DefinitionSet, user: User, department: str) -> Scope:
     return Scope(root, tuple(subtree(defs, [root])))
 
 
+def boards_for(defs: DefinitionSet, user: User, limit: int = 6) -> list[tuple[Cycle, str | None]]:
+    """The calibration boards ``user`` may open in the newest active cycles: (cycle, the
+    department it opens on; None: the whole company)."""
+    if not may_open_board(defs, user):
+        return []
+    own = None if is_company_wide(user) else headed(defs, user)
+    out = []
+    for cycle in cycles_svc.recent_active_cycles(limit):
+        if step_for(cycle) is None:
+            continue
+        if own is None or own in cycle.departments:
+            out.append((cycle, own))
+    return out
+
+
 # --------------------------------------------------------------------------- distribution
 
 
@@ -135,17 +152,13 @@ class Distribution:
         return [(g, i) for g, i in self.issues if i.hard]
 
 
-def _counted_states(step: CalibrationStep) -> list[str]:
-    return [step.state, *sorted(step.after)]
-
-
 def _counts(cycle: Cycle, step: CalibrationStep) -> list[tuple[str, int | None, str, int]]:
     """(department, policy snapshot, grade, how many) over the calibrated population."""
     rows = db.session.execute(
         select(Appraisal.department_id, Appraisal.policy_snapshot_id, Appraisal.grade, func.count())
         .where(
             Appraisal.cycle_id == cycle.id,
-            Appraisal.state.in_(_counted_states(step)),
+            Appraisal.state.in_(step.population),
             Appraisal.grade.is_not(None),
         )
         .group_by(Appraisal.department_id, Appraisal.policy_snapshot_id, Appraisal.grade)
@@ -215,11 +228,54 @@ def _waiting(cycle: Cycle, step: CalibrationStep, scope: Scope) -> int:
     finals = [s for s in workflow.leaves if workflow.is_final(s)]
     query = select(func.count()).where(
         Appraisal.cycle_id == cycle.id,
-        Appraisal.state.not_in([*_counted_states(step), *finals]),
+        Appraisal.state.not_in([*step.population, *finals]),
     )
     if scope.departments is not None:
         query = query.where(Appraisal.department_id.in_(scope.departments))
     return int(db.session.scalar(query) or 0)
+
+
+# --------------------------------------------------------------------------- budgets
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    """A department's bonus pool against what its calibrated population is allocated."""
+
+    department: str
+    policy: IncentivePolicy
+    headcount: int
+    allocated: float
+    pool: float
+
+    @property
+    def over(self) -> bool:
+        return self.allocated > self.pool + 0.005
+
+
+def budgets(cycle: Cycle, scope: Scope) -> list[BudgetLine]:
+    """Pools of the scope's departments whose policy declares a budget (one GROUP BY)."""
+    step = step_for(cycle)
+    if step is None:
+        return []
+    query = select(
+        Appraisal.department_id,
+        Appraisal.policy_snapshot_id,
+        func.count(),
+        func.coalesce(func.sum(Appraisal.bonus), 0),
+    ).where(Appraisal.cycle_id == cycle.id, Appraisal.state.in_(step.population))
+    if scope.departments is not None:
+        query = query.where(Appraisal.department_id.in_(scope.departments))
+    query = query.group_by(Appraisal.department_id, Appraisal.policy_snapshot_id)
+    out = []
+    for dept, policy_id, headcount, allocated in db.session.execute(query):
+        if policy_id is None:
+            continue
+        policy: IncentivePolicy = snapshots.definition(policy_id)
+        pool = budget_svc.pool_amount(policy, dept, headcount)
+        if pool is not None:
+            out.append(BudgetLine(dept, policy, headcount, float(allocated or 0), pool))
+    return sorted(out, key=lambda line: line.department)
 
 
 # --------------------------------------------------------------------------- 9-box
@@ -258,7 +314,7 @@ def nine_box(cycle: Cycle, scope: Scope) -> NineBox | None:
     bx, by = _band(x, box.performance.bands), _band(y, box.potential.bands)
     query = select(bx, by, func.count()).where(
         Appraisal.cycle_id == cycle.id,
-        Appraisal.state.in_(_counted_states(step)),
+        Appraisal.state.in_(step.population),
         x.is_not(None),
         y.is_not(None),
     )
@@ -429,7 +485,7 @@ def stale(cycle: Cycle, step: CalibrationStep, scope: Scope, as_of: int) -> list
         .where(
             Event.id > as_of,
             Event.cycle_id == cycle.id,
-            (Appraisal.state.in_(_counted_states(step))) | (Event.from_state == step.state),
+            (Appraisal.state.in_(step.population)) | (Event.from_state == step.state),
         )
         .distinct()
         .order_by(Appraisal.id)
@@ -560,7 +616,7 @@ def summary(cycle: Cycle, scope: Scope) -> dict[str, Any]:
     if step is None:
         return {"calibrating": 0, "signed": 0, "overridden": 0}
     query = select(Appraisal.state, func.count(), func.count(Appraisal.override)).where(
-        Appraisal.cycle_id == cycle.id, Appraisal.state.in_(_counted_states(step))
+        Appraisal.cycle_id == cycle.id, Appraisal.state.in_(step.population)
     )
     if scope.departments is not None:
         query = query.where(Appraisal.department_id.in_(scope.departments))

@@ -23,7 +23,7 @@ from opsperf.definitions.schema import (
 )
 from opsperf.errors import OpsperfError
 from opsperf.persistence.models import Appraisal, User, db
-from opsperf.services import appraisals, cycles, people
+from opsperf.services import appraisals, calibration, cycles, people
 from opsperf.services.context import context
 from opsperf.services.context import get as get_appraisal
 
@@ -46,6 +46,11 @@ PEOPLE = [
     ("p102", "王磊", "production", "workshop_supervisor", "p100", ""),
     ("c100", "冯雪", "customer_service", "service_manager", "ceo", ""),
     ("c101", "何静", "customer_service", "service_agent", "c100", ""),
+    ("c102", "许婷", "customer_service", "service_agent", "c100", ""),
+    ("c103", "马超", "customer_service", "service_agent", "c100", ""),
+    ("c104", "唐嘉", "customer_service", "service_agent", "c100", ""),
+    ("c105", "邓洁", "customer_service", "service_agent", "c100", ""),
+    ("c106", "曹阳", "customer_service", "service_agent", "c100", ""),
 ]
 
 # Which step each demo appraisal is walked to, by trigger sequence. The department heads have
@@ -69,8 +74,16 @@ WALKS: dict[str, list[str]] = {
         "acknowledge",
     ],
     "p101": ["submit_plan", "start_assessment"],
-    "c101": ["submit_plan", "start_assessment", "submit_self", "submit_review"],
+    # 客服部 calibrates five agents whose grades break the A quota; c106 is still on
+    # her self-assessment
+    **{
+        no: ["submit_plan", "start_assessment", "submit_self", "submit_review"]
+        for no in ("c101", "c102", "c103", "c104", "c105")
+    },
+    "c106": ["submit_plan", "start_assessment"],
 }
+# The head of 客服部 has already moved one grade down a step at calibration.
+OVERRIDE_REASON = "与组内同事横向对比，其首次解决率略低于同组平均，校准下调一档。"
 
 TEXTS = [
     "本季度重点客户拜访 36 次，新签 3 个年度框架合同，回款节奏明显改善。",
@@ -128,6 +141,25 @@ def seed(
     for appraisal in launched.cycle.appraisals:
         walk = WALKS.get(appraisal.employee.employee_no, [])
         _walk(appraisal.id, walk, rng)
+    _override_one(launched.cycle.appraisals, _user("c100"))
+
+
+def _override_one(launched: list[Appraisal], head: User) -> None:
+    """The best-graded agent in calibration in 客服部, one grade lower, with a reason."""
+    calibrating = [
+        a
+        for a in launched
+        if a.department_id == "customer_service" and a.state == "assess.calibration" and a.grade
+    ]
+    if not calibrating:
+        return
+    top = max(calibrating, key=lambda a: (a.score or 0, -a.id))
+    ctx = context(top)
+    grades = [g.grade for g in ctx.policy.grades] if ctx.policy else []
+    if top.grade not in grades or top.grade == grades[-1]:
+        return
+    lower = grades[grades.index(top.grade) + 1]
+    calibration.override(None, top.id, head, lower, OVERRIDE_REASON, top.version)
 
 
 def _user(employee_no: str) -> User:

@@ -119,9 +119,19 @@ def init_app(app: Flask) -> None:
     vocabulary.init_app(app)
     errors.init_app(app)
 
-    from opsperf.web import admin, api, appraisals, auth, calibration, cycles, home, jobs
+    from opsperf.web import (
+        admin,
+        api,
+        appraisals,
+        auth,
+        calibration,
+        cycles,
+        follow_ups,
+        home,
+        jobs,
+    )
 
-    for module in (auth, home, appraisals, cycles, calibration, admin, jobs):
+    for module in (auth, home, appraisals, cycles, calibration, follow_ups, admin, jobs):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)

@@ -20,7 +20,7 @@ from opsperf.engine.forms import FieldError, withheld
 from opsperf.errors import PermissionDenied, ValidationFailed
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
-from opsperf.services import calibration, logins, tasks
+from opsperf.services import calibration, follow_ups, logins, tasks
 from opsperf.services import cycles as cycles_svc
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
@@ -391,6 +391,33 @@ def calibration_sign_off(cycle_id: int) -> Any:
             "departments": done.departments,
         }
     )
+
+
+@bp.get("/follow-ups")
+def follow_up_list() -> Any:
+    """The follow-ups the caller may see (?status=open|done|cancelled|all, ?page=)."""
+    status = (request.args.get("status") or "open")[:16]
+    only = follow_ups.FollowUpFilter(
+        status=status if status in (*follow_ups.STATUSES, "all") else "open"
+    )
+    page = follow_ups.page(_user(), only, int_arg("page", 1), int_arg("per_page", 50, 10, 200))
+    return jsonify(
+        {
+            "items": [follow_ups.as_json(item) for item in page.items],
+            "page": page.number,
+            "pages": page.pages,
+            "total": page.total,
+        }
+    )
+
+
+@bp.post("/follow-ups/<int:item_id>")
+def follow_up_update(item_id: int) -> Any:
+    """Update a follow-up: {"status": "done", "note": "..."}."""
+    me = _user()
+    body = _json()
+    item = follow_ups.update(item_id, me, _text_of(body, "status")[:16], _text_of(body, "note"))
+    return jsonify(follow_ups.as_json(item))
 
 
 @bp.errorhandler(PermissionDenied)

@@ -12,7 +12,7 @@ from opsperf.engine.forms import FieldError, evaluate
 from opsperf.errors import Conflict, PermissionDenied, TransitionNotAllowed, ValidationFailed
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
-from opsperf.services import calibration
+from opsperf.services import calibration, follow_ups
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.web import appraisal_view
@@ -55,6 +55,12 @@ def _page(
         "actions": svc.actions_for(ctx, me, svc.guard_values(ctx, evaluation)),
         "approvals": svc.approval_status(ctx),
         "provisional": calibration.provisional(ctx),
+        "follow_ups": follow_ups.of_appraisal(ctx.appraisal.id),
+        "earlier": (
+            follow_ups.open_before(ctx.appraisal)
+            if ctx.appraisal.state == ctx.workflow.initial
+            else []
+        ),
         "board_url": _board_url(ctx, me),
     }
     if live and getattr(request, "htmx", False):

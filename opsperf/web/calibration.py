@@ -72,6 +72,7 @@ def _board(
         choices=_choices(cycle),
         shares=svc.distribution(definitions, cycle, scope),
         nine_box=svc.nine_box(cycle, scope),
+        budgets=svc.budgets(cycle, scope),
         summary=svc.summary(cycle, scope),
         page=page,
         only=only,

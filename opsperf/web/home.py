@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint
 from flask_login import login_required
 
-from opsperf.services import cycles, tasks
+from opsperf.services import calibration, cycles, follow_ups, tasks
 from opsperf.services.context import compiled_workflow
-from opsperf.web.helpers import int_arg, render, text_arg, user
+from opsperf.web.helpers import defs, int_arg, render, text_arg, user
 
 bp = Blueprint("home", __name__)
 
@@ -50,5 +50,12 @@ def index() -> Any:
     page = tasks.tasks_for(me, page=int_arg("page", 1), per_page=25, only=only)
     filtered = only != tasks.TaskFilter()
     return render(
-        "home/index.html", block="tasks", tasks=page, only=only, filtered=filtered, progress=cards
+        "home/index.html",
+        block="tasks",
+        tasks=page,
+        only=only,
+        filtered=filtered,
+        progress=cards,
+        due=follow_ups.due_for(me),
+        boards=calibration.boards_for(defs(), me),
     )

@@ -1,0 +1,124 @@
+"""Bonus pools: a department's bonuses against its pool, scaled down pro rata to fit it.
+
+The pool of a department is the policy's ``budget.amounts`` for it, or base_bonus × the
+department's headcount × ``budget.factor``; the headcount and the bonuses allocated are those
+of the calibrated population (in calibration or signed off) under the same policy. With
+``fit``, a bonus is scaled when its calibration is signed off by pool ÷ allocated (never
+above 1), and the arithmetic is kept on the appraisal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from opsperf.definitions.schema import IncentivePolicy
+from opsperf.engine.scoring import money
+from opsperf.persistence.models import Appraisal, db
+from opsperf.services.context import Context
+
+
+@dataclass(frozen=True)
+class Pool:
+    amount: float
+    headcount: int
+    allocated: float  # the policy's bonuses before any scaling
+
+    @property
+    def factor(self) -> float:
+        """What bonuses are multiplied by to fit (1: they fit)."""
+        if self.allocated <= self.amount or self.allocated <= 0:
+            return 1.0
+        return self.amount / self.allocated
+
+
+def pool_amount(policy: IncentivePolicy, department_id: str, headcount: int) -> float | None:
+    budget = policy.budget
+    if budget is None:
+        return None
+    if department_id in budget.amounts:
+        return budget.amounts[department_id]
+    if budget.factor is None:
+        return None
+    return policy.base_bonus * headcount * budget.factor
+
+
+def _unscaled(a: Appraisal) -> float:
+    bonus = (a.result or {}).get("bonus") or {}
+    amount = bonus.get("amount")
+    return float(amount) if isinstance(amount, int | float) else float(a.bonus or 0)
+
+
+def pool_of(ctx: Context, states: list[str]) -> Pool | None:
+    """The pool of the appraisal's department under its policy, with what is allocated (one
+    read of the department's calibrated population, remembered for the transaction: a batch
+    sign-off reads it once per department)."""
+    a, policy = ctx.appraisal, ctx.policy
+    if policy is None or policy.budget is None:
+        return None
+    key = ("budget", a.cycle_id, a.department_id, a.policy_snapshot_id)
+    remembered: dict[Any, Pool | None] = db.session.info.setdefault("budget_pools", {})
+    if key in remembered:
+        return remembered[key]
+    rows = db.session.scalars(
+        select(Appraisal).where(
+            Appraisal.cycle_id == a.cycle_id,
+            Appraisal.department_id == a.department_id,
+            Appraisal.policy_snapshot_id == a.policy_snapshot_id,
+            Appraisal.state.in_(states),
+        )
+    ).all()
+    members = {r.id: r for r in rows}
+    members[a.id] = a
+    amount = pool_amount(policy, a.department_id, len(members))
+    pool = None
+    if amount is not None:
+        pool = Pool(amount, len(members), sum(_unscaled(r) for r in members.values()))
+    remembered[key] = pool
+    return pool
+
+
+def forget() -> None:
+    """Drop the pools read in this transaction (call when a batch begins)."""
+    db.session.info.pop("budget_pools", None)
+
+
+def _forget(session: Session, *_args: Any) -> None:
+    session.info.pop("budget_pools", None)
+
+
+# A pool is remembered for one transaction only.
+event.listen(Session, "after_commit", _forget)
+event.listen(Session, "after_soft_rollback", _forget)
+
+
+def fit(ctx: Context, states: list[str]) -> None:
+    """Scale the appraisal's bonus to the pool when the policy says so (not committed)."""
+    a, policy = ctx.appraisal, ctx.policy
+    if policy is None or policy.budget is None or not policy.budget.fit or a.bonus is None:
+        return
+    pool = pool_of(ctx, states)
+    if pool is None:
+        return
+    unscaled = _unscaled(a)
+    factor = pool.factor
+    amount = money(unscaled * factor, policy.rounding)
+    result = dict(a.result or {})
+    bonus = dict(result.get("bonus") or {})
+    bonus["budget"] = {
+        "pool": pool.amount,
+        "headcount": pool.headcount,
+        "allocated": round(pool.allocated, 2),
+        "factor": round(factor, 6),
+        "unscaled": unscaled,
+        "amount": amount,
+        "formula": f"{unscaled:.2f} × {pool.amount:.2f} / {pool.allocated:.2f} = {amount:.2f}"
+        if factor < 1
+        else f"{pool.allocated:.2f} ≤ {pool.amount:.2f}: {unscaled:.2f}",
+    }
+    result["bonus"] = bonus
+    a.result = result
+    a.bonus = amount
