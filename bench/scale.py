@@ -53,6 +53,8 @@ TARGET_MS = 150.0
 TARGET_RATIO = 3.0
 TARGET_RSS_MB = 150.0
 # Where the appraisals stand: state → share (the rest stays in plan).
+GRADED = ("assess.calibration", "feedback", "closed")
+GRADES = [("S", 96.0), ("A", 88.0), ("A", 86.0), ("B", 78.0), ("B", 75.0), ("B", 72.0), ("C", 64.0)]
 SPREAD = {
     "monitor": 0.30,
     "assess.self": 0.10,
@@ -153,15 +155,23 @@ def _spread(size: int) -> None:
     for state, share in SPREAD.items():
         chunk = ids[start : start + int(len(ids) * share)]
         start += len(chunk)
+        graded = state in GRADED
         for i in range(0, len(chunk), 500):
-            db.session.execute(
-                update(Appraisal)
-                .where(Appraisal.id.in_(chunk[i : i + 500]))
-                .values(
-                    state=state,
-                    state_entered_at=dt.datetime.now() - dt.timedelta(days=rng.randint(0, 20)),
+            # calibrated states carry a score, a grade and a bonus (one grade per batch of 500
+            # would skew the chart: a grade per 50)
+            for j in range(i, min(i + 500, len(chunk)), 50):
+                grade, score = rng.choice(GRADES) if graded else (None, None)
+                db.session.execute(
+                    update(Appraisal)
+                    .where(Appraisal.id.in_(chunk[j : j + 50]))
+                    .values(
+                        state=state,
+                        state_entered_at=dt.datetime.now() - dt.timedelta(days=rng.randint(0, 20)),
+                        score=score,
+                        grade=grade,
+                        bonus=None if score is None else 6000.0,
+                    )
                 )
-            )
     half = set(ids[: len(ids) // 2])
     for appraisal in db.session.scalars(select(Appraisal).where(Appraisal.id.in_(half))):
         values = dict(appraisal.values)
@@ -195,6 +205,16 @@ PAGES = [
     ("API task list (HR)", "hr", "/api/v1/tasks"),
     ("team lead's API tasks", "lead", "/api/v1/tasks"),
     ("appraisal page", "lead", "/appraisals/{appraisal}"),
+    ("calibration board, company (HR)", "hr", "/cycles/{cycle}/calibration"),
+    ("calibration board, department head", "head", "/cycles/{cycle}/calibration"),
+    (
+        "calibration board, filtered",
+        "hr",
+        "/cycles/{cycle}/calibration?department=sales&grade=A&q=王",
+    ),
+    ("API calibration numbers", "hr", "/api/v1/cycles/{cycle}/calibration"),
+    ("follow-ups (HR)", "hr", "/follow-ups/"),
+    ("payout sheet of a department (CSV)", "head", "/cycles/{cycle}/payout.csv"),
 ]
 
 

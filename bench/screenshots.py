@@ -21,6 +21,14 @@ Writes ``<lang>-NN-<name>.png`` (lang ``zh`` or ``en``) into the output folder:
 07-appraisal-refused      s100's plan: "request approval" clicked with a required field empty
 08-home-hr                hr01's home page with the cycle's progress
 09-cycle                  the cycle page
+10-cycle-filtered         the cycle page, filtered and sorted
+11-people                 the people page of one department
+12-import-job             a people import refused, on its job page
+13-calibration            客服部's calibration board as its head c100: a broken quota, one
+                          grade changed, the 9-box
+14-calibration-company    the whole company's board, as hr01
+15-appraisal-override     唐嘉's provisional result with the grade changed at calibration
+16-follow-ups             hr01's list of follow-ups
 """
 
 from __future__ import annotations
@@ -139,6 +147,7 @@ class Shooter:
 def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
     """(name, who logs in, what to do before the screenshot)."""
     s101, s103 = appraisal_of(app, "s101"), appraisal_of(app, "s103")
+    c104 = appraisal_of(app, "c104")
     m101, s100 = appraisal_of(app, "m101"), appraisal_of(app, "s100")
     cycle = first_cycle(app)
 
@@ -181,6 +190,10 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         ("10-cycle-filtered", "hr01", lambda page: page.goto(filtered)),
         ("11-people", "hr01", lambda page: page.goto("/admin/people?department=sales")),
         ("12-import-job", "hr01", imported),
+        ("13-calibration", "c100", lambda page: page.goto(f"/cycles/{cycle}/calibration")),
+        ("14-calibration-company", "hr01", lambda page: page.goto(f"/cycles/{cycle}/calibration")),
+        ("15-appraisal-override", "hr01", lambda page: page.goto(f"/appraisals/{c104}")),
+        ("16-follow-ups", "hr01", lambda page: page.goto("/follow-ups/")),
     ]
 
 

@@ -386,11 +386,15 @@ def test_results_are_provisional_until_signed_off(login: Any) -> None:
     hr, lead, me = login("h01"), login("e00"), login("e01")
     a = ids["e01"]
     assert me.get(f"/api/v1/appraisals/{a}").get_json()["provisional"] is True
+    assert 'id="provisional"' in me.get(f"/appraisals/{a}").get_data(as_text=True)
+    cycle_page = hr.get(f"/cycles/{cycle_id()}").get_data(as_text=True)
+    assert cycle_page.count("badge-provisional") == 1
     assert sign(lead, "east", as_of(lead, "east")).status_code == 302
     assert sign(hr, "east", as_of(hr, "east")).status_code == 302
     assert appraisal(a).state == "feedback"
     data = me.get(f"/api/v1/appraisals/{a}").get_json()
     assert data["provisional"] is False
+    assert "badge-provisional" not in hr.get(f"/cycles/{cycle_id()}").get_data(as_text=True)
     assert 'id="provisional"' not in me.get(f"/appraisals/{a}").get_data(as_text=True)
     # an appeal sends it back to calibration: provisional again
     assert fire(me, a, "appeal", comment="不同意").status_code == 302
@@ -459,6 +463,13 @@ def test_payout_sheet_cell_by_cell(login: Any, app: Flask) -> None:
     assert lines[0][0] == "工号"
     assert {line[0] for line in lines[1:]} == set(by_no)
     assert any(line[1].startswith("'=HYPERLINK") for line in lines[1:])
+    # the same rows through the API, amounts as decimal strings
+    api = hr.get(f"/api/v1/cycles/{cycle_id()}/payout?department=east").get_json()
+    assert {i["employee_no"]: i["bonus"] for i in api["items"]} == {
+        "e01": "1800", "e02": "1200", "e03": "1200", "e04": "1200", "e05": "400"
+    }  # fmt: skip
+    assert api["items"][1]["original_grade"] == "A"
+    assert api["more"] is False
     # a lead gets their department's sheet, another lead not, an employee never
     assert lead.get(f"/cycles/{cycle_id()}/payout.xlsx").status_code == 200
     assert login("w00").get(f"/cycles/{cycle_id()}/payout.csv?department=east").status_code == 403

@@ -150,7 +150,7 @@ def test_import_and_launch_run_in_the_background(queued: Flask) -> None:
     page = _wait_page(hr, response.headers["Location"], "Imported: 40 new")
     assert "Finished" in page
     with queued.app_context():
-        assert db.session.scalar(select(func.count()).select_from(User)) == 15 + 40
+        assert db.session.scalar(select(func.count()).select_from(User)) == len(demo.PEOPLE) + 40
 
     response = hr.post(
         "/cycles/new",

@@ -710,6 +710,7 @@ def _rows() -> list[Row]:
         rows.append(page(w, refused, "/cycles/{cycle}/calibration/sign-off", "POST", data={}))
         rows.append(page(w, refused, "/cycles/{cycle}/calibration/override", "POST", data={}))
         rows.append(api(w, ok, "/api/v1/cycles/{cycle}/calibration"))
+        rows.append(api(w, ok, "/api/v1/cycles/{cycle}/payout"))
         rows.append(api(w, refused, "/api/v1/cycles/{cycle}/calibration/sign-off", "POST", json={}))
         # m102 is in calibration: m100 (its head) and HR may change the grade, with a reason
         may = w in {"m100", "hr01"}
@@ -933,6 +934,7 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/api/v1/cycles/{cycle}/calibration",
         "/api/v1/cycles/{cycle}/calibration/sign-off",
         "/api/v1/appraisals/{m102}/override",
+        "/api/v1/cycles/{cycle}/payout",
         "/follow-ups/",
         "/follow-ups/999999",
         "/api/v1/follow-ups",

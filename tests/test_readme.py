@@ -34,7 +34,10 @@ def test_the_json_schema_knows_every_kind_and_construct() -> None:
     properties = {name: set(d.get("properties", {})) for name, d in schema["$defs"].items()}
     assert "actual_from" in properties["Kpi"]
     assert "adjustments" in properties["Form"]
-    assert {"bonus_cap", "actions"} <= properties["IncentivePolicy"]
+    assert {"bonus_cap", "actions", "quotas", "budget", "rounding"} <= properties["IncentivePolicy"]
+    assert "quota_enforce" in properties["Grade"]
+    assert "calibration" in properties["State"]
+    assert {"override", "show", "nine_box", "sign_off"} <= properties["Calibration"]
     assert {"id", "type", "label", "read"} <= properties["PersonAttribute"]
 
 

@@ -628,3 +628,26 @@ def test_quotas_of_an_empty_population() -> None:
 
 def test_quotas_ignore_unknown_grades() -> None:
     assert check_quotas(policy(), ["B", "X", "X"]) == []
+
+
+@pytest.mark.parametrize(
+    ("unit", "mode", "value", "expected"),
+    [
+        (0.01, "half_up", 2.675, "2.68"),  # as written, not binary float's 2.67
+        (1, "half_up", 1799.5, "1800"),
+        (1, "half_even", 1800.5, "1800"),
+        (100, "down", 12399.99, "12300"),
+        (10, "up", 1231, "1240"),
+        (0.1, "half_up", 0.25, "0.3"),
+    ],
+)
+def test_bonus_amounts_round_as_the_policy_says(
+    unit: float, mode: str, value: float, expected: str
+) -> None:
+    from decimal import Decimal
+
+    from opsperf.definitions.schema import Rounding
+    from opsperf.engine.scoring import money_decimal
+
+    assert money_decimal(value, Rounding(unit=unit, mode=mode)) == Decimal(expected)
+    assert str(money_decimal(value, Rounding(unit=unit, mode=mode))) == expected

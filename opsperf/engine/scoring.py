@@ -645,7 +645,8 @@ def money_decimal(value: float, rounding: Rounding) -> Decimal:
     steps = (Decimal(repr(float(value))) / unit).quantize(
         Decimal(1), rounding=_MODES[rounding.mode]
     )
-    return (steps * unit).quantize(min(unit, Decimal(1)))
+    places = max(0, -int(unit.normalize().as_tuple().exponent))  # 0.01 → 2; 1 and 100 → 0
+    return (steps * unit).quantize(Decimal(1).scaleb(-places))
 
 
 def money(value: float, rounding: Rounding) -> float:

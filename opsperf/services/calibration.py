@@ -31,7 +31,7 @@ from opsperf.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
-from opsperf.persistence.models import Appraisal, Cycle, Event, User, db, utcnow
+from opsperf.persistence.models import Appraisal, Cycle, Event, User, Vote, db, utcnow
 from opsperf.services import appraisals as appraisals_svc
 from opsperf.services import budget as budget_svc
 from opsperf.services import cycles as cycles_svc
@@ -340,7 +340,20 @@ class BoardRow:
 
 
 def board_rows(items: Sequence[Appraisal], user: User) -> list[BoardRow]:
-    """The page's appraisals with what the board shows of each (a page: bounded work)."""
+    """The page's appraisals with what the board shows of each (a page: bounded work; the
+    sign-off votes of the whole page are one query)."""
+    cast: dict[tuple[int, str], list[str]] = {}
+    if items:
+        found = db.session.execute(
+            select(Vote.appraisal_id, Vote.entry_seq, Vote.trigger, User.name)
+            .join(User, Vote.user_id == User.id)
+            .where(Vote.appraisal_id.in_([a.id for a in items]))
+            .order_by(Vote.id)
+        )
+        seq = {a.id: a.entry_seq for a in items}
+        for appraisal_id, entry_seq, trigger, name in found:
+            if entry_seq == seq[appraisal_id]:
+                cast.setdefault((appraisal_id, trigger), []).append(name)
     rows = []
     for a in items:
         ctx = context(a)
@@ -349,12 +362,9 @@ def board_rows(items: Sequence[Appraisal], user: User) -> list[BoardRow]:
         hidden = withheld(ctx.form, roles)
         fields = step.rules.show if step else []
         shown = {f: (a.values or {}).get(f) for f in fields if f not in hidden}
-        grades = (
-            [g.grade for g in ctx.policy.grades] if ctx.policy and may_override(ctx, user) else []
-        )
-        votes = (
-            [v.user.name for v in appraisals_svc.votes(ctx, step.sign_off.trigger)] if step else []
-        )
+        policy = ctx.policy
+        grades = [g.grade for g in policy.grades] if policy and may_override(ctx, user) else []
+        votes = cast.get((a.id, step.sign_off.trigger), []) if step else []
         rows.append(BoardRow(a, shown, grades, votes))
     return rows
 

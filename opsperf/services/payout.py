@@ -23,6 +23,9 @@ from opsperf.services.context import compiled_workflow
 
 BATCH = 500
 
+KEYS = ["employee_no", "name", "department", "position", "score", "grade", "original_grade",
+        "override_reason", "bonus_multiplier", "bonus_coefficient", "bonus", "actions",
+        "definitions"]  # fmt: skip
 HEADERS = {
     "zh": ["工号", "姓名", "部门", "岗位", "得分", "最终等级", "原等级", "调整理由", "等级系数",
            "部门系数", "奖金", "后续措施", "定义版本"],
@@ -50,8 +53,11 @@ def _final_states(cycle: Cycle) -> list[str]:
     return [s for s in workflow.leaves if workflow.is_final(s)]
 
 
-def _appraisals(cycle: Cycle, scope: Scope) -> Iterator[Appraisal]:
-    """The cycle's final results in ``scope``, by department and employee number, streamed."""
+def _appraisals(
+    cycle: Cycle, scope: Scope, offset: int = 0, limit: int | None = None
+) -> Iterator[Appraisal]:
+    """The cycle's final results in ``scope``, by department and employee number, streamed
+    (or one page of them)."""
     query = (
         select(Appraisal)
         .options(joinedload(Appraisal.employee))
@@ -65,6 +71,8 @@ def _appraisals(cycle: Cycle, scope: Scope) -> Iterator[Appraisal]:
     )
     if scope.departments is not None:
         query = query.where(Appraisal.department_id.in_(scope.departments))
+    if limit is not None:
+        query = query.offset(offset).limit(limit)
     yield from db.session.scalars(query)
 
 
@@ -76,10 +84,17 @@ def _text(value: Any, language: str) -> str:
     return str(value or "")
 
 
-def rows(defs: DefinitionSet, cycle: Cycle, scope: Scope, language: str) -> Iterator[list[Any]]:
+def rows(
+    defs: DefinitionSet,
+    cycle: Cycle,
+    scope: Scope,
+    language: str,
+    offset: int = 0,
+    limit: int | None = None,
+) -> Iterator[list[Any]]:
     """The sheet's rows (without the header); the live tree names departments and positions."""
     departments = defs.departments
-    for a in _appraisals(cycle, scope):
+    for a in _appraisals(cycle, scope, offset, limit):
         result = a.result or {}
         grade = result.get("grade") or {}
         bonus = result.get("bonus") or {}

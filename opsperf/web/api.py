@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, make_response, request
@@ -20,7 +21,7 @@ from opsperf.engine.forms import FieldError, withheld
 from opsperf.errors import PermissionDenied, ValidationFailed
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
-from opsperf.services import calibration, follow_ups, logins, tasks
+from opsperf.services import calibration, follow_ups, logins, payout, tasks
 from opsperf.services import cycles as cycles_svc
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
@@ -391,6 +392,23 @@ def calibration_sign_off(cycle_id: int) -> Any:
             "departments": done.departments,
         }
     )
+
+
+@bp.get("/cycles/<int:cycle_id>/payout")
+def payout_rows(cycle_id: int) -> Any:
+    """The payout sheet's rows as JSON, a page at a time (?department=, ?page=, ?per_page=);
+    amounts as decimal strings, rounded as the policy says."""
+    cycle, scope = _scope(cycle_id, (request.args.get("department") or "")[:64])
+    number, per_page = int_arg("page", 1), int_arg("per_page", 100, 10, 500)
+    found = payout.rows(defs(), cycle, scope, "en", (number - 1) * per_page, per_page + 1)
+    items = [
+        {
+            k: (str(v) if isinstance(v, Decimal) else v)
+            for k, v in zip(payout.KEYS, row, strict=True)
+        }
+        for row in found
+    ]
+    return jsonify({"items": items[:per_page], "page": number, "more": len(items) > per_page})
 
 
 @bp.get("/follow-ups")
