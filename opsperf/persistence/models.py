@@ -153,6 +153,20 @@ class Appraisal(db.Model):  # type: ignore[name-defined,misc]
         # a cycle's list in launch (employee-number) order and by score, a page at a time
         Index("ix_appraisals_cycle_order", "cycle_id", "id"),
         Index("ix_appraisals_cycle_score", "cycle_id", "score"),
+        # a state's appraisals by score (the calibration board, a cycle page filtered by
+        # step): a range of the state's rows in order, not a walk of the whole cycle's scores
+        Index("ix_appraisals_cycle_state_score", "cycle_id", "state", "score"),
+        # the calibration board's one GROUP BY over a cycle's calibrated population, from the
+        # index alone (services.calibration._tally)
+        Index(
+            "ix_appraisals_cycle_state_tally",
+            "cycle_id",
+            "state",
+            "department_id",
+            "policy_snapshot_id",
+            "grade",
+            "bonus",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -46,6 +46,7 @@ from opsperf.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
+from opsperf.persistence import cache
 from opsperf.persistence.models import Appraisal, Event, User, Vote, db, utcnow
 from opsperf.services import budget, follow_ups, snapshots, steps
 from opsperf.services.context import Context, compute_due, context, get, state_chain
@@ -498,7 +499,7 @@ def approve_many(
     transaction (a refusal or a lost race rolls all of them back). Returns the votes cast, the
     appraisals that moved on, and those skipped (not theirs to approve, or approved already)."""
     signed = moved = skipped = 0
-    budget.forget()
+    cache.forget()
     with one_writer():
         for appraisal_id in appraisal_ids:
             a = get(appraisal_id)

@@ -10,13 +10,12 @@ above 1), and the arithmetic is kept on the appraisal.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from opsperf.definitions.schema import IncentivePolicy
 from opsperf.engine.scoring import money
+from opsperf.persistence.cache import per_transaction
 from opsperf.persistence.models import Appraisal, db
 from opsperf.services.context import Context
 
@@ -60,9 +59,10 @@ def pool_of(ctx: Context, states: list[str]) -> Pool | None:
     if policy is None or policy.budget is None:
         return None
     key = ("budget", a.cycle_id, a.department_id, a.policy_snapshot_id)
-    remembered: dict[Any, Pool | None] = db.session.info.setdefault("budget_pools", {})
+    remembered = per_transaction()
     if key in remembered:
-        return remembered[key]
+        pool: Pool | None = remembered[key]
+        return pool
     rows = db.session.scalars(
         select(Appraisal).where(
             Appraisal.cycle_id == a.cycle_id,
@@ -79,20 +79,6 @@ def pool_of(ctx: Context, states: list[str]) -> Pool | None:
         pool = Pool(amount, len(members), sum(_unscaled(r) for r in members.values()))
     remembered[key] = pool
     return pool
-
-
-def forget() -> None:
-    """Drop the pools read in this transaction (call when a batch begins)."""
-    db.session.info.pop("budget_pools", None)
-
-
-def _forget(session: Session, *_args: Any) -> None:
-    session.info.pop("budget_pools", None)
-
-
-# A pool is remembered for one transaction only.
-event.listen(Session, "after_commit", _forget)
-event.listen(Session, "after_soft_rollback", _forget)
 
 
 def fit(ctx: Context, states: list[str]) -> None:

@@ -31,6 +31,7 @@ from opsperf.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
+from opsperf.persistence.cache import per_transaction
 from opsperf.persistence.models import Appraisal, Cycle, Event, User, Vote, db, utcnow
 from opsperf.services import appraisals as appraisals_svc
 from opsperf.services import budget as budget_svc
@@ -152,18 +153,55 @@ class Distribution:
         return [(g, i) for g, i in self.issues if i.hard]
 
 
-def _counts(cycle: Cycle, step: CalibrationStep) -> list[tuple[str, int | None, str, int]]:
-    """(department, policy snapshot, grade, how many) over the calibrated population."""
-    rows = db.session.execute(
-        select(Appraisal.department_id, Appraisal.policy_snapshot_id, Appraisal.grade, func.count())
-        .where(
-            Appraisal.cycle_id == cycle.id,
-            Appraisal.state.in_(step.population),
-            Appraisal.grade.is_not(None),
+@dataclass(frozen=True)
+class Tally:
+    """How many of the calibrated population share a department, policy, state and grade."""
+
+    department: str
+    policy: int | None
+    state: str
+    grade: str | None
+    count: int
+    overridden: int
+    bonus: float
+
+
+def _tally(cycle: Cycle, step: CalibrationStep) -> list[Tally]:
+    """The cycle's calibrated population in one GROUP BY (department, policy, state, grade),
+    shared by the distribution, the summary and the pools of one page (per transaction)."""
+    key = ("calibration tally", cycle.id)
+    remembered = per_transaction()
+    if key not in remembered:
+        rows = db.session.execute(
+            select(
+                Appraisal.department_id,
+                Appraisal.policy_snapshot_id,
+                Appraisal.state,
+                Appraisal.grade,
+                func.count(),
+                func.count(Appraisal.override),
+                func.coalesce(func.sum(Appraisal.bonus), 0),
+            )
+            .where(Appraisal.cycle_id == cycle.id, Appraisal.state.in_(step.population))
+            .group_by(
+                Appraisal.department_id,
+                Appraisal.policy_snapshot_id,
+                Appraisal.state,
+                Appraisal.grade,
+            )
         )
-        .group_by(Appraisal.department_id, Appraisal.policy_snapshot_id, Appraisal.grade)
-    )
-    return [(d, p, str(g), n) for d, p, g, n in rows]
+        remembered[key] = [Tally(d, p, st, g, n, o, float(b or 0)) for d, p, st, g, n, o, b in rows]
+    found: list[Tally] = remembered[key]
+    return found
+
+
+def _counts(cycle: Cycle, step: CalibrationStep) -> list[tuple[str, int | None, str, int]]:
+    """(department, policy snapshot, grade, how many) over the graded calibrated population."""
+    out: Counter[tuple[str, int | None, str]] = Counter()
+    for t in _tally(cycle, step):
+        if t.grade is not None:
+            out[(t.department, t.policy, t.grade)] += t.count
+    return [(d, p, g, n) for (d, p, g), n in out.items()]
 
 
 def distribution(defs: DefinitionSet, cycle: Cycle, scope: Scope) -> Distribution:
@@ -254,28 +292,23 @@ class BudgetLine:
 
 
 def budgets(cycle: Cycle, scope: Scope) -> list[BudgetLine]:
-    """Pools of the scope's departments whose policy declares a budget (one GROUP BY)."""
+    """Pools of the scope's departments whose policy declares a budget."""
     step = step_for(cycle)
     if step is None:
         return []
-    query = select(
-        Appraisal.department_id,
-        Appraisal.policy_snapshot_id,
-        func.count(),
-        func.coalesce(func.sum(Appraisal.bonus), 0),
-    ).where(Appraisal.cycle_id == cycle.id, Appraisal.state.in_(step.population))
-    if scope.departments is not None:
-        query = query.where(Appraisal.department_id.in_(scope.departments))
-    query = query.group_by(Appraisal.department_id, Appraisal.policy_snapshot_id)
+    sums: dict[tuple[str, int], list[float]] = {}
+    for t in _tally(cycle, step):
+        if t.policy is not None and scope.covers(t.department):
+            line = sums.setdefault((t.department, t.policy), [0, 0.0])
+            line[0] += t.count
+            line[1] += t.bonus
     out = []
-    for dept, policy_id, headcount, allocated in db.session.execute(query):
-        if policy_id is None:
-            continue
+    for (dept, policy_id), (headcount, allocated) in sorted(sums.items()):
         policy: IncentivePolicy = snapshots.definition(policy_id)
-        pool = budget_svc.pool_amount(policy, dept, headcount)
+        pool = budget_svc.pool_amount(policy, dept, int(headcount))
         if pool is not None:
-            out.append(BudgetLine(dept, policy, headcount, float(allocated or 0), pool))
-    return sorted(out, key=lambda line: line.department)
+            out.append(BudgetLine(dept, policy, int(headcount), allocated, pool))
+    return out
 
 
 # --------------------------------------------------------------------------- 9-box
@@ -623,18 +656,11 @@ def board_roles(user: User) -> frozenset[str]:
 def summary(cycle: Cycle, scope: Scope) -> dict[str, Any]:
     """Counts for the board's header: in calibration, signed off, overridden."""
     step = step_for(cycle)
+    out = {"calibrating": 0, "signed": 0, "overridden": 0}
     if step is None:
-        return {"calibrating": 0, "signed": 0, "overridden": 0}
-    query = select(Appraisal.state, func.count(), func.count(Appraisal.override)).where(
-        Appraisal.cycle_id == cycle.id, Appraisal.state.in_(step.population)
-    )
-    if scope.departments is not None:
-        query = query.where(Appraisal.department_id.in_(scope.departments))
-    calibrating = signed = overridden = 0
-    for state, n, with_override in db.session.execute(query.group_by(Appraisal.state)):
-        if state == step.state:
-            calibrating += n
-        else:
-            signed += n
-        overridden += with_override
-    return {"calibrating": calibrating, "signed": signed, "overridden": overridden}
+        return out
+    for t in _tally(cycle, step):
+        if scope.covers(t.department):
+            out["calibrating" if t.state == step.state else "signed"] += t.count
+            out["overridden"] += t.overridden
+    return out
