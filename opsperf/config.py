@@ -35,6 +35,9 @@ class Defaults:
     LOGIN_WINDOW = 15 * 60
     # A set-password link works once, for this many days.
     PASSWORD_LINK_DAYS = 14
+    # A payout sheet of more rows than this is made in the background (its page shows the
+    # progress, then offers the file); smaller ones download at once.
+    PAYOUT_INLINE_ROWS = 2000
     # The address people open the app at, for links made in the background (a sheet of
     # set-password links); unset, the address of the request that asked for them.
     PUBLIC_URL: str | None = None

@@ -137,3 +137,45 @@ def test_a_broken_rule_is_named_as_a_rule_not_as_missing_values(login: Any) -> N
     assert "表单规则尚未满足" in page
     assert "请填写必填项" not in page
     assert "缺勤超过 20 天的月份请先与 HR 沟通" in page
+
+
+def test_a_cycle_without_calibration_has_an_empty_board_and_pays_final_results(
+    login: Any,
+) -> None:
+    lead = login("c100")
+    _walk(login, absences="0", complaints="0")
+    a = appraisal_of("c101")
+    cycle = a.cycle_id
+    page = lead.get(f"/cycles/{cycle}/calibration")
+    assert page.status_code == 200
+    assert "本考核周期的流程没有校准环节" in page.get_data(as_text=True)
+    assert lead.get(f"/api/v1/cycles/{cycle}/calibration").status_code == 200
+    # the result is final once the review is closed, and only then on the payout sheet
+    assert "c101" not in lead.get(f"/cycles/{cycle}/payout.csv").get_data(as_text=True)
+    assert fire(login("c101"), a.id, "close").status_code == 302
+    assert "c101" in lead.get(f"/cycles/{cycle}/payout.csv").get_data(as_text=True)
+
+
+def test_only_the_normal_path_makes_a_result_final() -> None:
+    from opsperf.definitions.calibration import result_states
+    from opsperf.definitions.schema import Workflow
+
+    flow = Workflow.model_validate(
+        {
+            "kind": "Workflow",
+            "id": "w",
+            "name": "W",
+            "states": {
+                "plan": {}, "monitor": {}, "assess": {}, "feedback": {},
+                "done": {"final": True}, "cancelled": {"final": True},
+            },
+            "transitions": [
+                {"trigger": "a", "source": "plan", "dest": "monitor", "roles": ["employee"]},
+                {"trigger": "b", "source": "monitor", "dest": "assess", "roles": ["manager"]},
+                {"trigger": "c", "source": "assess", "dest": "feedback", "roles": ["manager"]},
+                {"trigger": "d", "source": "feedback", "dest": "done", "roles": ["employee"]},
+                {"trigger": "x", "source": "*", "dest": "cancelled", "roles": ["hr"]},
+            ],
+        }
+    )  # fmt: skip
+    assert result_states(flow) == {"done"}

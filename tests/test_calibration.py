@@ -201,7 +201,7 @@ def cycle_id() -> int:
 
 def as_of(client: FlaskClient, department: str = "") -> str:
     page = board(client, department).get_data(as_text=True)
-    found = re.search(r'name="as_of" value="(\d+)"', page)
+    found = re.search(r'name="as_of" value="(\d+\.[0-9a-f]{20})"', page)
     assert found, "the board names the moment it was shown"
     return found.group(1)
 
@@ -605,10 +605,84 @@ def test_bonuses_are_scaled_pro_rata_to_the_pool(login: Any) -> None:
     assert "6,000" in page
     assert sign(lead, "east", as_of(lead, "east")).status_code == 302
     assert sign(hr, "east", as_of(hr, "east")).status_code == 302
-    # signed off: each bonus × 6,000 / 8,200, to the yuan; e00's own waits for the director
+    # signed off: each bonus × 6,000 / 8,200, down to the yuan (the pool is never overspent);
+    # e00's own waits for the director
     bonuses = {who: appraisal(ids[who]).bonus for who in EAST}
-    assert bonuses == {"e00": 2400, "e01": 1317, "e02": 878, "e03": 878, "e04": 878, "e05": 293}
+    assert bonuses == {"e00": 2400, "e01": 1317, "e02": 878, "e03": 878, "e04": 878, "e05": 292}
+    # the director signs e00 off last: the five signed before are fixed at 4,243; what is left
+    # of the pool, 1,757, is all e00 can have (2,400 × 1,757 / 2,400)
+    director = login("d00")
+    assert sign(director, "east", as_of(director, "east")).status_code == 302
+    assert appraisal(ids["e00"]).bonus == 1757
+    assert sum(appraisal(ids[who]).bonus for who in EAST) <= 6000
     scaled = appraisal(ids["e01"]).result["bonus"]["budget"]
     assert (scaled["pool"], scaled["allocated"], scaled["unscaled"]) == (6000, 8200, 1800)
     text = login("e01").get(f"/appraisals/{ids['e01']}").get_data(as_text=True)
     assert "按部门奖金池同比例缩减：1,800 × 6,000 ÷ 8,200 = 1,317" in text
+
+
+def test_a_large_payout_sheet_is_made_in_the_background(login: Any, app: Flask) -> None:
+    to_calibration(login, dict(zip(EAST, [95, 85, 84, 70, 65, 50], strict=True)))
+    hr, lead = login("h01"), login("e00")
+    assert sign(lead, "east", as_of(lead, "east"), "同意").status_code == 302
+    assert sign(hr, "east", as_of(hr, "east"), "同意").status_code == 302
+    app.config["PAYOUT_INLINE_ROWS"] = 2  # five rows are "large" here
+    response = lead.get(f"/cycles/{cycle_id()}/payout.xlsx")
+    assert response.status_code == 302
+    job_page = response.headers["Location"]
+    assert "/jobs/" in job_page
+    assert "共 5 行。" in lead.get(job_page).get_data(as_text=True)
+    sheet = lead.get(job_page.rstrip("/") + "/file")
+    assert sheet.status_code == 200
+    rows = list(load_workbook(io.BytesIO(sheet.data)).active.iter_rows(values_only=True))
+    assert {r[0] for r in rows[1:]} == {"e01", "e02", "e03", "e04", "e05"}
+    # the job and its file are the asker's (and HR's), nobody else's
+    assert login("w00").get(job_page).status_code == 403
+    assert login("w00").get(job_page.rstrip("/") + "/file").status_code == 403
+
+
+def test_nobody_changes_their_own_grade(login: Any, app: Flask) -> None:
+    from opsperf.persistence.models import User
+
+    to_calibration(login, {"e01": 95, "e02": 70})
+    with app.app_context():  # e01 also works in HR
+        db.session.query(User).filter_by(employee_no="e01").one().roles = ["hr"]
+        db.session.commit()
+    e01 = login("e01")
+    assert override(e01, "e01", "A", "我想要 A").status_code == 403
+    assert appraisal_of("e01").grade == "S"
+    page = board(e01, "east").get_data(as_text=True)
+    own, other = appraisal_of("e01").id, appraisal_of("e02").id
+    assert f'name="appraisal" value="{own}"' not in page
+    assert f'name="appraisal" value="{other}"' in page  # as HR, the others' grades
+
+
+def test_a_board_that_changed_unseen_is_refused(login: Any, app: Flask) -> None:
+    to_calibration(login, {"e01": 95, "e02": 70})
+    lead = login("e00")
+    token = as_of(lead, "east")
+    with app.app_context():  # a change the audit trail does not name (still being written)
+        from opsperf.persistence.models import Appraisal
+
+        row = db.session.get(Appraisal, appraisal_of("e02").id)
+        row.values = {**row.values, "potential": 5}
+        db.session.commit()
+    refused = sign(lead, "east", token)
+    assert refused.status_code == 409
+    assert "看板打开后内容发生了变化" in refused.get_data(as_text=True)
+    assert votes_cast() == 0
+
+
+@pytest.mark.parametrize("pack", ["subtree"], indirect=True)
+def test_a_subtree_quota_counts_every_department_above(login: Any) -> None:
+    # east alone: 1 S of 6 is within 20 %; with west under ops: 2 S of 10 = 20 % is within;
+    # a third S in west makes ops 3 of 10 = 30 %, which east's board must show too
+    points = dict(zip(EAST, [95, 70, 70, 70, 70, 50], strict=True))
+    points.update(zip(WEST, [95, 96, 70, 70], strict=True))
+    to_calibration(login, points)
+    data = board_json(login("e00"), "east")
+    assert [(i["department"], i["grade"], i["hard"]) for i in data["quota_issues"]] == [
+        ("ops", "S", True)
+    ]
+    refused = sign(login("e00"), "east", as_of(login("e00"), "east"), "理由")
+    assert refused.status_code == 422

@@ -81,3 +81,23 @@ def _after(workflow: Workflow, state: str, sign_off: TransitionDef) -> frozenset
                 stack.append(dest)
     reached.discard(state)
     return frozenset(reached)
+
+
+def result_states(workflow: Workflow) -> frozenset[str]:
+    """Where a result is final in a workflow without calibration: the final states reached on
+    the normal path from the start (a transition from ``*``, such as a cancellation, does not
+    count)."""
+    edges: dict[str, set[str]] = {}
+    for t in workflow.transitions:
+        dest = statetree.initial_leaf(workflow, t.dest)
+        for source in leaf_sources(workflow, t):
+            edges.setdefault(source, set()).add(dest)
+    start = statetree.initial_leaf(workflow)
+    reached, stack = {start}, [start]
+    while stack:
+        for dest in edges.get(stack.pop(), ()):
+            if dest not in reached:
+                reached.add(dest)
+                stack.append(dest)
+    leaves = statetree.leaves(workflow)
+    return frozenset(p for p in reached if leaves[p].final)

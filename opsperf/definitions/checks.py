@@ -803,6 +803,15 @@ def _board_fields(
             found = fields.get(name)
             if found is None:
                 out.append(_unknown(item, f_at, f"field of form '{form_id}'", name, fields))
+            elif found.compute is not None:
+                out.append(
+                    item.at(
+                        f_at,
+                        "error",
+                        f"field '{name}' of form '{form_id}' is computed; the board counts "
+                        "and shows stored values: name a field people fill in",
+                    )
+                )
             elif numeric and not isinstance(found, NumberField | RatingField):
                 out.append(
                     item.at(

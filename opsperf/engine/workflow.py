@@ -14,7 +14,7 @@ from typing import Any
 from transitions import EventData, Machine, MachineError
 
 from opsperf.definitions import org, statetree
-from opsperf.definitions.calibration import CalibrationStep, step_of
+from opsperf.definitions.calibration import CalibrationStep, result_states, step_of
 from opsperf.definitions.schema import State, TransitionDef, Workflow
 from opsperf.engine import failures
 from opsperf.errors import ExpressionError, TransitionNotAllowed
@@ -39,6 +39,11 @@ class CompiledWorkflow:
         self.by_trigger: dict[str, list[TransitionDef]] = {}
         self.roles: frozenset[str] = frozenset(org.named_roles(definition))
         self.calibration: CalibrationStep | None = step_of(definition)
+        # where a result is final: after the calibration's sign-off, else a final state reached
+        # on the normal path (not a cancellation from anywhere)
+        self.result_final: frozenset[str] = (
+            self.calibration.after if self.calibration else result_states(definition)
+        )
         self.machine = Machine(
             model=None,
             states=list(self.leaves),

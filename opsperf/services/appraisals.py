@@ -493,16 +493,26 @@ def fire(
 
 
 def approve_many(
-    appraisal_ids: Sequence[int], user: User, trigger: str, comment: str | None
+    appraisal_ids: Sequence[int],
+    user: User,
+    trigger: str,
+    comment: str | None,
+    versions: Mapping[int, int] | None = None,
 ) -> tuple[int, int, int]:
     """Approve ``trigger`` on each appraisal that is ``user``'s to approve now, in one
-    transaction (a refusal or a lost race rolls all of them back). Returns the votes cast, the
+    transaction (a refusal or a lost race rolls all of them back). ``versions``: the version
+    each must still be at (what the approver was shown). Returns the votes cast, the
     appraisals that moved on, and those skipped (not theirs to approve, or approved already)."""
     signed = moved = skipped = 0
     cache.forget()
     with one_writer():
         for appraisal_id in appraisal_ids:
             a = get(appraisal_id)
+            if versions is not None and versions.get(a.id) != a.version:
+                raise Conflict(
+                    "%(name)s's appraisal changed since it was shown; nothing was changed",
+                    name=a.employee.name,
+                )
             ctx = context(a)
             if not can_view(ctx, user):
                 skipped += 1
@@ -514,6 +524,8 @@ def approve_many(
             if action is None or not action.enabled:
                 skipped += 1
                 continue
+            if action.comment == "required" and not comment:
+                raise ValidationFailed("a comment is required for this step")
             state = a.state
             t = ctx.workflow.transition(state, trigger)
             with db.session.no_autoflush:
@@ -607,7 +619,7 @@ def _move(ctx: Context, t: TransitionDef, user: User, comment: str | None) -> No
     if _makes_final(ctx, source, t):
         step = ctx.workflow.calibration
         if step is not None:
-            budget.fit(ctx, step.population)
+            budget.fit(ctx, step.state, step.population)
             if changes is not None:
                 changes["bonus"] = a.bonus
         follow_ups.create_for(ctx)
@@ -631,7 +643,7 @@ def _makes_final(ctx: Context, source: str, t: TransitionDef) -> bool:
     step = ctx.workflow.calibration
     if step is not None:
         return source == step.state and t.trigger == step.sign_off.trigger
-    return ctx.final and ctx.appraisal.result is not None
+    return ctx.appraisal.state in ctx.workflow.result_final and ctx.appraisal.result is not None
 
 
 def compute_scores(ctx: Context) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from opsperf.definitions.schema import IncentivePolicy
+from opsperf.definitions.schema import IncentivePolicy, Rounding
 from opsperf.engine.scoring import money
 from opsperf.persistence.cache import per_transaction
 from opsperf.persistence.models import Appraisal, db
@@ -24,14 +24,21 @@ from opsperf.services.context import Context
 class Pool:
     amount: float
     headcount: int
-    allocated: float  # the policy's bonuses before any scaling
+    fixed: float  # bonuses already signed off (scaled or not): they stay as they are
+    open: float  # the policy's bonuses of those signed now or still in calibration
+
+    @property
+    def allocated(self) -> float:
+        return self.fixed + self.open
 
     @property
     def factor(self) -> float:
-        """What bonuses are multiplied by to fit (1: they fit)."""
-        if self.allocated <= self.amount or self.allocated <= 0:
+        """What the open bonuses are multiplied by to fit what is left of the pool (1: they
+        fit; never above 1, never below 0)."""
+        left = max(0.0, self.amount - self.fixed)
+        if self.open <= left or self.open <= 0:
             return 1.0
-        return self.amount / self.allocated
+        return left / self.open
 
 
 def pool_amount(policy: IncentivePolicy, department_id: str, headcount: int) -> float | None:
@@ -51,57 +58,63 @@ def _unscaled(a: Appraisal) -> float:
     return float(amount) if isinstance(amount, int | float) else float(a.bonus or 0)
 
 
-def pool_of(ctx: Context, states: list[str]) -> Pool | None:
-    """The pool of the appraisal's department under its policy, with what is allocated (one
-    read of the department's calibrated population, remembered for the transaction: a batch
-    sign-off reads it once per department)."""
+def pool_of(ctx: Context, step_state: str, states: list[str]) -> Pool | None:
+    """The pool of the appraisal's department under its policy: the bonuses already signed off
+    are fixed; those in calibration (and this one, signed now) share what is left. One read of
+    the department's calibrated population, remembered for the transaction, so that a batch
+    sign-off shares one factor per department."""
     a, policy = ctx.appraisal, ctx.policy
     if policy is None or policy.budget is None:
         return None
     key = ("budget", a.cycle_id, a.department_id, a.policy_snapshot_id)
     remembered = per_transaction()
     if key in remembered:
-        pool: Pool | None = remembered[key]
-        return pool
+        found: Pool | None = remembered[key]
+        return found
     rows = db.session.scalars(
         select(Appraisal).where(
             Appraisal.cycle_id == a.cycle_id,
             Appraisal.department_id == a.department_id,
             Appraisal.policy_snapshot_id == a.policy_snapshot_id,
             Appraisal.state.in_(states),
+            Appraisal.id != a.id,
         )
     ).all()
-    members = {r.id: r for r in rows}
-    members[a.id] = a
-    amount = pool_amount(policy, a.department_id, len(members))
-    pool = None
-    if amount is not None:
-        pool = Pool(amount, len(members), sum(_unscaled(r) for r in members.values()))
+    fixed = sum(float(r.bonus or 0) for r in rows if r.state != step_state)
+    open_ = _unscaled(a) + sum(_unscaled(r) for r in rows if r.state == step_state)
+    amount = pool_amount(policy, a.department_id, len(rows) + 1)
+    pool = None if amount is None else Pool(amount, len(rows) + 1, fixed, open_)
     remembered[key] = pool
     return pool
 
 
-def fit(ctx: Context, states: list[str]) -> None:
-    """Scale the appraisal's bonus to the pool when the policy says so (not committed)."""
+def fit(ctx: Context, step_state: str, states: list[str]) -> None:
+    """Scale the appraisal's bonus to the pool when the policy says so (not committed). A
+    scaled amount is rounded down to the policy's unit, so the pool is never overspent."""
     a, policy = ctx.appraisal, ctx.policy
     if policy is None or policy.budget is None or not policy.budget.fit or a.bonus is None:
         return
-    pool = pool_of(ctx, states)
+    pool = pool_of(ctx, step_state, states)
     if pool is None:
         return
     unscaled = _unscaled(a)
     factor = pool.factor
-    amount = money(unscaled * factor, policy.rounding)
+    rounding = policy.rounding if factor >= 1 else Rounding(unit=policy.rounding.unit, mode="down")
+    amount = money(unscaled * factor, rounding)
     result = dict(a.result or {})
     bonus = dict(result.get("bonus") or {})
     bonus["budget"] = {
         "pool": pool.amount,
         "headcount": pool.headcount,
         "allocated": round(pool.allocated, 2),
+        "fixed": round(pool.fixed, 2),
         "factor": round(factor, 6),
         "unscaled": unscaled,
         "amount": amount,
-        "formula": f"{unscaled:.2f} × {pool.amount:.2f} / {pool.allocated:.2f} = {amount:.2f}"
+        "formula": (
+            f"{unscaled:.2f} × ({pool.amount:.2f} − {pool.fixed:.2f}) / {pool.open:.2f} = "
+            f"{amount:.2f}"
+        )
         if factor < 1
         else f"{pool.allocated:.2f} ≤ {pool.amount:.2f}: {unscaled:.2f}",
     }

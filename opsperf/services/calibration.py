@@ -10,6 +10,7 @@ whole cycle. Every count is one ``GROUP BY`` over the cycle's appraisals (bounde
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
+from opsperf.definitions import org
 from opsperf.definitions.calibration import CalibrationStep
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import GLOBAL_ROLES, IncentivePolicy
@@ -244,10 +246,13 @@ def _groups(
             if scope.covers(dept):
                 per.setdefault(dept, Counter())[grade] += n
         return [Group(d, policy, c) for d, c in sorted(per.items())]
-    # subtree: the board's root with everything below it; the whole company: each top department
-    roots = (
-        [scope.root] if scope.root else [d.id for d in defs.departments.values() if not d.parent]
-    )
+    # subtree: the board's root and each department above it, with everything below (signing
+    # sub-departments one at a time must not slip past a parent's quota); the whole company:
+    # each top department
+    if scope.root:
+        roots = org.ancestors(defs, scope.root)
+    else:
+        roots = [d.id for d in defs.departments.values() if not d.parent]
     out = []
     for root in roots:
         members = set(subtree(defs, [root]))
@@ -391,7 +396,9 @@ def board_rows(items: Sequence[Appraisal], user: User) -> list[BoardRow]:
     for a in items:
         ctx = context(a)
         step = ctx.workflow.calibration
-        roles = appraisals_svc.roles_of(ctx, user) | board_roles(user)
+        roles = appraisals_svc.roles_of(ctx, user)
+        if a.employee_id != user.id:  # on their own row a head is the person appraised
+            roles |= board_roles(user)
         hidden = withheld(ctx.form, roles)
         fields = step.rules.show if step else []
         shown = {f: (a.values or {}).get(f) for f in fields if f not in hidden}
@@ -434,6 +441,8 @@ def may_override(ctx: Context, user: User) -> bool:
         return False
     if ctx.policy is None or not ctx.policy.grades or ctx.appraisal.score is None:
         return False
+    if user.id == ctx.appraisal.employee_id:
+        return False  # nobody calibrates their own grade
     return bool(appraisals_svc.roles_of(ctx, user) & set(step.rules.override))
 
 
@@ -544,12 +553,42 @@ def stale(cycle: Cycle, step: CalibrationStep, scope: Scope, as_of: int) -> list
     )
 
 
+def board_token(cycle: Cycle, scope: Scope) -> str:
+    """What a board was shown as: the newest event then, and a digest of the versions of the
+    scope's appraisals in calibration. A sign-off from the board posts it back."""
+    step = step_for(cycle)
+    versions = _versions(cycle, step, scope) if step else {}
+    return f"{latest_event_id()}.{_digest(versions)}"
+
+
+def _versions(cycle: Cycle, step: CalibrationStep, scope: Scope) -> dict[int, int]:
+    """The version of every appraisal in calibration in ``scope`` (one indexed read)."""
+    query = select(Appraisal.id, Appraisal.version).where(
+        Appraisal.cycle_id == cycle.id, Appraisal.state == step.state
+    )
+    if scope.departments is not None:
+        query = query.where(Appraisal.department_id.in_(scope.departments))
+    return {int(ident): int(version) for ident, version in db.session.execute(query)}
+
+
+def _digest(versions: dict[int, int]) -> str:
+    text = ",".join(f"{ident}:{versions[ident]}" for ident in sorted(versions))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _parse_token(token: str | None) -> tuple[int, str] | None:
+    event, _, digest = (token or "").partition(".")
+    if not (event.isascii() and event.isdigit() and len(event) <= 18 and len(digest) == 20):
+        return None
+    return int(event), digest
+
+
 def sign_off(
     defs: DefinitionSet,
     cycle: Cycle,
     user: User,
     scope: Scope,
-    as_of: int | None,
+    token: str | None,
     comment: str | None,
 ) -> SignOff:
     """Sign off every appraisal in calibration in ``scope`` that is ``user``'s to sign:
@@ -557,25 +596,21 @@ def sign_off(
     audited, in one transaction per department.
 
     Refused as a whole, before anything is written, when an appraisal of the scope changed
-    after the board was shown (``as_of``), when a hard quota is broken, or when a soft one is
-    broken and there is no comment."""
+    after the board was shown (``token``: the board's :func:`board_token`), when a hard quota
+    is broken, or when a soft one is broken and there is no comment. Each department's
+    transaction checks again that its appraisals are as they were: one that changed in
+    between stops the batch there, and the message says which departments were signed."""
     step = step_for(cycle)
     if step is None:
         raise TransitionNotAllowed("this cycle's workflow has no calibration step")
-    if as_of is None:
+    shown = _parse_token(token)
+    if shown is None:
         raise ValidationFailed(
             "the board this was signed from is not named; reload the board — nothing was changed"
         )
-    changed = stale(cycle, step, scope, as_of)
-    if changed:
-        names = _names(changed[:MAX_STALE_SHOWN])
-        more = len(changed) > MAX_STALE_SHOWN
-        raise Conflict(
-            "these appraisals changed since the board was shown: %(names)s%(more)s; reload the "
-            "board and sign off again — nothing was changed",
-            names=names,
-            more=" …" if more else "",
-        )
+    versions = _versions(cycle, step, scope)
+    if _digest(versions) != shown[1]:
+        raise _changed(stale(cycle, step, scope, shown[0]))
     text = (comment or "").strip() or None
     if text is not None:
         text = _reason(text)
@@ -596,9 +631,19 @@ def sign_off(
         )
     outcome = SignOff()
     for department, ids in _in_calibration(cycle, step, scope):
-        signed, completed, skipped = appraisals_svc.approve_many(
-            ids, user, step.sign_off.trigger, text
-        )
+        try:
+            signed, completed, skipped = appraisals_svc.approve_many(
+                ids, user, step.sign_off.trigger, text, versions
+            )
+        except Conflict as exc:
+            if not outcome.departments:
+                raise
+            raise Conflict(
+                "signed off %(done)s; then %(department)s changed meanwhile and nothing there "
+                "or after it was signed: reload the board and sign off the rest",
+                done=", ".join(outcome.departments),
+                department=department,
+            ) from exc
         outcome.signed += signed
         outcome.completed += completed
         outcome.skipped += skipped
@@ -610,6 +655,21 @@ def sign_off(
             "already or needs someone else"
         )
     return outcome
+
+
+def _changed(changed: list[Appraisal]) -> Conflict:
+    """The refusal of a board that changed, naming what changed when the audit trail says."""
+    if not changed:
+        return Conflict(
+            "the board changed since it was shown; reload it and sign off again — nothing was "
+            "changed"
+        )
+    return Conflict(
+        "these appraisals changed since the board was shown: %(names)s%(more)s; reload the "
+        "board and sign off again — nothing was changed",
+        names=_names(changed[:MAX_STALE_SHOWN]),
+        more=" …" if len(changed) > MAX_STALE_SHOWN else "",
+    )
 
 
 def _in_calibration(

@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from opsperf.definitions import org
+from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import GLOBAL_ROLES, Text
 from opsperf.engine.text import COMMENT_LIMIT, untypable
 from opsperf.errors import NotFound, PermissionDenied, ValidationFailed
@@ -96,19 +98,30 @@ def _owner(ctx: Context, role: str) -> int | None:
 # --------------------------------------------------------------------------- who sees what
 
 
-def _visible(user: User) -> ColumnElement[bool]:
-    """The items ``user`` may see: HR and administrators all; others those they own, those
-    for their role, their own and their reports'."""
+def _visible(user: User, defs: DefinitionSet) -> ColumnElement[bool]:
+    """The items ``user`` may see: HR and administrators all; others those they own, their
+    own, their reports', and those owned by a custom role they hold where it counts."""
     if user.has_role("hr") or user.has_role("admin"):
         return ~false()
-    roles = [r for r in (user.roles or []) if r not in GLOBAL_ROLES]
     reports = select(Appraisal.id).where(Appraisal.manager_id == user.id)
     return or_(
         FollowUp.owner_id == user.id,
         FollowUp.employee_id == user.id,
         FollowUp.appraisal_id.in_(reports),
-        FollowUp.owner_role.in_(roles) if roles else false(),
+        _role_items(user, defs),
     )
+
+
+def _role_items(user: User, defs: DefinitionSet) -> ColumnElement[bool]:
+    """Items owned by a custom role ``user`` holds, in the departments where it counts."""
+    declared = org.declarations(defs)
+    conditions = []
+    for role in user.roles or []:
+        if role in GLOBAL_ROLES or role not in declared:
+            continue
+        where = [d for d in defs.departments if org.counts_in(declared[role], d, defs)]
+        conditions.append((FollowUp.owner_role == role) & FollowUp.department_id.in_(where))
+    return or_(*conditions) if conditions else false()
 
 
 def may_update(user: User, item: FollowUp) -> bool:
@@ -117,7 +130,7 @@ def may_update(user: User, item: FollowUp) -> bool:
         return True
     if item.owner_id == user.id:
         return True
-    if item.owner_id is None and user.has_role(item.owner_role):
+    if item.owner_id is None and item.owner_role in GLOBAL_ROLES and user.has_role(item.owner_role):
         return True
     return item.appraisal.manager_id == user.id
 
@@ -131,9 +144,11 @@ class FollowUpFilter:
     mine: bool = False
 
 
-def page(user: User, only: FollowUpFilter, number: int = 1, per_page: int = 50) -> Page[FollowUp]:
+def page(
+    defs: DefinitionSet, user: User, only: FollowUpFilter, number: int = 1, per_page: int = 50
+) -> Page[FollowUp]:
     """The items ``user`` may see that pass the filter, soonest due first, one page."""
-    query = select(FollowUp).where(_visible(user))
+    query = select(FollowUp).where(_visible(user, defs))
     if only.status in STATUSES:
         query = query.where(FollowUp.status == only.status)
     if only.department:
@@ -160,25 +175,27 @@ def page(user: User, only: FollowUpFilter, number: int = 1, per_page: int = 50) 
     return current
 
 
-def of_appraisal(appraisal_id: int) -> list[FollowUp]:
-    """An appraisal's items (a handful: one per action its grade calls for)."""
+def of_appraisal(defs: DefinitionSet, appraisal_id: int, user: User) -> list[FollowUp]:
+    """An appraisal's items ``user`` may see (a handful: one per action its grade calls for)."""
     return list(
         db.session.scalars(
             select(FollowUp)
             .options(joinedload(FollowUp.owner))
-            .where(FollowUp.appraisal_id == appraisal_id)
+            .where(FollowUp.appraisal_id == appraisal_id, _visible(user, defs))
             .order_by(FollowUp.id)
         )
     )
 
 
-def open_before(appraisal: Appraisal) -> list[FollowUp]:
-    """The person's items still open from earlier cycles, shown beside a new plan (PDCA)."""
+def open_before(defs: DefinitionSet, appraisal: Appraisal, user: User) -> list[FollowUp]:
+    """The person's items still open from earlier cycles that ``user`` may see, shown beside a
+    new plan (PDCA)."""
     return list(
         db.session.scalars(
             select(FollowUp)
             .options(joinedload(FollowUp.owner))
             .where(
+                _visible(user, defs),
                 FollowUp.employee_id == appraisal.employee_id,
                 FollowUp.status == "open",
                 FollowUp.cycle_id != appraisal.cycle_id,
@@ -202,18 +219,20 @@ def due_for(user: User, limit: int = 10) -> list[FollowUp]:
     )
 
 
-def get(item_id: int, user: User) -> FollowUp:
+def get(defs: DefinitionSet, item_id: int, user: User) -> FollowUp:
     item = db.session.get(FollowUp, item_id)
     if item is None or not db.session.scalar(
-        select(func.count()).where(FollowUp.id == item_id, _visible(user))
+        select(func.count()).where(FollowUp.id == item_id, _visible(user, defs))
     ):
         raise NotFound("follow-up %(id)s does not exist", id=item_id)
     return item
 
 
-def update(item_id: int, user: User, status: str, note: str | None) -> FollowUp:
+def update(
+    defs: DefinitionSet, item_id: int, user: User, status: str, note: str | None
+) -> FollowUp:
     """Set an item's status and add to its notes (who and when are written with the note)."""
-    item = get(item_id, user)
+    item = get(defs, item_id, user)
     if not may_update(user, item):
         raise PermissionDenied("only its owner, the manager or HR update this follow-up")
     if status not in STATUSES:

@@ -6,22 +6,24 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import IncentivePolicy, Text
 from opsperf.engine.scoring import money_decimal
-from opsperf.persistence.models import Appraisal, Cycle, db
-from opsperf.services import exports, snapshots
-from opsperf.services.calibration import Scope, step_for
+from opsperf.errors import NotFound
+from opsperf.persistence.models import Appraisal, Cycle, Job, User, db
+from opsperf.services import exports, jobs, snapshots
+from opsperf.services.calibration import Scope
 from opsperf.services.context import compiled_workflow
 
 BATCH = 500
+PAYOUT_JOB = "payout_sheet"
 
 KEYS = ["employee_no", "name", "department", "position", "score", "grade", "original_grade",
         "override_reason", "bonus_multiplier", "bonus_coefficient", "bonus", "actions",
@@ -45,12 +47,25 @@ def disposition(name: str) -> str:
 
 def _final_states(cycle: Cycle) -> list[str]:
     """Where a result is final: signed off at calibration, or (a workflow without it) a final
-    state reached with a score."""
-    step = step_for(cycle)
-    if step is not None:
-        return sorted(step.after)
-    workflow = compiled_workflow(cycle.workflow_snapshot_id or 0)
-    return [s for s in workflow.leaves if workflow.is_final(s)]
+    state reached on the normal path — a cancelled appraisal is not paid."""
+    return sorted(compiled_workflow(cycle.workflow_snapshot_id or 0).result_final)
+
+
+def _final(cycle: Cycle, scope: Scope) -> Any:
+    """The condition of the final results of ``scope``."""
+    condition = (
+        (Appraisal.cycle_id == cycle.id)
+        & Appraisal.state.in_(_final_states(cycle))
+        & Appraisal.score.is_not(None)
+    )
+    if scope.departments is not None:
+        condition &= Appraisal.department_id.in_(scope.departments)
+    return condition
+
+
+def count(cycle: Cycle, scope: Scope) -> int:
+    """How many rows the sheet has."""
+    return int(db.session.scalar(select(func.count()).where(_final(cycle, scope))) or 0)
 
 
 def _appraisals(
@@ -61,16 +76,10 @@ def _appraisals(
     query = (
         select(Appraisal)
         .options(joinedload(Appraisal.employee))
-        .where(
-            Appraisal.cycle_id == cycle.id,
-            Appraisal.state.in_(_final_states(cycle)),
-            Appraisal.score.is_not(None),
-        )
+        .where(_final(cycle, scope))
         .order_by(Appraisal.department_id, Appraisal.id)
         .execution_options(yield_per=BATCH)
     )
-    if scope.departments is not None:
-        query = query.where(Appraisal.department_id.in_(scope.departments))
     if limit is not None:
         query = query.offset(offset).limit(limit)
     yield from db.session.scalars(query)
@@ -149,10 +158,54 @@ def xlsx(defs: DefinitionSet, cycle: Cycle, scope: Scope, language: str) -> byte
 
 def csv_text(defs: DefinitionSet, cycle: Cycle, scope: Scope, language: str) -> str:
     """The sheet as CSV, with a byte-order mark first (Excel then reads UTF-8)."""
+    return _csv(header(language), rows(defs, cycle, scope, language))
+
+
+def _csv(head: Sequence[str], body: Iterable[Sequence[Any]]) -> str:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(header(language))
-    for row in rows(defs, cycle, scope, language):
+    writer.writerow(head)
+    for row in body:
         writer.writerow(["" if v is None else exports.safe_cell(v) for v in row])
     return out.getvalue()
+
+
+def create_job(actor: User, cycle: Cycle, scope: Scope, kind: str, language: str) -> Job:
+    """A payout sheet too large to make in a request, made in the background."""
+    params = {
+        "cycle_id": cycle.id,
+        "root": scope.root,
+        "departments": list(scope.departments) if scope.departments is not None else None,
+        "kind": kind,
+        "lang": language,
+    }
+    return jobs.create(PAYOUT_JOB, actor, params=params, subject=f"payout:{cycle.id}")
+
+
+@jobs.handler(PAYOUT_JOB)
+def payout_job(defs: DefinitionSet, job: Job, progress: jobs.Progress) -> dict[str, Any]:
+    """Make the sheet a job's parameters name, reporting progress every 500 rows."""
+    params = job.params
+    cycle = db.session.get(Cycle, int(params["cycle_id"]))
+    if cycle is None:
+        raise NotFound("cycle %(id)s does not exist", id=params["cycle_id"])
+    departments = params.get("departments")
+    scope = Scope(params.get("root"), tuple(departments) if departments is not None else None)
+    language, kind = str(params.get("lang", "zh")), str(params.get("kind", "xlsx"))
+    total = count(cycle, scope)
+    progress(0, total)
+
+    def counted() -> Iterator[list[Any]]:
+        for done, row in enumerate(rows(defs, cycle, scope, language), 1):
+            if done % BATCH == 0:
+                progress(done, total)
+            yield row
+
+    if kind == "csv":
+        job.output = _csv(header(language), counted()).encode("utf-8")
+    else:
+        job.output = exports.xlsx("payout", header(language), counted())
+    job.output_name = filename(cycle, scope, kind)
+    progress(total, total)
+    return {"rows": total}

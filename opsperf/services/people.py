@@ -123,16 +123,27 @@ def person(person_id: int) -> User:
     return found
 
 
+def attributes_for(defs: DefinitionSet, editor: User) -> dict[str, PersonAttribute]:
+    """The declared attributes ``editor`` may read (their ``read`` names a role they hold)."""
+    return {
+        ident: attribute
+        for ident, attribute in defs.attributes().items()
+        if any(editor.has_role(role) for role in attribute.read)
+    }
+
+
 def save_attributes(
-    defs: DefinitionSet, person_id: int, posted: Mapping[str, str]
+    defs: DefinitionSet, editor: User, person_id: int, posted: Mapping[str, str]
 ) -> tuple[User, dict[str, RowProblem]]:
-    """Store the declared attributes posted for one person (the admin page's form; an empty
-    field clears the value). With any problem nothing is stored and the problems come back,
-    by attribute id, for the form to show beside each field."""
+    """Store the attributes ``editor`` may read, as posted for one person (the admin page's
+    form; an empty field clears the value; the others stay as they are). With any problem
+    nothing is stored and the problems come back, by attribute id, for the form to show
+    beside each field."""
     found = person(person_id)
-    row = {f"{ATTRIBUTE}{ident}": (posted.get(ident) or "").strip() for ident in defs.attributes()}
+    shown = attributes_for(defs, editor)
+    row = {f"{ATTRIBUTE}{ident}": (posted.get(ident) or "").strip() for ident in shown}
     problems: dict[str, RowProblem] = {}
-    for ident, attribute in defs.attributes().items():
+    for ident, attribute in shown.items():
         value = row[f"{ATTRIBUTE}{ident}"]
         if untypable(value):
             problems[ident] = RowProblem(

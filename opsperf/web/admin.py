@@ -47,7 +47,7 @@ def people() -> Any:
         filtered=only != people_svc.PeopleFilter(),
         defs=definitions,
         without_password=people_svc.count_without_password(),
-        attributes=definitions.attributes(),
+        attributes=people_svc.attributes_for(definitions, user()),
         link_days=int(current_app.config["PASSWORD_LINK_DAYS"]),
     )
 
@@ -92,14 +92,14 @@ def attributes(person_id: int) -> Any:
     """One person's declared attributes (monthly salary, quota, level), as the import fills
     them; an empty field clears the value."""
     definitions = defs()
-    declared = definitions.attributes()
+    declared = people_svc.attributes_for(definitions, user())
     if request.method == "GET":
         person = people_svc.person(person_id)
         stored = person.attributes or {}
         values = {i: "" if stored.get(i) is None else _shown(stored[i]) for i in declared}
         return render("admin/attributes.html", person=person, declared=declared, values=values)
     values = {i: request.form.get(f"attr-{i}", "")[:1000] for i in declared}
-    person, problems = people_svc.save_attributes(definitions, person_id, values)
+    person, problems = people_svc.save_attributes(definitions, user(), person_id, values)
     if problems:
         shown = {i: _(p.template, **p.params) for i, p in problems.items()}
         page = render(

@@ -344,7 +344,7 @@ def calibration_board(cycle_id: int) -> Any:
         {
             "cycle": {"id": cycle.id, "name": cycle.name},
             "department": scope.root,
-            "as_of": calibration.latest_event_id(),
+            "as_of": calibration.board_token(cycle, scope),
             "summary": calibration.summary(cycle, scope),
             "not_yet_in_calibration": shares.waiting,
             "distribution": [
@@ -375,14 +375,8 @@ def calibration_sign_off(cycle_id: int) -> Any:
     """Sign off the scope's calibration: {"department": "...", "as_of": N, "comment": "..."}."""
     body = _json()
     cycle, scope = _scope(cycle_id, _text_of(body, "department")[:64])
-    as_of = body.get("as_of")
     done = calibration.sign_off(
-        defs(),
-        cycle,
-        _user(),
-        scope,
-        as_of if isinstance(as_of, int) and not isinstance(as_of, bool) and as_of >= 0 else None,
-        _text_of(body, "comment"),
+        defs(), cycle, _user(), scope, _text_of(body, "as_of")[:64], _text_of(body, "comment")
     )
     return jsonify(
         {
@@ -418,7 +412,9 @@ def follow_up_list() -> Any:
     only = follow_ups.FollowUpFilter(
         status=status if status in (*follow_ups.STATUSES, "all") else "open"
     )
-    page = follow_ups.page(_user(), only, int_arg("page", 1), int_arg("per_page", 50, 10, 200))
+    page = follow_ups.page(
+        defs(), _user(), only, int_arg("page", 1), int_arg("per_page", 50, 10, 200)
+    )
     return jsonify(
         {
             "items": [follow_ups.as_json(item) for item in page.items],
@@ -434,7 +430,9 @@ def follow_up_update(item_id: int) -> Any:
     """Update a follow-up: {"status": "done", "note": "..."}."""
     me = _user()
     body = _json()
-    item = follow_ups.update(item_id, me, _text_of(body, "status")[:16], _text_of(body, "note"))
+    item = follow_ups.update(
+        defs(), item_id, me, _text_of(body, "status")[:16], _text_of(body, "note")
+    )
     return jsonify(follow_ups.as_json(item))
 
 

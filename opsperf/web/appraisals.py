@@ -16,7 +16,7 @@ from opsperf.services import calibration, follow_ups
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.web import appraisal_view
-from opsperf.web.helpers import error_text, int_arg, lang, render, texts, user
+from opsperf.web.helpers import defs, error_text, int_arg, lang, render, texts, user
 from opsperf.web.widgets import Timeline, Widgets
 
 bp = Blueprint("appraisals", __name__, url_prefix="/appraisals")
@@ -55,9 +55,9 @@ def _page(
         "actions": svc.actions_for(ctx, me, svc.guard_values(ctx, evaluation)),
         "approvals": svc.approval_status(ctx),
         "provisional": calibration.provisional(ctx),
-        "follow_ups": follow_ups.of_appraisal(ctx.appraisal.id),
+        "follow_ups": follow_ups.of_appraisal(defs(), ctx.appraisal.id, me),
         "earlier": (
-            follow_ups.open_before(ctx.appraisal)
+            follow_ups.open_before(defs(), ctx.appraisal, me)
             if ctx.appraisal.state == ctx.workflow.initial
             else []
         ),

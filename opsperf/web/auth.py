@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -12,15 +11,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from opsperf.errors import ValidationFailed
 from opsperf.persistence.models import db
 from opsperf.services import logins, passwords
-from opsperf.web.helpers import LANGUAGES, error_text, login_limits, render, user
+from opsperf.web.helpers import LANGUAGES, error_text, login_limits, render, safe_next, user
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target: str | None) -> str:
-    if target and not urlsplit(target).netloc and target.startswith("/"):
-        return target
-    return url_for("home.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -44,7 +37,7 @@ def login() -> Any:
         if found is not None:
             session.clear()  # a new session, and with it a new CSRF token
             login_user(found, remember=bool(request.form.get("remember")))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         flash(_("Employee number, e-mail or password is wrong."), "error")
         return render("auth/login.html", login=login_name), 401
     return render("auth/login.html", login=login_name)
@@ -69,7 +62,7 @@ def language(code: str) -> Any:
     if current_user.is_authenticated:
         current_user.language = code
         db.session.commit()
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
 def _page(template: str, **context: Any) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_required
 
+from opsperf import worker
 from opsperf.errors import (
     Conflict,
     NotFound,
@@ -18,11 +19,12 @@ from opsperf.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
-from opsperf.persistence.models import Cycle
+from opsperf.persistence.models import Appraisal, Cycle
 from opsperf.services import calibration as svc
 from opsperf.services import cycles as cycles_svc
 from opsperf.services import payout
 from opsperf.services.context import compiled_workflow
+from opsperf.services.pages import Page
 from opsperf.web.helpers import defs, error_text, int_arg, lang, render, text_arg, user
 
 bp = Blueprint("calibration", __name__)
@@ -52,14 +54,16 @@ def _board(
     grade = text_arg("grade", 16)
     only = cycles_svc.AppraisalFilter(
         departments=scope.departments or (),
-        state=step.state if step else "\0",
+        state=step.state if step else "",
         grade=grade,
         search=text_arg("q"),
         sort=sort if sort in SORTS else "score",
     )
-    page = cycles_svc.appraisals_page(
-        cycle, only, int_arg("page", 1), int_arg("per_page", 50, 10, 200)
-    )
+    per_page = int_arg("per_page", 50, 10, 200)
+    if step is None:  # nothing is calibrated: an empty list, not the whole cycle
+        page: Page[Appraisal] = Page.of(1, per_page, 0)
+    else:
+        page = cycles_svc.appraisals_page(cycle, only, int_arg("page", 1), per_page)
     me = user()
     rows = svc.board_rows(page.items, me)
     html = render(
@@ -79,7 +83,7 @@ def _board(
         grades=cycles_svc.grades(definitions, cycle),
         rows=rows,
         labels=svc.column_labels(cycle, rows),
-        as_of=svc.latest_event_id(),
+        as_of=svc.board_token(cycle, scope),
         comment=comment,
         typed=typed or {},
     )
@@ -109,7 +113,7 @@ def sign_off(cycle_id: int) -> Any:
     """Sign off the calibration of the board's scope in one action."""
     cycle = cycles_svc.get(cycle_id)
     scope = _scope(cycle, request.form)
-    as_of = _number(request.form.get("as_of"))
+    as_of = request.form.get("as_of", "")[:64]
     comment = request.form.get("comment", "")[:4000]
     try:
         done = svc.sign_off(defs(), cycle, user(), scope, as_of, comment)
@@ -168,6 +172,10 @@ def payout_sheet(cycle_id: int, kind: str) -> Any:
     """The bonus list for payroll: signed-off results of the scope, as values."""
     cycle = cycles_svc.get(cycle_id)
     scope = _scope(cycle)
+    if payout.count(cycle, scope) > int(current_app.config["PAYOUT_INLINE_ROWS"]):
+        job = payout.create_job(user(), cycle, scope, kind, lang())
+        worker.enqueue(job.id)
+        return redirect(url_for("jobs.view", job_id=job.id))
     name = payout.filename(cycle, scope, kind)
     if kind == "csv":
         body: Any = payout.csv_text(defs(), cycle, scope, lang())

@@ -12,7 +12,7 @@ from flask_login import login_required
 from opsperf.errors import N_, ValidationFailed
 from opsperf.persistence.models import utcnow
 from opsperf.services import follow_ups as svc
-from opsperf.web.helpers import defs, error_text, int_arg, render, text_arg, user
+from opsperf.web.helpers import defs, error_text, int_arg, render, safe_next, text_arg, user
 
 bp = Blueprint("follow_ups", __name__, url_prefix="/follow-ups")
 STATUS_NAMES = {
@@ -30,6 +30,7 @@ def _helpers() -> dict[str, Any]:
         "may_update": lambda item: svc.may_update(user(), item),
         "status_names": {k: _(v) for k, v in STATUS_NAMES.items()},
         "today": utcnow().date(),
+        "follow_up_label": svc.label_of,
     }
 
 
@@ -47,7 +48,7 @@ def _filter() -> svc.FollowUpFilter:
 
 def _list(status: int = 200) -> Any:
     only = _filter()
-    page = svc.page(user(), only, int_arg("page", 1), int_arg("per_page", 50, 10, 200))
+    page = svc.page(defs(), user(), only, int_arg("page", 1), int_arg("per_page", 50, 10, 200))
     html = render(
         "follow_ups/index.html",
         block="items",
@@ -73,12 +74,9 @@ def update(item_id: int) -> Any:
     status = text_arg("status", 16, source=request.form)
     note = request.form.get("note", "")[:4000]
     try:
-        item = svc.update(item_id, user(), status, note)
+        item = svc.update(defs(), item_id, user(), status, note)
     except ValidationFailed as exc:  # refusals (403, 404) are answered as everywhere
         flash(error_text(exc), "error")
         return _list(422)
     flash(_("The follow-up is saved."), "success")
-    back = request.form.get("next", "")
-    if back.startswith("/") and not back.startswith("//") and "\\" not in back:
-        return redirect(back)
-    return redirect(url_for(".index", status=item.status))
+    return redirect(safe_next(request.form.get("next"), url_for(".index", status=item.status)))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from babel import Locale
 from flask import Flask, abort, current_app, g, render_template, request, session, url_for
@@ -241,6 +242,14 @@ def login_limits() -> Limits:
 
 
 MAX_ID = 2**31 - 1  # the largest record id: PostgreSQL's INTEGER
+
+
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """``target`` when it is a path on this site (never another host, however it is spelled:
+    URL parsing drops tabs and newlines first), else ``default`` or the home page."""
+    if target and target.startswith("/") and not urlsplit(target).netloc:
+        return target
+    return default or url_for("home.index")
 
 
 def int_arg(name: str, default: int, low: int = 1, high: int = 10**9) -> int:
