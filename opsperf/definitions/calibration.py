@@ -67,37 +67,24 @@ def leaf_sources(workflow: Workflow, t: TransitionDef) -> set[str]:
 def _after(workflow: Workflow, state: str, sign_off: TransitionDef) -> frozenset[str]:
     """Leaves reachable from the sign-off's destination without passing through ``state``
     or a transition from ``*``."""
+    start = statetree.initial_leaf(workflow, sign_off.dest)
+    return frozenset(statetree.reachable(_normal_edges(workflow), start, avoid=state) - {state})
+
+
+def _normal_edges(workflow: Workflow) -> dict[str, set[str]]:
+    """Leaf → leaves one transition away, transitions from ``*`` aside."""
     edges: dict[str, set[str]] = {}
     for t in workflow.transitions:
         dest = statetree.initial_leaf(workflow, t.dest)
         for source in leaf_sources(workflow, t):
             edges.setdefault(source, set()).add(dest)
-    start = statetree.initial_leaf(workflow, sign_off.dest)
-    reached, stack = {start}, [start]
-    while stack:
-        for dest in edges.get(stack.pop(), ()):
-            if dest not in reached and dest != state:
-                reached.add(dest)
-                stack.append(dest)
-    reached.discard(state)
-    return frozenset(reached)
+    return edges
 
 
 def result_states(workflow: Workflow) -> frozenset[str]:
     """Where a result is final in a workflow without calibration: the final states reached on
     the normal path from the start (a transition from ``*``, such as a cancellation, does not
     count)."""
-    edges: dict[str, set[str]] = {}
-    for t in workflow.transitions:
-        dest = statetree.initial_leaf(workflow, t.dest)
-        for source in leaf_sources(workflow, t):
-            edges.setdefault(source, set()).add(dest)
-    start = statetree.initial_leaf(workflow)
-    reached, stack = {start}, [start]
-    while stack:
-        for dest in edges.get(stack.pop(), ()):
-            if dest not in reached:
-                reached.add(dest)
-                stack.append(dest)
+    reached = statetree.reachable(_normal_edges(workflow), statetree.initial_leaf(workflow))
     leaves = statetree.leaves(workflow)
     return frozenset(p for p in reached if leaves[p].final)

@@ -974,12 +974,7 @@ def _graph(item: Located, wf: Workflow) -> list[Diagnostic]:
     except KeyError:
         return []  # unknown states are reported already
     leaves = statetree.leaves(wf)
-    reached, stack = {start}, [start]
-    while stack:
-        for dest in edges.get(stack.pop(), ()):
-            if dest not in reached:
-                reached.add(dest)
-                stack.append(dest)
+    reached = statetree.reachable(edges, start)
     out: list[Diagnostic] = []
     finals = [p for p, s in leaves.items() if s.final]
     if not finals:

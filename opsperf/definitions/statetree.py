@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from opsperf.definitions.schema import State, Workflow
 
@@ -63,3 +63,14 @@ def key_path(path: str) -> tuple[str, ...]:
     for part in path.split(SEPARATOR):
         out += ["states", part]
     return tuple(out)
+
+
+def reachable(edges: Mapping[str, Iterable[str]], start: str, avoid: str | None = None) -> set[str]:
+    """``start`` and every state reachable from it along ``edges``, never entering ``avoid``."""
+    reached, stack = {start}, [start]
+    while stack:
+        for dest in edges.get(stack.pop(), ()):
+            if dest not in reached and dest != avoid:
+                reached.add(dest)
+                stack.append(dest)
+    return reached
