@@ -156,22 +156,20 @@ def _spread(size: int) -> None:
         chunk = ids[start : start + int(len(ids) * share)]
         start += len(chunk)
         graded = state in GRADED
-        for i in range(0, len(chunk), 500):
-            # calibrated states carry a score, a grade and a bonus (one grade per batch of 500
-            # would skew the chart: a grade per 50)
-            for j in range(i, min(i + 500, len(chunk)), 50):
-                grade, score = rng.choice(GRADES) if graded else (None, None)
-                db.session.execute(
-                    update(Appraisal)
-                    .where(Appraisal.id.in_(chunk[j : j + 50]))
-                    .values(
-                        state=state,
-                        state_entered_at=dt.datetime.now() - dt.timedelta(days=rng.randint(0, 20)),
-                        score=score,
-                        grade=grade,
-                        bonus=None if score is None else 6000.0,
-                    )
+        # calibrated states carry a score, a grade and a bonus: a grade per 50 people
+        for i in range(0, len(chunk), 50):
+            grade, score = rng.choice(GRADES) if graded else (None, None)
+            db.session.execute(
+                update(Appraisal)
+                .where(Appraisal.id.in_(chunk[i : i + 50]))
+                .values(
+                    state=state,
+                    state_entered_at=dt.datetime.now() - dt.timedelta(days=rng.randint(0, 20)),
+                    score=score,
+                    grade=grade,
+                    bonus=None if score is None else 6000.0,
                 )
+            )
     half = set(ids[: len(ids) // 2])
     for appraisal in db.session.scalars(select(Appraisal).where(Appraisal.id.in_(half))):
         values = dict(appraisal.values)

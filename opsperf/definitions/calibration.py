@@ -24,10 +24,6 @@ class CalibrationStep:
         """The states of the calibrated population: this one and those after it."""
         return [self.state, *sorted(self.after)]
 
-    def counts(self, state: str) -> bool:
-        """Whether an appraisal in ``state`` belongs to the calibrated population."""
-        return state == self.state or state in self.after
-
     def final(self, state: str) -> bool:
         """Whether a result in ``state`` has been signed off (no longer provisional)."""
         return state in self.after

@@ -557,22 +557,24 @@ def board_token(cycle: Cycle, scope: Scope) -> str:
     """What a board was shown as: the newest event then, and a digest of the versions of the
     scope's appraisals in calibration. A sign-off from the board posts it back."""
     step = step_for(cycle)
-    versions = _versions(cycle, step, scope) if step else {}
-    return f"{latest_event_id()}.{_digest(versions)}"
+    rows = _in_calibration(cycle, step, scope) if step else []
+    return f"{latest_event_id()}.{_digest(rows)}"
 
 
-def _versions(cycle: Cycle, step: CalibrationStep, scope: Scope) -> dict[int, int]:
-    """The version of every appraisal in calibration in ``scope`` (one indexed read)."""
-    query = select(Appraisal.id, Appraisal.version).where(
+def _in_calibration(cycle: Cycle, step: CalibrationStep, scope: Scope) -> list[Any]:
+    """(id, department, version) of every appraisal in calibration in ``scope``, by
+    department and id (one indexed read)."""
+    query = select(Appraisal.id, Appraisal.department_id, Appraisal.version).where(
         Appraisal.cycle_id == cycle.id, Appraisal.state == step.state
     )
     if scope.departments is not None:
         query = query.where(Appraisal.department_id.in_(scope.departments))
-    return {int(ident): int(version) for ident, version in db.session.execute(query)}
+    return list(db.session.execute(query.order_by(Appraisal.department_id, Appraisal.id)))
 
 
-def _digest(versions: dict[int, int]) -> str:
-    text = ",".join(f"{ident}:{versions[ident]}" for ident in sorted(versions))
+def _digest(rows: list[Any]) -> str:
+    """A digest of the (id, version) of ``rows`` (as :func:`_in_calibration` orders them)."""
+    text = ",".join(f"{ident}:{version}" for ident, _dept, version in rows)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -608,8 +610,8 @@ def sign_off(
         raise ValidationFailed(
             "the board this was signed from is not named; reload the board — nothing was changed"
         )
-    versions = _versions(cycle, step, scope)
-    if _digest(versions) != shown[1]:
+    rows = _in_calibration(cycle, step, scope)
+    if _digest(rows) != shown[1]:
         raise _changed(stale(cycle, step, scope, shown[0]))
     text = (comment or "").strip() or None
     if text is not None:
@@ -629,8 +631,12 @@ def sign_off(
             problems=[_issue_text(g, i) for g, i in shares.issues],
             grades=_grades_of(shares.issues),
         )
+    versions = {ident: version for ident, _dept, version in rows}
+    by_department: dict[str, list[int]] = {}
+    for ident, department, _version in rows:
+        by_department.setdefault(department, []).append(ident)
     outcome = SignOff()
-    for department, ids in _in_calibration(cycle, step, scope):
+    for department, ids in by_department.items():
         try:
             signed, completed, skipped = appraisals_svc.approve_many(
                 ids, user, step.sign_off.trigger, text, versions
@@ -670,21 +676,6 @@ def _changed(changed: list[Appraisal]) -> Conflict:
         names=_names(changed[:MAX_STALE_SHOWN]),
         more=" …" if len(changed) > MAX_STALE_SHOWN else "",
     )
-
-
-def _in_calibration(
-    cycle: Cycle, step: CalibrationStep, scope: Scope
-) -> list[tuple[str, list[int]]]:
-    """The ids of the appraisals in calibration in ``scope``, by department."""
-    query = select(Appraisal.department_id, Appraisal.id).where(
-        Appraisal.cycle_id == cycle.id, Appraisal.state == step.state
-    )
-    if scope.departments is not None:
-        query = query.where(Appraisal.department_id.in_(scope.departments))
-    out: dict[str, list[int]] = {}
-    for dept, ident in db.session.execute(query.order_by(Appraisal.department_id, Appraisal.id)):
-        out.setdefault(dept, []).append(ident)
-    return list(out.items())
 
 
 def _names(rows: Iterable[Appraisal]) -> str:

@@ -10,6 +10,7 @@ from flask_babel import ngettext
 from flask_login import login_required
 
 from opsperf import worker
+from opsperf.engine.forms import plain_text
 from opsperf.errors import DefinitionError
 from opsperf.services import expression_failures, jobs, passwords
 from opsperf.services import people as people_svc
@@ -96,7 +97,7 @@ def attributes(person_id: int) -> Any:
     if request.method == "GET":
         person = people_svc.person(person_id)
         stored = person.attributes or {}
-        values = {i: "" if stored.get(i) is None else _shown(stored[i]) for i in declared}
+        values = {i: plain_text(stored.get(i)) for i in declared}
         return render("admin/attributes.html", person=person, declared=declared, values=values)
     values = {i: request.form.get(f"attr-{i}", "")[:1000] for i in declared}
     person, problems = people_svc.save_attributes(definitions, user(), person_id, values)
@@ -112,13 +113,6 @@ def attributes(person_id: int) -> Any:
         return page, 422
     flash(_("%(name)s's attributes are saved.", name=person.name), "success")
     return redirect(url_for(".people", q=person.employee_no))
-
-
-def _shown(value: object) -> str:
-    """A stored attribute as its field shows it: 18000.0 as 18000."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _public_url() -> str:

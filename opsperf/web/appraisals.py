@@ -16,17 +16,10 @@ from opsperf.services import calibration, follow_ups
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.web import appraisal_view
-from opsperf.web.helpers import defs, error_text, int_arg, lang, render, texts, user
+from opsperf.web.helpers import defs, error_text, form_int, int_arg, lang, render, texts, user
 from opsperf.web.widgets import Timeline, Widgets
 
 bp = Blueprint("appraisals", __name__, url_prefix="/appraisals")
-
-
-def _version() -> int | None:
-    """The version the page was opened at: ASCII digits only (not "²", not 5,000 of them).
-    None (missing or malformed) is refused by the service."""
-    raw = request.form.get("version", "")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else None
 
 
 def _page(
@@ -139,7 +132,7 @@ def history(appraisal_id: int) -> Any:
 def save(appraisal_id: int) -> Any:
     me = user()
     try:
-        outcome = svc.save(appraisal_id, me, request.form, _version())
+        outcome = svc.save(appraisal_id, me, request.form, form_int("version"))
     except (Conflict, PermissionDenied, ValidationFailed) as exc:
         # Show the page again with what was typed, so nothing is lost.
         ctx = _context(appraisal_id)
@@ -185,7 +178,9 @@ def fire(appraisal_id: int) -> Any:
     me = user()
     trigger, kind, comment = _chosen_action()
     try:
-        svc.fire(appraisal_id, me, trigger, kind, comment, _version(), formdata=request.form)
+        svc.fire(
+            appraisal_id, me, trigger, kind, comment, form_int("version"), formdata=request.form
+        )
     except (ValidationFailed, Conflict, TransitionNotAllowed, PermissionDenied) as exc:
         ctx = _context(appraisal_id)
         evaluation, typed = svc.preview(ctx, me, request.form)

@@ -25,7 +25,7 @@ from opsperf.services import cycles as cycles_svc
 from opsperf.services import payout
 from opsperf.services.context import compiled_workflow
 from opsperf.services.pages import Page
-from opsperf.web.helpers import defs, error_text, int_arg, lang, render, text_arg, user
+from opsperf.web.helpers import defs, error_text, form_int, int_arg, lang, render, text_arg, user
 
 bp = Blueprint("calibration", __name__)
 
@@ -141,25 +141,19 @@ def override(cycle_id: int) -> Any:
     cycle = cycles_svc.get(cycle_id)
     scope = _scope(cycle, request.form)
     form = request.form
-    appraisal_id = _number(form.get("appraisal", ""))
+    appraisal_id = form_int("appraisal")
     grade = text_arg("grade", 16, source=form)
     reason = form.get("reason", "")[:4000]
     try:
         if appraisal_id is None:
             raise ValidationFailed("say which appraisal's grade changes")
-        a = svc.override(cycle, appraisal_id, user(), grade, reason, _number(form.get("version")))
+        a = svc.override(cycle, appraisal_id, user(), grade, reason, form_int("version"))
     except OpsperfError as exc:
         flash(error_text(exc), "error")
         typed = {"appraisal": appraisal_id, "grade": grade, "reason": reason}
         return _board(cycle, scope, _status(exc), typed=typed)
     flash(_("%(name)s's grade is now %(grade)s.", name=a.employee.name, grade=a.grade), "success")
     return redirect(url_for(".board", cycle_id=cycle.id, department=scope.root or None))
-
-
-def _number(raw: str | None) -> int | None:
-    """A whole number posted by the page (ASCII digits only), else None."""
-    raw = raw or ""
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
 def _status(exc: OpsperfError) -> int:

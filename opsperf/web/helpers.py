@@ -260,6 +260,13 @@ def int_arg(name: str, default: int, low: int = 1, high: int = 10**9) -> int:
     return max(low, min(int(raw), high))
 
 
+def form_int(name: str) -> int | None:
+    """A whole number a form posted (a version, a record id): ASCII digits only (not "²", not
+    5,000 of them); None when missing or malformed, for the service to refuse."""
+    raw = request.form.get(name, "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else None
+
+
 def text_arg(name: str, limit: int = 100, source: Any = None) -> str:
     """A text query argument (a search, a filter), trimmed, without control characters;
     from ``source`` (e.g. ``request.form``) instead of the query when given."""
