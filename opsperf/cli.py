@@ -210,5 +210,59 @@ def people_import(file: Path) -> None:
     click.echo(f"imported {result.created} new and {result.updated} updated people")
 
 
+@main.group()
+def actuals() -> None:
+    """KPI actuals recorded period by period (check-ins)."""
+
+
+@actuals.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--cycle", "cycle_id", type=int, required=True, help="The cycle's id.")
+@click.option("--valid-only", is_flag=True, help="Import the rows that pass; skip the others.")
+@click.option("--dry-run", is_flag=True, help="Check the file and say what would change.")
+def actuals_import(file: Path, cycle_id: int, valid_only: bool, dry_run: bool) -> None:
+    """Import check-ins from a CSV or XLSX file: employee_no, kpi, period, value[, note].
+
+    The whole file is checked first; nothing is written if a row is wrong, unless
+    --valid-only. Importing the same file again changes nothing."""
+    from opsperf.errors import OpsperfError
+    from opsperf.services import checkins
+
+    if file.stat().st_size > 64 * 2**20:
+        raise click.ClickException("the file is larger than 64 MB: split it")
+    data = file.read_bytes()
+    app = _app()
+    with app.app_context():
+        try:
+            cycle = checkins.cycle_for_import(cycle_id)
+
+            def rows() -> Any:
+                return checkins.read_file(file.name, data)
+
+            if dry_run:
+                plan = checkins.check(cycle, rows())
+            else:
+                plan = checkins.import_rows(
+                    cycle, rows, None, "import", file.name, valid_only=valid_only
+                )
+        except OpsperfError as exc:
+            raise click.ClickException(str(exc)) from exc
+    for problem in plan.problems:
+        click.echo(f"{file}: {problem}", err=True)
+    if plan.problems_total > len(plan.problems):
+        click.echo(f"{file}: … and {plan.problems_total - len(plan.problems)} more", err=True)
+    counts = f"{plan.rows} rows: {plan.new} new, {plan.changed} changed, {plan.unchanged} unchanged"
+    if dry_run:
+        click.echo(f"{counts}; nothing was written (--dry-run)")
+    elif plan.problems_total and not valid_only:
+        raise click.ClickException(
+            f"{plan.problems_total} row(s) with problems: nothing was imported"
+        )
+    else:
+        click.echo(f"{counts}; {plan.written} check-ins written")
+    if dry_run and plan.problems_total:
+        raise SystemExit(1)
+
+
 if __name__ == "__main__":
     main(prog_name="opsperf")

@@ -730,6 +730,32 @@ def _rows() -> list[Row]:
         rows.append(page(w, 404, "/follow-ups/999999", "POST", data={"status": "done"}))
         rows.append(api(w, 200, "/api/v1/follow-ups"))
         rows.append(api(w, 404, "/api/v1/follow-ups/999999", "POST", json={"status": "done"}))
+    # -- actuals: HR, administrators (and data stewards) import files; administrators hold the
+    # API tokens; the integration API takes a token, never a session or a password
+    for w in WHO:
+        importer = w in HR_ADMIN
+        rows.append(page(w, 200 if importer else 403, "/cycles/{cycle}/actuals"))
+        # no file chosen: sent back to the page with a message
+        rows.append(page(w, 302 if importer else 403, "/cycles/{cycle}/actuals", "POST", data={}))
+        rows.append(
+            page(w, 404 if importer else 403, "/cycles/{cycle}/actuals/999999/import", "POST",
+                 data={})
+        )  # fmt: skip
+        rows.append(page(w, 200 if w == "admin" else 403, "/admin/tokens"))
+        rows.append(
+            page(w, 422 if w == "admin" else 403, "/admin/tokens", "POST", data={"name": ""})
+        )
+        rows.append(
+            page(w, 404 if w == "admin" else 403, "/admin/tokens/999999/revoke", "POST", data={})
+        )
+        # s103 is in monitor: those who may view it reach the check (no version: refused)
+        viewer = w in VIEWERS["s103"]
+        rows.append(
+            page(w, 422 if viewer else 403, "/appraisals/{s103}/checkins", "POST",
+                 data={"kpi": "revenue"}, target=None if viewer else "s103")
+        )  # fmt: skip
+        rows.append(Row(w, "POST", "/api/v1/actuals", 401, json={"cycle": 1, "rows": []}))
+        rows.append(Row(w, "GET", "/api/v1/cycles/{cycle}/checkins", 401))
     rows.append(page("s100", 403, "/cycles/{cycle}/calibration?department=marketing"))
     rows.append(page("hr01", 404, "/cycles/999999/calibration"))
 
@@ -895,7 +921,7 @@ def test_matrix(world: World, row: Row) -> None:
         assert response.is_json, response.get_data(as_text=True)[:300]
         assert response.get_json()["status"] == row.expect
     if row.expect == 401:
-        assert response.headers.get("WWW-Authenticate", "").startswith("Basic")
+        assert response.headers.get("WWW-Authenticate", "").startswith(("Basic", "Bearer"))
     if not row.changes:
         assert world.fingerprint() == before, "a request that must change nothing changed data"
     if row.target and (row.who == "anon" or row.who not in VIEWERS[row.target]):
@@ -945,6 +971,13 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/api/v1/appraisals/{s101}",
         "/api/v1/appraisals/{s101}/values",
         "/api/v1/appraisals/{s101}/transitions",
+        "/cycles/{cycle}/actuals",
+        "/cycles/{cycle}/actuals/999999/import",
+        "/admin/tokens",
+        "/admin/tokens/999999/revoke",
+        "/appraisals/{s103}/checkins",
+        "/api/v1/actuals",
+        "/api/v1/cycles/{cycle}/checkins",
     }
     seen = {(r.who, r.url) for r in ROWS}
     missing = [(w, route) for w in WHO for route in routes if (w, route) not in seen]

@@ -11,6 +11,7 @@ from opsperf.definitions.calibration import leaf_sources, sign_off_of
 from opsperf.definitions.expressions import ANY, Expression
 from opsperf.definitions.loader import DefinitionSet, Located
 from opsperf.definitions.schema import (
+    ACCOUNT_ROLES,
     GLOBAL_ROLES,
     INCENTIVE_ACTIONS,
     KPI_COLUMNS,
@@ -187,7 +188,7 @@ def _department(
             key = "positions" if label == "position" else "goals"
             out.append(item.at((key, index, "id"), "error", f"{label} id '{ident}' repeats"))
     for index, role in enumerate(dept.roles):
-        if role.id in RELATIVE_ROLES or role.id in GLOBAL_ROLES:
+        if role.id in RELATIVE_ROLES or role.id in GLOBAL_ROLES or role.id in ACCOUNT_ROLES:
             out.append(item.at(("roles", index, "id"), "error", f"'{role.id}' is a built-in role"))
         elif declared[role.id][0] != dept.id:
             owner = declared[role.id][0]
@@ -628,6 +629,15 @@ def _kpi(item: Located, at: KeyPath, kpi: Kpi, form: Form, defs: DefinitionSet) 
             )
         )
     out += _scoring(item, (*at, "scoring"), kpi)
+    if kpi.actual_from is not None and kpi.checkins:
+        out.append(
+            item.at(
+                (*at, "checkins"),
+                "error",
+                f"KPI '{kpi.id}' has both actual_from and checkins: its actual is either "
+                "worked out from the form or recorded period by period, not both",
+            )
+        )
     if kpi.aligns_to is not None:
         out += _aligns_to(item, (*at, "aligns_to"), kpi.aligns_to, defs)
     return out

@@ -35,6 +35,9 @@ LANGUAGES = ("zh", "en")
 
 RELATIVE_ROLES = ("employee", "manager", "dept_head")
 GLOBAL_ROLES = ("hr", "admin")
+# Roles a person may hold that open pages, not steps of appraisals: a data steward imports
+# KPI actuals (services.checkins).
+ACCOUNT_ROLES = ("data_steward",)
 PHASES = ("plan", "monitor", "assess", "feedback")
 WorkflowAction = Literal["compute_scores", "notify_employee", "notify_manager"]
 IncentiveAction = Literal[
@@ -433,6 +436,19 @@ ScoringMethod = (
 Scoring = Annotated[ScoringMethod, Field(discriminator="method")]
 
 
+class Checkins(Model):
+    """Actuals recorded as a series, one value per period, and how they come to the actual
+    the KPI is scored on (检查点/过程数据)."""
+
+    period: Literal["week", "month", "quarter"] = Field(
+        description="One value per week (ISO), month or quarter of the cycle"
+    )
+    aggregate: Literal["sum", "average", "last", "max", "min"] = Field(
+        description="sum (e.g. revenue), average (a rate), last (a balance, a headcount), "
+        "max or min"
+    )
+
+
 class Kpi(Model):
     """A key performance indicator (关键绩效指标)."""
 
@@ -456,7 +472,22 @@ class Kpi(Model):
         description="The actual is worked out, not typed: an expression over the form's "
         "values, e.g. a computed field (`oee`); shown read-only in the table",
     )
+    checkins: Checkins | Literal[False] | None = Field(
+        None,
+        description="The actual is recorded period by period (check-ins) and comes to one "
+        "figure by `aggregate`; default: the table's `checkins`; `false`: typed once",
+    )
     help: Text | None = None
+
+    @property
+    def series_rule(self) -> Checkins | None:
+        """How the actual is checked in, when it is."""
+        return self.checkins or None
+
+    @property
+    def typed(self) -> bool:
+        """Whether the actual is typed into the form (not worked out, not checked in)."""
+        return self.actual_from is None and not self.checkins
 
     @property
     def effective_scoring(self) -> ScoringMethod:
@@ -473,6 +504,30 @@ class KpiTableField(FieldBase):
 
     type: Literal["kpi_table"]
     kpis: list[Kpi] = Field(min_length=1)
+    checkins: Checkins | None = Field(
+        None,
+        description="Check-ins for every KPI of the table whose actual is neither worked out "
+        "(`actual_from`) nor given its own `checkins` (`checkins: false` keeps one typed)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _checkins_for_each(cls, value: Any) -> Any:
+        """The table's ``checkins`` given to each KPI that is not worked out and says nothing
+        of its own (``checkins: false`` keeps a KPI typed)."""
+        if not isinstance(value, dict) or value.get("checkins") is None:
+            return value
+        kpis = value.get("kpis")
+        if not isinstance(kpis, list):
+            return value
+        shared = value["checkins"]
+        given = [
+            {**k, "checkins": shared}
+            if isinstance(k, dict) and k.get("checkins") is None and k.get("actual_from") is None
+            else k
+            for k in kpis
+        ]
+        return {**value, "kpis": given}
 
 
 AnyField = Annotated[

@@ -698,7 +698,7 @@ def _apply_kpis(f: KpiTableField, bound: wf.Field, result: PostResult, ed: Edita
             path = f"{f.id}.{kpi.id}.{column}"
             result.raw[path] = cell.raw_data[0]
             value = (cell.data or "").strip() or None if column == "note" else cell.data
-            worked_out = column == "actual" and kpi.actual_from is not None
+            worked_out = column == "actual" and not kpi.typed  # worked out or checked in
             if worked_out or not ed.cell(f, kpi.id, column):
                 if value != row.get(column) and cell.raw_data[0] != "":
                     result.refused.append(path)

@@ -373,3 +373,59 @@ class ExpressionFailure(db.Model):  # type: ignore[name-defined,misc]
     count: Mapped[int] = mapped_column(default=1)
     first_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CheckIn(db.Model):  # type: ignore[name-defined,misc]
+    """One period's actual of one KPI of one appraisal (services.checkins): the series the
+    KPI's scored actual is aggregated from. Saving the same value again changes nothing."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (UniqueConstraint("appraisal_id", "field_id", "kpi_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id"))
+    field_id: Mapped[str] = mapped_column(String(64))
+    kpi_id: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(16))  # 2026-10 | 2026-W42 | 2026-Q4
+    value: Mapped[float]
+    note: Mapped[str | None] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(16))  # page | import | api
+    source_ref: Mapped[str | None] = mapped_column(String(200))  # the file or the token
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    recorded_by: Mapped[User | None] = relationship()
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+    """A business system's key to the integration API: only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to recognise it
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+
+class ActualsBatch(db.Model):  # type: ignore[name-defined,misc]
+    """A batch of actuals pushed through the API under a client's key: sent again with the
+    same rows it is answered from here, with different rows it is refused."""
+
+    __tablename__ = "actuals_batches"
+    __table_args__ = (UniqueConstraint("token_id", "client_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"))
+    client_key: Mapped[str] = mapped_column(String(100))
+    digest: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)

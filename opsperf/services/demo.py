@@ -23,7 +23,7 @@ from opsperf.definitions.schema import (
 )
 from opsperf.errors import OpsperfError
 from opsperf.persistence.models import Appraisal, User, db
-from opsperf.services import appraisals, calibration, cycles, people
+from opsperf.services import appraisals, calibration, checkins, cycles, people
 from opsperf.services.context import context
 from opsperf.services.context import get as get_appraisal
 
@@ -57,9 +57,9 @@ PEOPLE = [
 # agreed their plans; 孙强's waits for his manager's approval and 王磊 has not written his yet:
 # after the plan deadline theirs are the only late steps, as in a real quarter.
 WALKS: dict[str, list[str]] = {
-    "s100": ["submit_plan"],
+    "s100": ["submit_plan", "@actuals"],
     "m100": ["submit_plan"],
-    "p100": ["submit_plan"],
+    "p100": ["submit_plan", "@actuals"],
     "c100": ["submit_plan", "@actuals"],
     "s101": ["submit_plan", "start_assessment", "submit_self", "submit_review", "sign_off"],
     "s102": ["submit_plan", "start_assessment", "submit_self"],
@@ -140,7 +140,7 @@ def seed(
     rng = random.Random(2026)
     for appraisal in launched.cycle.appraisals:
         walk = WALKS.get(appraisal.employee.employee_no, [])
-        _walk(appraisal.id, walk, rng)
+        _walk(appraisal.id, walk, rng, today)
     _override_one(launched.cycle.appraisals, _user("c100"))
 
 
@@ -168,16 +168,22 @@ def _user(employee_no: str) -> User:
     return user
 
 
-def _walk(appraisal_id: int, steps: list[str], rng: random.Random) -> None:
+def _walk(
+    appraisal_id: int, steps: list[str], rng: random.Random, today: dt.date | None = None
+) -> None:
+    """Take ``steps`` on the appraisal, filling in what each step needs; check-ins are those
+    of the periods begun by ``today`` (all of them when the walk goes on to assessment)."""
+    if today is None or "start_assessment" in steps:
+        today = dt.date.max
     for step in steps:
         if step == "@actuals":
-            _fill_all(appraisal_id, rng)
+            _fill_all(appraisal_id, rng, today)
             continue
         if step == "@request_plan":
-            _fill_all(appraisal_id, rng)
+            _fill_all(appraisal_id, rng, today)
             _act(appraisal_id, "submit_plan", rng, approve=False)
             continue
-        _fill_all(appraisal_id, rng)
+        _fill_all(appraisal_id, rng, today)
         _act(appraisal_id, step, rng)
 
 
@@ -212,7 +218,7 @@ def _everyone(a: Appraisal) -> list[User]:
     return list(db.session.query(User).order_by(User.id))
 
 
-def _fill_all(appraisal_id: int, rng: random.Random) -> None:
+def _fill_all(appraisal_id: int, rng: random.Random, today: dt.date) -> None:
     for user in [get_appraisal(appraisal_id).employee, *_everyone(get_appraisal(appraisal_id))]:
         a = get_appraisal(appraisal_id)
         ctx = context(a)
@@ -226,6 +232,45 @@ def _fill_all(appraisal_id: int, rng: random.Random) -> None:
         outcome = appraisals.save(appraisal_id, user, data, a.version)
         if outcome.errors:
             raise OpsperfError("demo values rejected: %(errors)s", errors=outcome.errors)
+        _check_in(appraisal_id, user, rights, rng, today)
+
+
+CHECKIN_NOTES = [
+    "MES 月报：二号线换型时间缩短 20 分钟。",
+    "新员工上岗培训两周，效率略有波动。",
+    "夜班增开一条包装线，产出回升。",
+]
+
+
+def _check_in(
+    appraisal_id: int, user: User, rights: Any, rng: random.Random, today: dt.date
+) -> None:
+    """Monthly check-ins for every period of the cycle begun by ``today``, as the employee
+    records them while monitoring: each month a share of the quarter's target, give or take."""
+    a = get_appraisal(appraisal_id)
+    ctx = context(a)
+    for table, kpi in checkins.checkin_kpis(ctx.form):
+        row = ((a.values or {}).get(table.id) or {}).get(kpi.id) or {}
+        if not rights.cell(table, kpi.id, "actual") or row.get("actual") is not None:
+            continue
+        assert kpi.series_rule is not None
+        target = float(row.get("target") or kpi.target or 100)
+        begun = [p for p in checkins.cycle_periods(a.cycle, kpi) if p.start <= today]
+        for index, period in enumerate(begun):
+            share = target / 3 if kpi.series_rule.aggregate == "sum" else target
+            if kpi.unit == "%":  # a rate: close to its target, never above 100 %
+                value = min(share * rng.uniform(0.97, 1.02), 100.0)
+            else:
+                value = share * rng.uniform(0.85, 1.2)
+            if kpi.unit in ("个", "起"):
+                value = float(round(value))
+            note = CHECKIN_NOTES[index % len(CHECKIN_NOTES)] if kpi.id == "efficiency" else ""
+            done = checkins.record(
+                a.id, user, f"{table.id}.{kpi.id}", period.key, f"{value:.1f}", note,
+                get_appraisal(a.id).version,
+            )  # fmt: skip
+            if done.errors:
+                raise OpsperfError("demo check-in rejected: %(errors)s", errors=done.errors)
 
 
 def _fill(
@@ -237,7 +282,7 @@ def _fill(
             target = (rows.get(kpi.id) or {}).get("target") or kpi.target or 100
             if rights.cell(f, kpi.id, "target"):
                 data.add(f"{f.id}-{kpi.id}-target", str(target))
-            if rights.cell(f, kpi.id, "actual") and kpi.actual_from is None:
+            if rights.cell(f, kpi.id, "actual") and kpi.typed:
                 factor = rng.uniform(0.85, 1.2)
                 if kpi.direction == "lower":
                     factor = 2 - factor

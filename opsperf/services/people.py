@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from opsperf.definitions.loader import DefinitionSet
-from opsperf.definitions.schema import GLOBAL_ROLES, PersonAttribute
+from opsperf.definitions.schema import ACCOUNT_ROLES, GLOBAL_ROLES, PersonAttribute
 from opsperf.engine.text import untypable
 from opsperf.errors import N_, NotFound, ValidationFailed
 from opsperf.persistence.models import Job, User, db
@@ -187,9 +187,9 @@ def read_rows(path: Path | str, content: bytes | None = None) -> list[dict[str, 
     if len(data) > MAX_BYTES:
         raise ValidationFailed("the file is larger than %(max)s MB", max=MAX_BYTES // 2**20)
     if name.endswith((".xlsx", ".xlsm")):
-        raw_rows = _bounded(_xlsx_rows(data))
+        raw_rows = _bounded(xlsx_rows(data))
     elif name.endswith(".csv"):
-        raw_rows = _bounded(csv.reader(io.StringIO(_decode(data))))
+        raw_rows = _bounded(csv.reader(io.StringIO(decode_text(data))))
     else:
         raise ValidationFailed("people files are .csv or .xlsx")
     if not raw_rows:
@@ -210,7 +210,7 @@ def read_rows(path: Path | str, content: bytes | None = None) -> list[dict[str, 
     ]
 
 
-def _decode(data: bytes) -> str:
+def decode_text(data: bytes) -> str:
     """UTF-8 (with or without BOM), else GBK/GB18030 as Excel saves CSV on Chinese Windows."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -240,7 +240,7 @@ def _blank_to_empty(cells: list[str]) -> list[str]:
     return cells if any(c.strip() for c in cells) else []
 
 
-def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
+def xlsx_rows(data: bytes) -> Iterator[list[str]]:
     from openpyxl import load_workbook
 
     try:
@@ -567,7 +567,7 @@ def _row_problems(
         problems.append(RowProblem(number, "a person cannot be their own manager"))
     roles = _roles(row.get("roles", ""))
     custom = {r.id for d in defs.departments.values() for r in d.roles}
-    unknown = [r for r in roles if r not in GLOBAL_ROLES and r not in custom]
+    unknown = [r for r in roles if r not in (*GLOBAL_ROLES, *ACCOUNT_ROLES) and r not in custom]
     if unknown:
         problems.append(
             RowProblem(number, "unknown roles: %(roles)s", {"roles": ", ".join(unknown)})

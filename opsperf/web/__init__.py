@@ -120,6 +120,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
 
     from opsperf.web import (
+        actuals,
         admin,
         api,
         appraisals,
@@ -131,7 +132,7 @@ def init_app(app: Flask) -> None:
         jobs,
     )
 
-    for module in (auth, home, appraisals, cycles, calibration, follow_ups, admin, jobs):
+    for module in (auth, home, appraisals, cycles, calibration, follow_ups, admin, actuals, jobs):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)

@@ -19,9 +19,9 @@ from werkzeug.datastructures import MultiDict
 from opsperf.definitions.schema import KPI_COLUMNS, CheckboxField, KpiTableField, TableField
 from opsperf.engine.forms import FieldError, withheld
 from opsperf.errors import PermissionDenied, ValidationFailed
-from opsperf.persistence.models import User
+from opsperf.persistence.models import ApiToken, User
 from opsperf.services import appraisals as svc
-from opsperf.services import calibration, follow_ups, logins, payout, tasks
+from opsperf.services import calibration, checkins, follow_ups, logins, payout, tasks, tokens
 from opsperf.services import cycles as cycles_svc
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
@@ -439,3 +439,60 @@ def follow_up_update(item_id: int) -> Any:
 @bp.errorhandler(PermissionDenied)
 def _denied(exc: PermissionDenied) -> Any:
     return respond(403, error_text(exc))
+
+
+# --------------------------------------------------------------------------- integration
+
+
+def _token(scope: str) -> ApiToken:
+    """The API token the request is signed with (``Authorization: Bearer opk_…``), which
+    must carry ``scope``."""
+    auth = request.headers.get("Authorization", "")
+    kind, _sep, secret = auth.partition(" ")
+    token = tokens.authenticate(secret.strip()) if kind.lower() == "bearer" else None
+    if token is None:
+        response, status = respond(401, _("Send a valid API token: Authorization: Bearer …"))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="opsperf"'
+        abort(make_response(response, status))
+    if scope not in token.scopes:
+        raise PermissionDenied("this API token may not %(scope)s", scope=scope)
+    return token
+
+
+@bp.post("/actuals")
+def push_actuals() -> Any:
+    """A batch of KPI actuals from a business system, all or nothing, idempotent by ``key``:
+    ``{"cycle": 12, "key": "crm-2026-11-03", "rows": [{"employee_no", "kpi", "period",
+    "value", "note"}]}``."""
+    token = _token("actuals:write")
+    body = _json()
+    pushed = checkins.push_batch(token, body.get("cycle"), body.get("key"), body.get("rows"))
+    plan = pushed.plan
+    return jsonify(
+        {
+            "rows": plan.rows,
+            "new": plan.new,
+            "changed": plan.changed,
+            "unchanged": plan.unchanged,
+            "written": plan.written,
+            "replayed": pushed.replayed,
+        }
+    )
+
+
+@bp.get("/cycles/<int:cycle_id>/checkins")
+def cycle_checkins(cycle_id: int) -> Any:
+    """A cycle's check-ins, ``per_page`` (up to 500) at a time after the cursor ``after``
+    (``?employee_no=`` for one person), for a system that reconciles what it sent; the
+    ``Link`` header (rel next) pages on."""
+    _token("actuals:read")
+    items, cursor = checkins.cycle_page(
+        cycle_id,
+        employee_no=(request.args.get("employee_no") or "")[:64],
+        after=int_arg("after", 0),
+        per_page=int_arg("per_page", 100, 1, 500),
+    )
+    response = jsonify(items)
+    if cursor is not None:
+        response.headers["Link"] = f'<{url_with(after=cursor)}>; rel="next"'
+    return response

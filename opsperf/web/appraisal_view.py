@@ -150,6 +150,7 @@ def field_names(form: Any) -> dict[str, str]:
             for kpi in f.kpis:
                 for column, text in columns.items():
                     names[f"{f.id}.{kpi.id}.{column}"] = f"{label(kpi.name, '', language)} · {text}"
+                names[f"{f.id}.{kpi.id}"] = label(kpi.name, "", language)
     return names
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
@@ -12,7 +13,7 @@ from opsperf.engine.forms import FieldError, evaluate
 from opsperf.errors import Conflict, PermissionDenied, TransitionNotAllowed, ValidationFailed
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
-from opsperf.services import calibration, follow_ups
+from opsperf.services import calibration, checkins, follow_ups
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.web import appraisal_view
@@ -31,9 +32,14 @@ def _page(
     evaluation: Any = None,
     live: bool = False,
     status: int = 200,
+    checkin: dict[str, Any] | None = None,
 ) -> Any:
-    """The appraisal page; for the live preview (HTMX), only the parts it updates."""
+    """The appraisal page; for the live preview (HTMX), only the parts it updates.
+
+    ``checkin``: a check-in that was not recorded, with what was typed and what was wrong.
+    """
     rights = svc.rights_of(ctx, me)
+    series = [] if live else checkins.series_of(ctx, me)
     evaluation = evaluation or evaluate(
         ctx.form, ctx.appraisal.values or {}, rights, svc.viewer(ctx, me)
     )
@@ -44,7 +50,10 @@ def _page(
         "sections": appraisal_view.build(evaluation, errors or [], raw, language),
         "evaluation": evaluation,
         "can_edit": bool(rights),
-        "w": Widgets(language, texts(), rights),
+        "w": Widgets(language, texts(), rights, series),
+        "series": series,
+        "checkin": checkin or {},
+        "today": dt.date.today(),
         "actions": svc.actions_for(ctx, me, svc.guard_values(ctx, evaluation)),
         "approvals": svc.approval_status(ctx),
         "provisional": calibration.provisional(ctx),
@@ -197,3 +206,27 @@ def fire(appraisal_id: int) -> Any:
         )
     flash(_("Done."), "success")
     return redirect(url_for(".view", appraisal_id=appraisal_id))
+
+
+@bp.post("/<int:appraisal_id>/checkins")
+@login_required
+def record_checkin(appraisal_id: int) -> Any:
+    """Record one period's actual of a checked-in KPI."""
+    me = user()
+    typed = {k: request.form.get(k, "")[:2000] for k in ("kpi", "period", "value", "note")}
+    try:
+        outcome = checkins.record(
+            appraisal_id, me, typed["kpi"], typed["period"], typed["value"], typed["note"],
+            form_int("version"),
+        )  # fmt: skip
+    except (Conflict, PermissionDenied, ValidationFailed) as exc:
+        flash(error_text(exc), "error")
+        status = {Conflict: 409, PermissionDenied: 403}.get(type(exc), 422)
+        return _page(_context(appraisal_id), me, status=status, checkin=typed)
+    if outcome.errors:
+        flash(_("Not recorded: please correct the marked values."), "error")
+        return _page(
+            _context(appraisal_id), me, status=422, checkin={**typed, "errors": outcome.errors}
+        )
+    flash(_("Check-in recorded.") if outcome.changes else _("Nothing changed."), "success")
+    return redirect(url_for(".view", appraisal_id=appraisal_id, _anchor="checkins"))

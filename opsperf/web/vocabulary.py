@@ -24,6 +24,7 @@ ROLES = {
     "dept_head": N_("Department head"),
     "hr": N_("HR"),
     "admin": N_("Administrator"),
+    "data_steward": N_("Data steward"),
 }
 SCORING_METHODS = {
     "ratio": N_("actual ÷ target"),

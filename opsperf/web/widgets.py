@@ -32,11 +32,15 @@ def _attr(value: Any) -> str:
 class Widgets:
     """Renders fields for one reader: their language, and what they may edit now."""
 
-    def __init__(self, language: str, texts: Any, rights: Editable) -> None:
+    def __init__(
+        self, language: str, texts: Any, rights: Editable, series: Iterable[Any] = ()
+    ) -> None:
         self.language = language
         self._: Callable[..., str] = texts.gettext
         self.ngettext: Callable[..., str] = texts.ngettext
         self.rights = rights
+        # checked-in KPIs (services.checkins.Series) by (table, KPI)
+        self.series = {(s.table.id, s.kpi.id): s for s in series}
 
     def label(self, text: Text | str | None) -> str:
         if text is None:
@@ -208,6 +212,91 @@ class Widgets:
             f'<span class="computed" data-tag="{tag}">{value}</span></td>'
         )
 
+    def kpi_checked_in_cell(self, f: Any, k: Any, row: dict[str, Any]) -> Markup:
+        """An actual that check-ins add up to: shown with its series, recorded below."""
+        ident = f"{_attr(f.id)}-{_attr(k.id)}"
+        s = self.series.get((f.id, k.id))
+        value = escape(fmt_number(row.get("actual")))
+        how = escape(self.aggregate_words(k.series_rule))
+        line = self.sparkline(s) if s is not None else ""
+        return Markup(
+            f'<td class="num" id="kpi-actual-{ident}" title="{how}">'
+            f'<span class="checked-in">{value}</span>{line}</td>'
+        )
+
+    def aggregate_words(self, rule: Any) -> str:
+        """``checkins: {period: month, aggregate: sum}`` in words: "sum of the monthly
+        check-ins"."""
+        _ = self._
+        words = {
+            ("week", "sum"): N_("sum of the weekly check-ins"),
+            ("week", "average"): N_("average of the weekly check-ins"),
+            ("week", "last"): N_("latest weekly check-in"),
+            ("week", "max"): N_("highest weekly check-in"),
+            ("week", "min"): N_("lowest weekly check-in"),
+            ("month", "sum"): N_("sum of the monthly check-ins"),
+            ("month", "average"): N_("average of the monthly check-ins"),
+            ("month", "last"): N_("latest monthly check-in"),
+            ("month", "max"): N_("highest monthly check-in"),
+            ("month", "min"): N_("lowest monthly check-in"),
+            ("quarter", "sum"): N_("sum of the quarterly check-ins"),
+            ("quarter", "average"): N_("average of the quarterly check-ins"),
+            ("quarter", "last"): N_("latest quarterly check-in"),
+            ("quarter", "max"): N_("highest quarterly check-in"),
+            ("quarter", "min"): N_("lowest quarterly check-in"),
+        }
+        return _(words[(rule.period, rule.aggregate)])
+
+    def sparkline(self, s: Any, width: int = 72, height: int = 20) -> Markup:
+        """A KPI's series as a small line against its target (a dashed line). A summed series
+        is drawn as its running total, which is what the target is set for."""
+        by_period = {p.period: p.value for p in s.points.values()}
+        values: list[float | None] = []
+        running = 0.0
+        for period in s.periods:
+            value = by_period.get(period.key)
+            if s.kpi.series_rule.aggregate == "sum":
+                if value is not None:
+                    running += value
+                values.append(running if value is not None else None)
+            else:
+                values.append(value)
+        known = [v for v in values if v is not None]
+        if not known:
+            return Markup("")
+        target = s.target if isinstance(s.target, int | float) else None
+        low = min([*known, *([target] if target is not None else [])])
+        high = max([*known, *([target] if target is not None else [])])
+        low = min(low, 0.0) if s.kpi.series_rule.aggregate == "sum" else low
+        span = (high - low) or 1.0
+        pad = 2.0
+        step = (width - 2 * pad) / max(len(values) - 1, 1)
+
+        def y(v: float) -> float:
+            return round(height - pad - (v - low) / span * (height - 2 * pad), 1)
+
+        points = [(round(pad + i * step, 1), y(v)) for i, v in enumerate(values) if v is not None]
+        path = " ".join(f"{x},{yy}" for x, yy in points)
+        last_x, last_y = points[-1]
+        goal = (
+            f'<line class="spark-target" x1="0" x2="{width}" y1="{y(target)}" y2="{y(target)}"/>'
+            if target is not None
+            else ""
+        )
+        said = self._(
+            "%(kpi)s: %(count)s check-ins, %(rule)s %(actual)s, target %(target)s",
+            kpi=s.kpi.name if isinstance(s.kpi.name, str) else s.kpi.name.get(self.language),
+            count=len(known),
+            rule=self.aggregate_words(s.kpi.series_rule),
+            actual=fmt_number(s.actual),
+            target=fmt_number(target),
+        )
+        return Markup(
+            f'<svg class="sparkline" width="{width}" height="{height}" viewBox="0 0 {width} '
+            f'{height}" role="img" aria-label="{_attr(said)}"><title>{escape(said)}</title>'
+            f'{goal}<polyline points="{path}"/><circle cx="{last_x}" cy="{last_y}" r="2"/></svg>'
+        )
+
     def kpi_total(self, f: Any, oob: bool = False) -> Markup:
         total = fmt_number(f.table.score if f.table else None)
         return Markup(
@@ -251,6 +340,9 @@ class Widgets:
             for column in ("target", "actual"):
                 if column == "actual" and k.actual_from is not None:
                     cells.append(self.kpi_actual_cell(f, k, row))
+                    continue
+                if column == "actual" and k.series_rule is not None:
+                    cells.append(self.kpi_checked_in_cell(f, k, row))
                     continue
                 cells.append(
                     self._kpi_cell(f, k, row, column, editable(k.id, column), name, column_names)
@@ -405,12 +497,13 @@ class Timeline:
             )
         system = escape(_("System"))
         for e in events:
-            if e.kind == "save" and not self._visible(e.changes):
+            if e.kind in ("save", "checkin") and not self._visible(e.changes):
                 continue  # only values this reader may not see: not even that they changed
             danger = e.kind == "decline" or e.trigger in ("reject", "appeal")
             css = " is-danger" if danger else " is-ok" if e.kind == "transition" else ""
             actor = escape(e.actor.name) if e.actor else system
-            comment = f"<div>“{escape(e.comment)}”</div>" if e.comment else ""
+            said = e.comment and e.kind != "checkin"  # a check-in's comment is its source
+            comment = f"<div>“{escape(e.comment)}”</div>" if said else ""
             out.append(
                 f'<li class="timeline-item{css}"><time class="timeline-time">{fmt_when(e.at)}'
                 f'</time><span class="timeline-actor">{actor}</span><div class="timeline-body">'
@@ -441,6 +534,24 @@ class Timeline:
                 escape(_("changed the grade at calibration: %(old)s → %(new)s", old=grade[0] or "—",
                          new=grade[1] or "—"))
             )  # fmt: skip
+        if e.kind == "checkin":
+            count = sum(1 for path in self._visible(e.changes) if "@" in path)
+            if e.trigger == "import":
+                return str(
+                    escape(self.w.ngettext("imported %(num)s check-in from %(file)s",
+                                           "imported %(num)s check-ins from %(file)s", count,
+                                           file=e.comment or "—"))
+                )  # fmt: skip
+            if e.trigger == "api":
+                return str(
+                    escape(self.w.ngettext("%(num)s check-in received from %(system)s",
+                                           "%(num)s check-ins received from %(system)s", count,
+                                           system=e.comment or "—"))
+                )  # fmt: skip
+            return str(
+                escape(self.w.ngettext("recorded %(num)s check-in", "recorded %(num)s check-ins",
+                                       count))
+            )  # fmt: skip
         said = {
             "request": N_("requested approval: %(step)s"),
             "vote": N_("approved: %(step)s"),
@@ -451,7 +562,7 @@ class Timeline:
         return str(escape(e.kind))
 
     def _changes(self, e: Any) -> str:
-        if not e.changes or e.kind not in ("save", "transition", "override"):
+        if not e.changes or e.kind not in ("save", "transition", "override", "checkin"):
             return ""
         rows = []
         if e.kind in ("transition", "override"):
@@ -474,7 +585,8 @@ class Timeline:
                     old, new = self.w.display(d, pair[0]), self.w.display(d, pair[1])
                 else:
                     old, new = (escape(_short(fmt_number(v))) for v in pair[:2])
-                name = escape(self.field_names.get(path, path))
+                base, _at, period = path.partition("@")
+                name = escape(self.field_names.get(base, base) + (f" · {period}" if period else ""))
                 rows.append(f"<dt>{name}</dt><dd><del>{old}</del> <ins>{new}</ins></dd>")
         return f'<dl class="timeline-diff">{"".join(rows)}</dl>'
 

@@ -1,0 +1,910 @@
+"""Check-ins: KPI actuals recorded period by period, from the page, a file or the API.
+
+A KPI that declares ``checkins: {period, aggregate}`` takes one value per period of its cycle
+(a row of ``checkins``). Whenever its series changes, the series is aggregated
+(:func:`opsperf.engine.checkins.aggregate`) and the result written into the appraisal's values
+as the KPI's ``actual``: scoring, the live total and the snapshots read it as before. Every
+change is an event of kind ``checkin`` in the audit trail, with the source (``page``,
+``import`` or ``api``) as its trigger and the file's or token's name as its comment.
+
+Who may record: on the page, whoever may edit the KPI's actual in the appraisal's current
+state. From a file or the API, any appraisal whose current state lets anyone edit it
+(:func:`accepting`): the data comes from the business, not from a role on the appraisal.
+Saving the value a period already has changes nothing, so sending a file twice is harmless.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import func, select
+
+from opsperf.definitions import statetree
+from opsperf.definitions.loader import DefinitionSet
+from opsperf.definitions.schema import Form, Kpi, KpiTableField
+from opsperf.engine import checkins as series_rules
+from opsperf.engine.forms import NOTHING, Editable
+from opsperf.engine.text import untypable
+from opsperf.engine.workflow import CompiledWorkflow
+from opsperf.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from opsperf.persistence.models import (
+    ActualsBatch,
+    ApiToken,
+    Appraisal,
+    CheckIn,
+    Cycle,
+    Job,
+    User,
+    db,
+    utcnow,
+)
+from opsperf.services import jobs, snapshots
+from opsperf.services.appraisals import (
+    check_version,
+    event,
+    one_writer,
+    require_view,
+    rights_of,
+)
+from opsperf.services.context import Context, compiled_workflow, context, get
+from opsperf.services.people import RowProblem, decode_text, xlsx_rows
+
+NOTE_LIMIT = 500
+SOURCES = ("page", "import", "api")
+
+# --------------------------------------------------------------------------- definitions
+
+
+def checkin_kpis(form: Form) -> list[tuple[KpiTableField, Kpi]]:
+    """The KPIs of ``form`` whose actual is checked in, with their tables."""
+    return [
+        (f, k)
+        for f in form.fields()
+        if isinstance(f, KpiTableField)
+        for k in f.kpis
+        if k.series_rule is not None
+    ]
+
+
+def find_kpi(form: Form, written: str) -> tuple[KpiTableField, Kpi] | None:
+    """The KPI a file names: its id, or ``table.kpi`` where two tables share an id."""
+    table_id, _, kpi_id = written.rpartition(".")
+    found = [(f, k) for f, k in _all_kpis(form) if k.id == kpi_id and table_id in ("", f.id)]
+    return found[0] if len(found) == 1 else None
+
+
+def _all_kpis(form: Form) -> list[tuple[KpiTableField, Kpi]]:
+    return [(f, k) for f in form.fields() if isinstance(f, KpiTableField) for k in f.kpis]
+
+
+def accepting(form: Form, workflow: CompiledWorkflow, state: str) -> Editable:
+    """What anyone may edit in ``state`` (the state and the states around it): the KPIs whose
+    actuals a file or the API may bring in while an appraisal is there."""
+    if workflow.is_final(state):
+        return NOTHING
+    chain = [workflow.state(p) for p in statetree.ancestors(state)]
+    refs = [ref for s in chain for role_refs in s.edit.values() for ref in role_refs]
+    return Editable.from_refs(form, refs)
+
+
+@lru_cache(maxsize=256)
+def _accepted(form_snapshot: int, workflow_snapshot: int, state: str) -> frozenset[str]:
+    """``table.kpi`` of every checked-in KPI that may be brought in at ``state`` (cached per
+    pinned form, workflow and state: the same for every appraisal that shares them)."""
+    form: Form = snapshots.definition(form_snapshot)
+    rights = accepting(form, compiled_workflow(workflow_snapshot), state)
+    return frozenset(
+        f"{f.id}.{k.id}" for f, k in checkin_kpis(form) if rights.cell(f, k.id, "actual")
+    )
+
+
+def cycle_periods(cycle: Cycle, kpi: Kpi) -> list[series_rules.Period]:
+    assert kpi.series_rule is not None
+    return series_rules.periods(kpi.series_rule.period, cycle.period_start, cycle.period_end)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class Point:
+    period: str
+    value: float
+    note: str | None
+    source: str
+    source_ref: str | None
+    by: str | None
+    at: dt.datetime
+
+
+@dataclass
+class Series:
+    """One KPI's check-ins on one appraisal, with what the page needs to draw it."""
+
+    table: KpiTableField
+    kpi: Kpi
+    periods: list[series_rules.Period]
+    points: dict[str, Point]
+    actual: float | None
+    target: float | None
+    may_record: bool = False
+
+    @property
+    def ordered(self) -> list[Point]:
+        return [self.points[p] for p in sorted(self.points)]
+
+
+def series_of(ctx: Context, user: User | None = None) -> list[Series]:
+    """Every checked-in KPI of the appraisal with its series (one query)."""
+    kpis = checkin_kpis(ctx.form)
+    if not kpis:
+        return []
+    a = ctx.appraisal
+    rows = db.session.execute(
+        select(CheckIn, User.name)
+        .outerjoin(User, User.id == CheckIn.recorded_by_id)
+        .where(CheckIn.appraisal_id == a.id)
+    ).all()
+    by_kpi: dict[tuple[str, str], dict[str, Point]] = {}
+    for c, name in rows:
+        by_kpi.setdefault((c.field_id, c.kpi_id), {})[c.period] = Point(
+            c.period, c.value, c.note, c.source, c.source_ref, name, c.recorded_at
+        )
+    rights = rights_of(ctx, user) if user is not None else NOTHING
+    values = a.values or {}
+    out = []
+    for table, kpi in kpis:
+        row = (values.get(table.id) or {}).get(kpi.id) or {}
+        target = row.get("target")
+        out.append(
+            Series(
+                table,
+                kpi,
+                cycle_periods(a.cycle, kpi),
+                by_kpi.get((table.id, kpi.id), {}),
+                row.get("actual"),
+                target if target is not None else kpi.target,
+                rights.cell(table, kpi.id, "actual"),
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One period's value for one KPI (a row of a file, a line of a post)."""
+
+    table: str
+    kpi: str
+    period: str
+    value: float
+    note: str | None = None  # None: keep the note the period has
+
+
+def _apply(
+    a: Appraisal,
+    form: Form,
+    entries: Sequence[Entry],
+    existing: dict[tuple[str, str, str], CheckIn],
+    user: User | None,
+    source: str,
+    source_ref: str | None,
+) -> dict[str, list[Any]]:
+    """Write ``entries`` into the appraisal's series and its actuals (not committed)."""
+    changes: dict[str, list[Any]] = {}
+    touched: set[tuple[str, str]] = set()
+    now = utcnow()
+    for e in entries:
+        key = (e.table, e.kpi, e.period)
+        old = existing.get(key)
+        if old is not None and old.value == e.value and (e.note is None or e.note == old.note):
+            continue
+        changes[f"{e.table}.{e.kpi}@{e.period}"] = [old.value if old else None, e.value]
+        touched.add((e.table, e.kpi))
+        if old is None:
+            old = CheckIn(appraisal_id=a.id, field_id=e.table, kpi_id=e.kpi, period=e.period)
+            db.session.add(old)
+            existing[key] = old
+        old.value = e.value
+        if e.note is not None:
+            old.note = e.note or None
+        old.source, old.source_ref = source, source_ref
+        old.recorded_by_id = user.id if user else None
+        old.recorded_at = now
+    if not changes:
+        return changes
+    values = dict(a.values or {})
+    rules = {(f.id, k.id): k.series_rule for f, k in checkin_kpis(form)}
+    for table, kpi in sorted(touched):
+        rule = rules[(table, kpi)]
+        assert rule is not None
+        points = [(p, c.value) for (t, k, p), c in existing.items() if (t, k) == (table, kpi)]
+        actual = series_rules.aggregate(rule.aggregate, points)
+        rows = dict(values.get(table) or {})
+        row = dict(rows.get(kpi) or {})
+        if row.get("actual") != actual:
+            changes[f"{table}.{kpi}.actual"] = [row.get("actual"), actual]
+            row["actual"] = actual
+            rows[kpi] = row
+            values[table] = rows
+    a.values = values
+    db.session.add(event(a, user, "checkin", trigger=source, comment=source_ref, changes=changes))
+    return changes
+
+
+def _existing(appraisal_ids: Iterable[int]) -> dict[int, dict[tuple[str, str, str], CheckIn]]:
+    out: dict[int, dict[tuple[str, str, str], CheckIn]] = {}
+    ids = list(appraisal_ids)
+    if not ids:
+        return out
+    for c in db.session.scalars(select(CheckIn).where(CheckIn.appraisal_id.in_(ids))):
+        out.setdefault(c.appraisal_id, {})[(c.field_id, c.kpi_id, c.period)] = c
+    return out
+
+
+@dataclass
+class Posted:
+    """A check-in posted from the appraisal page, and what was wrong with it."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def record(
+    appraisal_id: int,
+    user: User,
+    kpi: str,
+    period: str,
+    value: str,
+    note: str,
+    expected_version: int | None,
+) -> Posted:
+    """One check-in from the page by ``user``, who may edit the KPI's actual now."""
+    outcome = Posted()
+    with one_writer():
+        a = get(appraisal_id)
+        ctx = context(a)
+        require_view(ctx, user)
+        check_version(a, expected_version)
+        found = find_kpi(ctx.form, kpi)
+        if found is None or found[1].series_rule is None:
+            raise ValidationFailed("this form has no KPI %(kpi)s that takes check-ins", kpi=kpi)
+        table, k = found
+        if not rights_of(ctx, user).cell(table, k.id, "actual"):
+            raise PermissionDenied("you cannot record check-ins for this KPI at this step")
+        assert k.series_rule is not None
+        when = series_rules.period_key(k.series_rule.period, period)
+        if when is None or not series_rules.overlaps(
+            when, a.cycle.period_start, a.cycle.period_end
+        ):
+            outcome.errors["period"] = "period"
+        number = parse_number(value)
+        if number is None:
+            outcome.errors["value"] = "number"
+        text = note.strip()
+        if len(text) > NOTE_LIMIT:
+            outcome.errors["note"] = "max_length"
+        elif untypable(text):
+            outcome.errors["note"] = "characters"
+        if outcome.errors:
+            return outcome
+        assert when is not None
+        assert number is not None
+        entry = Entry(table.id, k.id, when.key, number, text or None)
+        existing = _existing([a.id]).get(a.id, {})
+        outcome.changes = _apply(a, ctx.form, [entry], existing, user, "page", None)
+        if outcome.changes:
+            db.session.commit()
+    return outcome
+
+
+_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
+
+
+def parse_number(written: object) -> float | None:
+    """A value as a number: ``1234.5``, ``1,234.5``, ``95%`` (95); None when it is none."""
+    if isinstance(written, bool):
+        return None
+    if isinstance(written, int | float):
+        number = float(written)
+    else:
+        text = str(written).strip().replace("，", ",").removesuffix("%").strip()
+        if not text or len(text) > 40 or not _NUMBER.match(text):
+            return None
+        number = float(text.replace(",", ""))
+    if not math.isfinite(number) or abs(number) > 1e15:
+        return None
+    return number
+
+
+# --------------------------------------------------------------------------- files and batches
+
+COLUMNS = ("employee_no", "kpi", "period", "value")
+ALIASES = {
+    "工号": "employee_no",
+    "员工编号": "employee_no",
+    "员工工号": "employee_no",
+    "employee no": "employee_no",
+    "employee_number": "employee_no",
+    "指标": "kpi",
+    "指标编号": "kpi",
+    "kpi": "kpi",
+    "kpi_id": "kpi",
+    "kpi id": "kpi",
+    "期间": "period",
+    "周期": "period",
+    "月份": "period",
+    "实际值": "value",
+    "数值": "value",
+    "实际": "value",
+    "actual": "value",
+    "备注": "note",
+    "说明": "note",
+}
+MAX_ROWS = 200_000  # rows of one file
+MAX_BATCH = 1_000  # rows of one API batch
+CHUNK = 2_000  # rows checked (and written) together
+MAX_PROBLEMS_KEPT = 500
+MAX_CHANGES_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int
+    employee_no: str
+    kpi: str
+    period: object
+    value: object
+    note: str | None
+
+
+def read_file(name: str, data: bytes) -> Iterator[Row]:
+    """The rows of a CSV (UTF-8 or GBK) or XLSX file of actuals, one at a time, numbered as
+    in the file (row 1 is the header)."""
+    lowered = name.lower()
+    if lowered.endswith((".xlsx", ".xlsm")):
+        cells: Iterator[list[Any]] = xlsx_rows(data)
+    elif lowered.endswith(".csv"):
+        cells = iter(csv.reader(io.StringIO(decode_text(data))))
+    else:
+        raise ValidationFailed("actuals files are .csv or .xlsx")
+    header = next(cells, None)
+    if header is None:
+        raise ValidationFailed("the file is empty")
+    keys = [ALIASES.get(str(h).strip().lower(), str(h).strip().lower()) for h in header]
+    missing = [c for c in COLUMNS if c not in keys]
+    if missing:
+        raise ValidationFailed(
+            "missing columns: %(columns)s (row 1 is the header)", columns=", ".join(missing)
+        )
+    at = {k: keys.index(k) for k in (*COLUMNS, "note") if k in keys}
+    for number, row in enumerate(cells, start=2):
+        if number > MAX_ROWS + 1:
+            raise ValidationFailed(
+                "the file has more than %(max)s rows: split it and import the parts", max=MAX_ROWS
+            )
+        if not any(str(c).strip() for c in row):
+            continue
+
+        def cell(key: str, row: list[Any] = row) -> str:
+            i = at.get(key)
+            return str(row[i]).strip() if i is not None and i < len(row) else ""
+
+        yield Row(
+            number,
+            cell("employee_no"),
+            cell("kpi"),
+            cell("period"),
+            cell("value"),
+            cell("note") if "note" in at else None,
+        )
+
+
+def rows_of_batch(items: Sequence[Any]) -> Iterator[Row]:
+    """The rows of an API batch: objects with employee_no, kpi, period, value and a note."""
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, Mapping):
+            yield Row(number, "", "", None, None, None)
+            continue
+        note = item.get("note")
+        yield Row(
+            number,
+            str(item.get("employee_no") or "").strip(),
+            str(item.get("kpi") or "").strip(),
+            item.get("period"),
+            item.get("value"),
+            None if note is None else str(note),
+        )
+
+
+@dataclass
+class Plan:
+    """A file or batch checked against the cycle: what would change, and what is wrong."""
+
+    rows: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    problems_total: int = 0
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    appraisals: set[int] = field(default_factory=set)
+    written: int = 0
+
+    @property
+    def valid(self) -> int:
+        return self.new + self.changed + self.unchanged
+
+    def problem(self, problem: RowProblem) -> None:
+        self.problems_total += 1
+        if len(self.problems) < MAX_PROBLEMS_KEPT:
+            self.problems.append(problem)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "valid": self.valid,
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "appraisals": len(self.appraisals),
+            "written": self.written,
+            "problems_total": self.problems_total,
+            "problems": [
+                {"row": p.row, "template": p.template, "params": p.params} for p in self.problems
+            ],
+            "samples": self.samples,
+        }
+
+
+_Valid = tuple[Row, int, str, Entry]  # a row that passed: its appraisal, the person, the entry
+
+
+class _Checker:
+    """Checks rows a chunk at a time: a few indexed queries per chunk, never per row."""
+
+    def __init__(self, cycle: Cycle) -> None:
+        self.cycle = cycle
+        self.seen: set[tuple[int, str, str, str]] = set()
+        self.existing: dict[int, dict[tuple[str, str, str], CheckIn]] = {}
+
+    def forget(self, *more: Iterable[Any]) -> None:
+        """Let go of what the last chunk loaded, so a large file holds one chunk at a time."""
+        for series in self.existing.values():
+            for c in series.values():
+                if c in db.session:
+                    db.session.expunge(c)
+        for objects in more:
+            for o in objects:
+                if o in db.session:
+                    db.session.expunge(o)
+        self.existing = {}
+
+    def chunk(
+        self, rows: Sequence[Row], plan: Plan
+    ) -> dict[int, tuple[Appraisal | None, list[Entry]]]:
+        """Check ``rows``; the valid ones grouped by appraisal id (appraisal loaded only for
+        those with a change)."""
+        numbers = {r.employee_no.lower() for r in rows if r.employee_no}
+        found = (
+            db.session.execute(
+                select(
+                    func.lower(User.employee_no),
+                    Appraisal.id,
+                    Appraisal.state,
+                    Appraisal.pending_trigger,
+                    Appraisal.form_snapshot_id,
+                    Appraisal.workflow_snapshot_id,
+                    User.name,
+                )
+                .join(
+                    Appraisal,
+                    (Appraisal.employee_id == User.id) & (Appraisal.cycle_id == self.cycle.id),
+                )
+                .where(func.lower(User.employee_no).in_(numbers))
+            ).all()
+            if numbers
+            else []
+        )
+        by_no = {f[0]: f for f in found}
+        unknown: set[str] = set()
+        if len(by_no) < len(numbers):
+            known = set(
+                db.session.scalars(
+                    select(func.lower(User.employee_no)).where(
+                        func.lower(User.employee_no).in_(numbers - set(by_no))
+                    )
+                )
+            )
+            unknown = numbers - set(by_no) - known
+        valid: list[tuple[Row, int, str, Entry]] = []
+        for r in rows:
+            plan.rows += 1
+            entry = self._row(r, by_no, unknown, plan)
+            if entry is not None:
+                valid.append(entry)
+        existing = _existing({a_id for _, a_id, _, _ in valid})
+        out: dict[int, tuple[Appraisal | None, list[Entry]]] = {}
+        for r, a_id, name, e in valid:
+            old = existing.get(a_id, {}).get((e.table, e.kpi, e.period))
+            if old is None:
+                plan.new += 1
+            elif old.value == e.value and (e.note is None or e.note == old.note):
+                plan.unchanged += 1
+                continue
+            else:
+                plan.changed += 1
+            plan.appraisals.add(a_id)
+            if len(plan.samples) < MAX_CHANGES_SHOWN:
+                plan.samples.append(
+                    {
+                        "row": r.number,
+                        "employee_no": r.employee_no,
+                        "name": name,
+                        "kpi": f"{e.table}.{e.kpi}",
+                        "period": e.period,
+                        "old": old.value if old is not None else None,
+                        "new": e.value,
+                    }
+                )
+            out.setdefault(a_id, (None, []))[1].append(e)
+        self.existing = existing
+        return out
+
+    def _row(
+        self, r: Row, by_no: Mapping[str, Any], unknown: set[str], plan: Plan
+    ) -> _Valid | None:
+        def problem(template: str, **params: object) -> _Valid | None:  # the row is left out
+            plan.problem(RowProblem(r.number, template, params))
+            return None
+
+        if not r.employee_no:
+            return problem("the employee number is empty")
+        hit = by_no.get(r.employee_no.lower())
+        if hit is None:
+            if r.employee_no.lower() in unknown:
+                return problem("nobody has the employee number %(no)s", no=r.employee_no[:64])
+            return problem("%(no)s has no appraisal in this cycle", no=r.employee_no[:64])
+        _, a_id, state, pending, form_id, workflow_id, name = hit
+        form: Form = snapshots.definition(form_id)
+        found = find_kpi(form, r.kpi) if r.kpi else None
+        if found is None:
+            return problem(
+                "KPI %(kpi)s is not on %(no)s's form", kpi=r.kpi[:64] or "—", no=r.employee_no
+            )
+        table, kpi = found
+        if kpi.series_rule is None:
+            return problem(
+                "KPI %(kpi)s takes one actual typed in the form, not check-ins", kpi=kpi.id
+            )
+        kind = kpi.series_rule.period
+        when = series_rules.period_key(kind, r.period)
+        if when is None:
+            return problem(
+                "%(period)s is not a %(kind)s (write it like %(example)s)",
+                period=str(r.period)[:40] or "—",
+                kind=kind,
+                example=series_rules.containing(kind, self.cycle.period_start).key,
+            )
+        if not series_rules.overlaps(when, self.cycle.period_start, self.cycle.period_end):
+            return problem(
+                "%(period)s is outside the cycle (%(start)s – %(end)s)",
+                period=when.key,
+                start=self.cycle.period_start.isoformat(),
+                end=self.cycle.period_end.isoformat(),
+            )
+        value = parse_number(r.value)
+        if value is None:
+            return problem("the value %(value)s is not a number", value=str(r.value)[:40] or "—")
+        note = (r.note.strip() or None) if r.note is not None else None  # empty: keep
+        if note is not None and (len(note) > NOTE_LIMIT or untypable(note)):
+            return problem(
+                "the note is longer than %(max)s characters or holds control characters",
+                max=NOTE_LIMIT,
+            )
+        key = (a_id, table.id, kpi.id, when.key)
+        if key in self.seen:
+            return problem(
+                "a second value for %(no)s, %(kpi)s, %(period)s in this file",
+                no=r.employee_no, kpi=kpi.id, period=when.key,
+            )  # fmt: skip
+        self.seen.add(key)
+        if pending or f"{table.id}.{kpi.id}" not in _accepted(form_id, workflow_id, state):
+            return problem(
+                "%(no)s's appraisal is at a step that takes no actuals for %(kpi)s",
+                no=r.employee_no, kpi=kpi.id,
+            )  # fmt: skip
+        return r, a_id, name, Entry(table.id, kpi.id, when.key, value, note)
+
+
+def _chunks(rows: Iterable[Row], size: int = CHUNK) -> Iterator[list[Row]]:
+    chunk: list[Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+Progress = Callable[[int], None]
+
+
+def check(cycle: Cycle, rows: Iterable[Row], progress: Progress | None = None) -> Plan:
+    """Check every row and count what would change; nothing is written."""
+    plan, checker = Plan(), _Checker(cycle)
+    for chunk in _chunks(rows):
+        checker.chunk(chunk, plan)
+        checker.forget()
+        if progress:
+            progress(plan.rows)
+    return plan
+
+
+def write(
+    cycle: Cycle,
+    rows: Iterable[Row],
+    user: User | None,
+    source: str,
+    source_ref: str | None,
+    *,
+    commit_each_chunk: bool = True,
+    progress: Progress | None = None,
+) -> Plan:
+    """Write the valid rows (the caller decides whether problems stop it: see
+    :func:`import_rows`). Each chunk is checked and written in one transaction."""
+    plan, checker = Plan(), _Checker(cycle)
+    with one_writer():
+        for chunk in _chunks(rows):
+            grouped = checker.chunk(chunk, plan)
+            appraisals: dict[int, Appraisal] = {}
+            if grouped:
+                appraisals = {
+                    a.id: a
+                    for a in db.session.scalars(
+                        select(Appraisal).where(Appraisal.id.in_(list(grouped)))
+                    )
+                }
+                for a_id, (_, entries) in grouped.items():
+                    a = appraisals[a_id]
+                    form: Form = snapshots.definition(a.form_snapshot_id)
+                    existing = checker.existing.setdefault(a_id, {})
+                    changes = _apply(a, form, entries, existing, user, source, source_ref)
+                    plan.written += sum(1 for k in changes if "@" in k)
+            if commit_each_chunk:
+                db.session.commit()
+                checker.forget(appraisals.values())
+            if progress:
+                progress(plan.rows)
+    return plan
+
+
+def import_rows(
+    cycle: Cycle,
+    rows: Callable[[], Iterable[Row]],
+    user: User | None,
+    source: str,
+    source_ref: str | None,
+    *,
+    valid_only: bool = False,
+    progress: Progress | None = None,
+) -> Plan:
+    """Check the whole file first; write nothing if any row is wrong (unless ``valid_only``:
+    then the rows that pass). ``rows`` is called once per pass, so a file is streamed twice
+    rather than held."""
+    checked = check(cycle, rows(), progress)
+    if checked.problems_total and not valid_only:
+        return checked
+    written = write(cycle, rows(), user, source, source_ref, progress=progress)
+    written.rows = checked.rows
+    return written
+
+
+def cycle_for_import(cycle_id: int) -> Cycle:
+    cycle = db.session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise ValidationFailed("cycle %(id)s does not exist", id=cycle_id)
+    return cycle
+
+
+# --------------------------------------------------------------------------- background jobs
+
+CHECK_JOB = "actuals_check"
+IMPORT_JOB = "actuals_import"
+IMPORTERS = ("hr", "admin", "data_steward")
+
+
+def may_import(user: User) -> bool:
+    return any(user.has_role(r) for r in IMPORTERS)
+
+
+def estimate_rows(name: str, data: bytes) -> int:
+    """About how many rows a file has, for the progress bar (lines of a CSV; an XLSX says
+    its own size)."""
+    if name.lower().endswith(".csv"):
+        return max(data.count(b"\n") - (1 if data.endswith(b"\n") else 0), 0)
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True)
+        rows = int(book.worksheets[0].max_row or 1) - 1
+        book.close()
+    except Exception:  # a damaged file: reading it says so, in the check
+        return 0
+    return max(rows, 0)
+
+
+def _job_cycle(job: Job) -> Cycle:
+    return cycle_for_import(int(job.params.get("cycle_id") or 0))
+
+
+@jobs.handler(CHECK_JOB)
+def _check_job(defs: DefinitionSet, job: Job, progress: jobs.Progress) -> dict[str, Any]:
+    """Check a file and say what importing it would change; the file is kept for the import."""
+    name, data = str(job.params.get("filename", "")), job.payload or b""
+    total = estimate_rows(name, data)
+    progress(0, total)
+    plan = check(_job_cycle(job), read_file(name, data), lambda n: progress(n, max(total, n)))
+    job.output, job.output_name = data, name
+    return plan.as_dict()
+
+
+@jobs.handler(IMPORT_JOB)
+def _import_job(defs: DefinitionSet, job: Job, progress: jobs.Progress) -> dict[str, Any]:
+    """Check the file again (things may have moved since the preview), then write it."""
+    name, data = str(job.params.get("filename", "")), job.payload or b""
+    valid_only = bool(job.params.get("valid_only"))
+    total = estimate_rows(name, data)
+    plan = import_rows(
+        _job_cycle(job),
+        lambda: read_file(name, data),
+        job.created_by,
+        "import",
+        name,
+        valid_only=valid_only,
+        progress=lambda n: progress(n, max(total, n)),
+    )
+    return {**plan.as_dict(), "valid_only": valid_only}
+
+
+def start_check(cycle_id: int, user: User, name: str, data: bytes) -> Job:
+    """Record the check of an uploaded file (to be enqueued)."""
+    if not may_import(user):
+        raise PermissionDenied("only HR, administrators and data stewards import actuals")
+    cycle_for_import(cycle_id)
+    if not name.lower().endswith((".csv", ".xlsx", ".xlsm")):
+        raise ValidationFailed("actuals files are .csv or .xlsx")
+    return jobs.create(
+        CHECK_JOB,
+        user,
+        params={"cycle_id": cycle_id, "filename": name[-200:]},
+        payload=data,
+        subject=f"actuals:{cycle_id}",
+    )
+
+
+def start_import(check_job_id: int, user: User, valid_only: bool) -> Job:
+    """Record the import of a file that was checked (to be enqueued)."""
+    checked = jobs.get(check_job_id, user)
+    if checked.kind != CHECK_JOB or checked.status != "done" or checked.output is None:
+        raise ValidationFailed("this file has not been checked; upload it again")
+    if not may_import(user):
+        raise PermissionDenied("only HR, administrators and data stewards import actuals")
+    return jobs.create(
+        IMPORT_JOB,
+        user,
+        params={**checked.params, "valid_only": valid_only, "checked": checked.id},
+        payload=checked.output,
+        subject=checked.subject,
+    )
+
+
+# --------------------------------------------------------------------------- the API
+
+
+@dataclass
+class Pushed:
+    plan: Plan
+    replayed: bool = False
+
+
+def push_batch(token: ApiToken, cycle_id: object, key: object, items: object) -> Pushed:
+    """A batch of rows from a business system: all written in one transaction or none.
+
+    ``key`` is the client's name for the batch: the same batch sent again (a retry after a
+    lost answer) is answered as the first time and changes nothing; other rows under a key
+    already used are refused.
+    """
+    if not isinstance(key, str) or not key.strip() or len(key) > 100 or untypable(key):
+        raise ValidationFailed("give the batch a key of 1 to 100 characters (the idempotency key)")
+    if not isinstance(cycle_id, int) or isinstance(cycle_id, bool):
+        raise ValidationFailed("name the cycle by its id (a whole number)")
+    if not isinstance(items, list) or not items:
+        raise ValidationFailed("send the rows as a non-empty list")
+    if len(items) > MAX_BATCH:
+        raise ValidationFailed("at most %(max)s rows in one batch", max=MAX_BATCH)
+    digest = hashlib.sha256(
+        json.dumps([cycle_id, items], sort_keys=True, default=str).encode()
+    ).hexdigest()
+    with one_writer():
+        seen = db.session.scalar(
+            select(ActualsBatch).where(
+                ActualsBatch.token_id == token.id, ActualsBatch.client_key == key
+            )
+        )
+        if seen is not None:
+            if seen.digest != digest:
+                raise Conflict(
+                    "the key %(key)s was used for other rows; send new rows under a new key",
+                    key=key,
+                )
+            plan = Plan(**{k: v for k, v in seen.result.items() if k in _REPLAYED})
+            return Pushed(plan, replayed=True)
+        cycle = cycle_for_import(cycle_id)
+        checked = check(cycle, rows_of_batch(items))
+        if checked.problems_total:
+            raise ValidationFailed(
+                "nothing was written: %(count)s of the rows have problems",
+                count=checked.problems_total,
+                problems=list[object](checked.problems),
+            )
+        plan = write(cycle, rows_of_batch(items), None, "api", token.name, commit_each_chunk=False)
+        plan.rows = checked.rows
+        result = {k: getattr(plan, k) for k in _REPLAYED}
+        db.session.add(
+            ActualsBatch(token_id=token.id, client_key=key, digest=digest, result=result)
+        )
+        db.session.commit()
+    return Pushed(plan)
+
+
+_REPLAYED = ("rows", "new", "changed", "unchanged", "written")
+
+
+def cycle_page(
+    cycle_id: int, *, employee_no: str = "", after: int = 0, per_page: int = 100
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Check-ins of a cycle in the order they were first recorded, ``per_page`` after the
+    check-in ``after`` (a cursor, so a deep page costs what the first does), and the cursor
+    of the next page (None: this is the last)."""
+    if db.session.get(Cycle, cycle_id) is None:
+        raise NotFound("cycle %(id)s does not exist", id=cycle_id)
+    query = (
+        select(CheckIn, User.employee_no)
+        .join(Appraisal, Appraisal.id == CheckIn.appraisal_id)
+        .join(User, User.id == Appraisal.employee_id)
+        .where(Appraisal.cycle_id == cycle_id, CheckIn.id > after)
+    )
+    if employee_no:
+        query = query.where(func.lower(User.employee_no) == employee_no.lower())
+    rows = db.session.execute(query.order_by(CheckIn.id).limit(per_page + 1)).all()
+    items: list[dict[str, Any]] = [
+        {
+            "id": c.id,
+            "employee_no": number,
+            "appraisal": c.appraisal_id,
+            "kpi": f"{c.field_id}.{c.kpi_id}",
+            "period": c.period,
+            "value": c.value,
+            "note": c.note,
+            "source": c.source,
+            "source_ref": c.source_ref,
+            "recorded_at": c.recorded_at.isoformat(timespec="seconds") + "Z",
+        }
+        for c, number in rows[:per_page]
+    ]
+    return items, (int(items[-1]["id"]) if len(rows) > per_page else None)
