@@ -36,7 +36,7 @@ from opsperf.engine import checkins as series_rules
 from opsperf.engine.forms import NOTHING, Editable
 from opsperf.engine.text import untypable
 from opsperf.engine.workflow import CompiledWorkflow
-from opsperf.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from opsperf.errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from opsperf.persistence.models import (
     ActualsBatch,
     ApiToken,
@@ -470,6 +470,11 @@ class Plan:
         }
 
 
+NOT_A_PERIOD = {
+    "week": N_("%(period)s is not a week (write it like %(example)s)"),
+    "month": N_("%(period)s is not a month (write it like %(example)s)"),
+    "quarter": N_("%(period)s is not a quarter (write it like %(example)s)"),
+}
 _Valid = tuple[Row, int, str, Entry]  # a row that passed: its appraisal, the person, the entry
 
 
@@ -572,59 +577,60 @@ class _Checker:
             return None
 
         if not r.employee_no:
-            return problem("the employee number is empty")
+            return problem(N_("the employee number is empty"))
         hit = by_no.get(r.employee_no.lower())
         if hit is None:
             if r.employee_no.lower() in unknown:
-                return problem("nobody has the employee number %(no)s", no=r.employee_no[:64])
-            return problem("%(no)s has no appraisal in this cycle", no=r.employee_no[:64])
+                return problem(N_("nobody has the employee number %(no)s"), no=r.employee_no[:64])
+            return problem(N_("%(no)s has no appraisal in this cycle"), no=r.employee_no[:64])
         _, a_id, state, pending, form_id, workflow_id, name = hit
         form: Form = snapshots.definition(form_id)
         found = find_kpi(form, r.kpi) if r.kpi else None
         if found is None:
             return problem(
-                "KPI %(kpi)s is not on %(no)s's form", kpi=r.kpi[:64] or "—", no=r.employee_no
+                N_("KPI %(kpi)s is not on %(no)s's form"), kpi=r.kpi[:64] or "—", no=r.employee_no
             )
         table, kpi = found
         if kpi.series_rule is None:
             return problem(
-                "KPI %(kpi)s takes one actual typed in the form, not check-ins", kpi=kpi.id
+                N_("KPI %(kpi)s takes one actual typed in the form, not check-ins"), kpi=kpi.id
             )
         kind = kpi.series_rule.period
         when = series_rules.period_key(kind, r.period)
         if when is None:
             return problem(
-                "%(period)s is not a %(kind)s (write it like %(example)s)",
+                NOT_A_PERIOD[kind],
                 period=str(r.period)[:40] or "—",
-                kind=kind,
                 example=series_rules.containing(kind, self.cycle.period_start).key,
             )
         if not series_rules.overlaps(when, self.cycle.period_start, self.cycle.period_end):
             return problem(
-                "%(period)s is outside the cycle (%(start)s – %(end)s)",
+                N_("%(period)s is outside the cycle (%(start)s – %(end)s)"),
                 period=when.key,
                 start=self.cycle.period_start.isoformat(),
                 end=self.cycle.period_end.isoformat(),
             )
         value = parse_number(r.value)
         if value is None:
-            return problem("the value %(value)s is not a number", value=str(r.value)[:40] or "—")
+            return problem(
+                N_("the value %(value)s is not a number"), value=str(r.value)[:40] or "—"
+            )
         note = (r.note.strip() or None) if r.note is not None else None  # empty: keep
         if note is not None and (len(note) > NOTE_LIMIT or untypable(note)):
             return problem(
-                "the note is longer than %(max)s characters or holds control characters",
+                N_("the note is longer than %(max)s characters or holds control characters"),
                 max=NOTE_LIMIT,
             )
         key = (a_id, table.id, kpi.id, when.key)
         if key in self.seen:
             return problem(
-                "a second value for %(no)s, %(kpi)s, %(period)s in this file",
+                N_("a second value for %(no)s, %(kpi)s, %(period)s in this file"),
                 no=r.employee_no, kpi=kpi.id, period=when.key,
             )  # fmt: skip
         self.seen.add(key)
         if pending or f"{table.id}.{kpi.id}" not in _accepted(form_id, workflow_id, state):
             return problem(
-                "%(no)s's appraisal is at a step that takes no actuals for %(kpi)s",
+                N_("%(no)s's appraisal is at a step that takes no actuals for %(kpi)s"),
                 no=r.employee_no, kpi=kpi.id,
             )  # fmt: skip
         return r, a_id, name, Entry(table.id, kpi.id, when.key, value, note)

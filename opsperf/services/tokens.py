@@ -15,13 +15,13 @@ import secrets
 from sqlalchemy import select
 
 from opsperf.engine.text import untypable
-from opsperf.errors import NotFound, ValidationFailed
+from opsperf.errors import N_, NotFound, ValidationFailed
 from opsperf.persistence.models import ApiToken, User, db, utcnow
 
 PREFIX = "opk_"
 SCOPES = {
-    "actuals:write": "push KPI actuals (check-ins) of appraisals",
-    "actuals:read": "read the check-ins of a cycle",
+    "actuals:write": N_("push KPI actuals (check-ins) of appraisals"),
+    "actuals:read": N_("read the check-ins of a cycle"),
 }
 NAME_LIMIT = 100
 TOUCH_EVERY = dt.timedelta(minutes=1)
