@@ -83,6 +83,13 @@ def find_kpi(form: Form, written: str) -> tuple[KpiTableField, Kpi] | None:
     return found[0] if len(found) == 1 else None
 
 
+@lru_cache(maxsize=4096)
+def _kpi_named(form_snapshot: int, written: str) -> tuple[KpiTableField, Kpi] | None:
+    """:func:`find_kpi` on a pinned form (cached: a file names the same few KPIs on every
+    row)."""
+    return find_kpi(snapshots.definition(form_snapshot), written)
+
+
 def _all_kpis(form: Form) -> list[tuple[KpiTableField, Kpi]]:
     return [(f, k) for f in form.fields() if isinstance(f, KpiTableField) for k in f.kpis]
 
@@ -584,8 +591,7 @@ class _Checker:
                 return problem(N_("nobody has the employee number %(no)s"), no=r.employee_no[:64])
             return problem(N_("%(no)s has no appraisal in this cycle"), no=r.employee_no[:64])
         _, a_id, state, pending, form_id, workflow_id, name = hit
-        form: Form = snapshots.definition(form_id)
-        found = find_kpi(form, r.kpi) if r.kpi else None
+        found = _kpi_named(form_id, r.kpi) if r.kpi else None
         if found is None:
             return problem(
                 N_("KPI %(kpi)s is not on %(no)s's form"), kpi=r.kpi[:64] or "—", no=r.employee_no
