@@ -29,11 +29,17 @@ Writes ``<lang>-NN-<name>.png`` (lang ``zh`` or ``en``) into the output folder:
 14-calibration-company    the whole company's board, as hr01
 15-appraisal-override     唐嘉's provisional result with the grade changed at calibration
 16-follow-ups             hr01's list of follow-ups
+17-appraisal-checkins     p100's appraisal in monitor: the month-by-month actuals of the
+                          production KPIs, their sparklines and the form to record a month
+18-actuals-preview        hr01 checking a file of actuals: what would change, and the rows with
+                          problems
+19-api-tokens             an administrator's new API token, shown once
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import sys
 import tempfile
@@ -176,7 +182,37 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         page.click('form[enctype] button[type="submit"]')
         page.wait_for_url("**/jobs/*")
 
+    def actuals(page: Page) -> None:
+        page.goto(f"/cycles/{cycle}/actuals")
+        month = dt.date.today().strftime("%Y-%m")
+        rows = (
+            "工号,指标,期间,实际值,备注\n"
+            + "".join(
+                f"p100,{kpi},{month},{value},MES 月报\n"
+                for kpi, value in (
+                    ("efficiency", 43.6),
+                    ("pass_rate", 98.9),
+                    ("cost_control", 97.2),
+                )
+            )
+            + f"p101,efficiency,{month},41.0,\np999,efficiency,{month},40,\n"
+        )
+        page.set_input_files(
+            'input[type="file"]',
+            files=[{"name": "mes-export.csv", "mimeType": "text/csv", "buffer": rows.encode()}],
+        )
+        page.click('form[enctype] button[type="submit"]')
+        page.wait_for_url("**/jobs/*")
+        expect(page.locator("#actuals-counts")).to_be_visible()
+
+    def tokens(page: Page) -> None:
+        page.goto("/admin/tokens")
+        page.fill("#t-name", "MES 每月同步")
+        page.click('form button[type="submit"].btn-primary')
+        expect(page.locator("#new-token")).to_be_visible()
+
     filtered = f"/cycles/{cycle}?state=plan&sort=name"
+    p100 = appraisal_of(app, "p100")
     return [
         ("01-login", None, lambda page: None),
         ("02-home-employee", "s101", lambda page: None),
@@ -194,6 +230,9 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         ("14-calibration-company", "hr01", lambda page: page.goto(f"/cycles/{cycle}/calibration")),
         ("15-appraisal-override", "hr01", lambda page: page.goto(f"/appraisals/{c104}")),
         ("16-follow-ups", "hr01", lambda page: page.goto("/follow-ups/")),
+        ("17-appraisal-checkins", "p100", lambda page: page.goto(f"/appraisals/{p100}#checkins")),
+        ("18-actuals-preview", "hr01", actuals),
+        ("19-api-tokens", "admin", tokens),
     ]
 
 

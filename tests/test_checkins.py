@@ -116,11 +116,17 @@ def to_monitor(login: Any, *who: str) -> None:
 def checkin(
     client: FlaskClient, who: str, kpi: str, period: str, value: str, note: str = ""
 ) -> Any:
+    """Record one KPI's value for one period from the appraisal page."""
+    return record(client, who, period, {kpi: (value, note)})
+
+
+def record(client: FlaskClient, who: str, period: str, typed: dict[str, tuple[str, str]]) -> Any:
     a = appraisal_of(who)
-    return client.post(
-        f"/appraisals/{a.id}/checkins",
-        data={"kpi": kpi, "period": period, "value": value, "note": note, "version": a.version},
-    )
+    data = {"period": period, "version": a.version}
+    for kpi, (value, note) in typed.items():
+        data[f"value:kpis.{kpi}" if "." not in kpi else f"value:{kpi}"] = value
+        data[f"note:kpis.{kpi}" if "." not in kpi else f"note:{kpi}"] = note
+    return client.post(f"/appraisals/{a.id}/checkins", data=data)
 
 
 def kpi_row(who: str, kpi: str) -> dict[str, Any]:
@@ -195,11 +201,15 @@ def test_the_page_shows_the_series_and_only_those_who_may_record_get_the_form(
     assert checkin(me, "k01", "sales", "2026-11", "100").status_code == 302
     a = appraisal_of("k01").id
     page = me.get(f"/appraisals/{a}").get_data(as_text=True)
-    assert page.count('class="sparkline"') >= 2  # in the KPI table and beside the series
+    # a line for the one KPI with values, in the KPI table and beside its series
+    assert page.count('class="sparkline"') == 2
     assert "国庆促销" in page
     assert 'id="checkins-kpis-sales"' in page
-    assert page.count('class="checkin-form') == 5  # one per checked-in KPI
-    for period in ("2026-10", "2026-11", "2026-12"):
+    # one table and one form per kind of period: the months, and the weeks of the peak KPI
+    assert page.count('class="checkin-form') == 2
+    assert 'name="value:kpis.sales"' in page
+    assert 'name="value:kpis.audit"' not in page
+    for period in ("2026-10", "2026-11", "2026-12", "2026-W40", "2026-W53"):
         assert f">{period}<" in page
     manager = login("L01").get(f"/appraisals/{a}").get_data(as_text=True)
     assert "国庆促销" in manager
@@ -227,6 +237,7 @@ def test_bad_check_ins_are_refused_with_what_was_typed_and_nothing_written(login
         page = response.get_data(as_text=True)
         assert 'aria-invalid="true"' in page
     assert checkin(me, "k01", "nosuch", "2026-10", "1").status_code == 422
+    assert record(me, "k01", "2026-10", {"sales": ("", ""), "wait": ("", "")}).status_code == 422
     assert checkin(me, "k01", "audit", "2026-10", "1").status_code == 422  # typed, not checked in
     stale = me.post(
         f"/appraisals/{appraisal_of('k01').id}/checkins",

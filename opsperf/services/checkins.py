@@ -273,46 +273,55 @@ class Posted:
 def record(
     appraisal_id: int,
     user: User,
-    kpi: str,
     period: str,
-    value: str,
-    note: str,
+    typed: Mapping[str, tuple[str, str]],
     expected_version: int | None,
 ) -> Posted:
-    """One check-in from the page by ``user``, who may edit the KPI's actual now."""
+    """One period's check-ins from the page, in one save: ``typed`` maps ``table.kpi`` to the
+    value and note typed for it (a KPI left blank is left as it is). ``user`` must be allowed
+    to edit the actual of each KPI now."""
     outcome = Posted()
     with one_writer():
         a = get(appraisal_id)
         ctx = context(a)
         require_view(ctx, user)
         check_version(a, expected_version)
-        found = find_kpi(ctx.form, kpi)
-        if found is None or found[1].series_rule is None:
-            raise ValidationFailed("this form has no KPI %(kpi)s that takes check-ins", kpi=kpi)
-        table, k = found
-        if not rights_of(ctx, user).cell(table, k.id, "actual"):
-            raise PermissionDenied("you cannot record check-ins for this KPI at this step")
-        assert k.series_rule is not None
-        when = series_rules.period_key(k.series_rule.period, period)
-        if when is None or not series_rules.overlaps(
-            when, a.cycle.period_start, a.cycle.period_end
-        ):
-            outcome.errors["period"] = "period"
-        number = parse_number(value)
-        if number is None:
-            outcome.errors["value"] = "number"
-        text = note.strip()
-        if len(text) > NOTE_LIMIT:
-            outcome.errors["note"] = "max_length"
-        elif untypable(text):
-            outcome.errors["note"] = "characters"
+        rights = rights_of(ctx, user)
+        entries: list[Entry] = []
+        for ref, (value, note) in typed.items():
+            found = find_kpi(ctx.form, ref)
+            if found is None or found[1].series_rule is None:
+                raise ValidationFailed(
+                    "this form has no KPI %(kpi)s that takes check-ins", kpi=ref[:64]
+                )
+            table, k = found
+            rule = k.series_rule
+            assert rule is not None
+            if not rights.cell(table, k.id, "actual"):
+                raise PermissionDenied("you cannot record check-ins for this KPI at this step")
+            if not value.strip() and not note.strip():
+                continue
+            when = series_rules.period_key(rule.period, period)
+            if when is None or not series_rules.overlaps(
+                when, a.cycle.period_start, a.cycle.period_end
+            ):
+                outcome.errors["period"] = "period"
+            number = parse_number(value)
+            if number is None:
+                outcome.errors[f"{ref}.value"] = "number"
+            text = note.strip()
+            if len(text) > NOTE_LIMIT:
+                outcome.errors[f"{ref}.note"] = "max_length"
+            elif untypable(text):
+                outcome.errors[f"{ref}.note"] = "characters"
+            if when is not None and number is not None:
+                entries.append(Entry(table.id, k.id, when.key, number, text or None))
+        if not entries and not outcome.errors:
+            outcome.errors["values"] = "empty"
         if outcome.errors:
             return outcome
-        assert when is not None
-        assert number is not None
-        entry = Entry(table.id, k.id, when.key, number, text or None)
         existing = _existing([a.id]).get(a.id, {})
-        outcome.changes = _apply(a, ctx.form, [entry], existing, user, "page", None)
+        outcome.changes = _apply(a, ctx.form, entries, existing, user, "page", None)
         if outcome.changes:
             db.session.commit()
     return outcome

@@ -246,18 +246,23 @@ def _check_in(
     appraisal_id: int, user: User, rights: Any, rng: random.Random, today: dt.date
 ) -> None:
     """Monthly check-ins for every period of the cycle begun by ``today``, as the employee
-    records them while monitoring: each month a share of the quarter's target, give or take."""
+    records them while monitoring (a month at a time): each month a share of the quarter's
+    target, give or take."""
     a = get_appraisal(appraisal_id)
     ctx = context(a)
+    months: dict[str, dict[str, tuple[str, str]]] = {}
     for table, kpi in checkins.checkin_kpis(ctx.form):
         row = ((a.values or {}).get(table.id) or {}).get(kpi.id) or {}
         if not rights.cell(table, kpi.id, "actual") or row.get("actual") is not None:
             continue
-        assert kpi.series_rule is not None
-        target = float(row.get("target") or kpi.target or 100)
-        begun = [p for p in checkins.cycle_periods(a.cycle, kpi) if p.start <= today]
+        rule = kpi.series_rule
+        assert rule is not None
+        target = row.get("target")
+        target = float(target if target is not None else (kpi.target or 0))
+        periods_all = checkins.cycle_periods(a.cycle, kpi)
+        begun = [p for p in periods_all if p.start <= today]
         for index, period in enumerate(begun):
-            share = target / 3 if kpi.series_rule.aggregate == "sum" else target
+            share = target / len(periods_all) if rule.aggregate == "sum" else target
             if kpi.unit == "%":  # a rate: close to its target, never above 100 %
                 value = min(share * rng.uniform(0.97, 1.02), 100.0)
             else:
@@ -265,12 +270,11 @@ def _check_in(
             if kpi.unit in ("个", "起"):
                 value = float(round(value))
             note = CHECKIN_NOTES[index % len(CHECKIN_NOTES)] if kpi.id == "efficiency" else ""
-            done = checkins.record(
-                a.id, user, f"{table.id}.{kpi.id}", period.key, f"{value:.1f}", note,
-                get_appraisal(a.id).version,
-            )  # fmt: skip
-            if done.errors:
-                raise OpsperfError("demo check-in rejected: %(errors)s", errors=done.errors)
+            months.setdefault(period.key, {})[f"{table.id}.{kpi.id}"] = (f"{value:.1f}", note)
+    for month, typed in sorted(months.items()):
+        done = checkins.record(a.id, user, month, typed, get_appraisal(a.id).version)
+        if done.errors:
+            raise OpsperfError("demo check-in rejected: %(errors)s", errors=done.errors)
 
 
 def _fill(
@@ -279,7 +283,8 @@ def _fill(
     if isinstance(f, KpiTableField):
         rows = values.get(f.id) or {}
         for kpi in f.kpis:
-            target = (rows.get(kpi.id) or {}).get("target") or kpi.target or 100
+            agreed = (rows.get(kpi.id) or {}).get("target")
+            target = next((t for t in (agreed, kpi.target) if t is not None), 100)
             if rights.cell(f, kpi.id, "target"):
                 data.add(f"{f.id}-{kpi.id}-target", str(target))
             if rights.cell(f, kpi.id, "actual") and kpi.typed:
@@ -303,7 +308,23 @@ def _fill(
         data.add(f.id, value)
 
 
+# Fields whose random sample would read as nonsense (an efficiency of 1 unit an hour, a pass
+# rate of 490 %): the demo gives them figures that fit the KPIs they check.
+FIGURES = {
+    "output_qty": "2380",
+    "labor_hours": "56.5",
+    "inspected_qty": "2400",
+    "passed_qty": "2366",
+    "incident_report": "本季度无可记录安全事故；完成两次消防演练和一次设备点检。",
+}
+
+
 def _sample(f: AnyField | ColumnField, rng: random.Random) -> str | None:
+    drawn = _drawn(f, rng)  # drawn even where a figure is given, so later samples stay as they were
+    return FIGURES.get(f.id, drawn) if drawn is not None else None
+
+
+def _drawn(f: AnyField | ColumnField, rng: random.Random) -> str | None:
     if isinstance(f, TextField):
         text = rng.choice(TEXTS)
         return text[: f.max_length] if f.max_length else text

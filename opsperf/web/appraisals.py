@@ -210,23 +210,35 @@ def fire(appraisal_id: int) -> Any:
 
 @bp.post("/<int:appraisal_id>/checkins")
 @login_required
-def record_checkin(appraisal_id: int) -> Any:
-    """Record one period's actual of a checked-in KPI."""
+def record_checkins(appraisal_id: int) -> Any:
+    """Record one period's actuals of the checked-in KPIs (``value:<table.kpi>`` and
+    ``note:<table.kpi>``), in one save."""
     me = user()
-    typed = {k: request.form.get(k, "")[:2000] for k in ("kpi", "period", "value", "note")}
+    refs = [k.removeprefix("value:") for k in request.form if k.startswith("value:")][:100]
+    typed = {
+        ref[:200]: (
+            request.form.get(f"value:{ref}", "")[:100],
+            request.form.get(f"note:{ref}", "")[:2000],
+        )
+        for ref in refs
+    }
+    period = request.form.get("period", "")[:40]
+    shown = {"period": period, "typed": typed}
     try:
-        outcome = checkins.record(
-            appraisal_id, me, typed["kpi"], typed["period"], typed["value"], typed["note"],
-            form_int("version"),
-        )  # fmt: skip
+        outcome = checkins.record(appraisal_id, me, period, typed, form_int("version"))
     except (Conflict, PermissionDenied, ValidationFailed) as exc:
         flash(error_text(exc), "error")
         status = {Conflict: 409, PermissionDenied: 403}.get(type(exc), 422)
-        return _page(_context(appraisal_id), me, status=status, checkin=typed)
+        return _page(_context(appraisal_id), me, status=status, checkin=shown)
     if outcome.errors:
-        flash(_("Not recorded: please correct the marked values."), "error")
-        return _page(
-            _context(appraisal_id), me, status=422, checkin={**typed, "errors": outcome.errors}
+        message = (
+            _("Type a value for at least one KPI.")
+            if "values" in outcome.errors
+            else _("Not recorded: please correct the marked values.")
         )
-    flash(_("Check-in recorded.") if outcome.changes else _("Nothing changed."), "success")
+        flash(message, "error")
+        return _page(
+            _context(appraisal_id), me, status=422, checkin={**shown, "errors": outcome.errors}
+        )
+    flash(_("Check-ins recorded.") if outcome.changes else _("Nothing changed."), "success")
     return redirect(url_for(".view", appraisal_id=appraisal_id, _anchor="checkins"))
