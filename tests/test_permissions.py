@@ -754,6 +754,12 @@ def _rows() -> list[Row]:
             page(w, 422 if viewer else 403, "/appraisals/{s103}/checkins", "POST",
                  data={"kpi": "revenue"}, target=None if viewer else "s103")
         )  # fmt: skip
+        # PDCA: the world has one cycle, so a viewer finds no earlier targets to copy
+        viewer_101 = w in VIEWERS["s101"]
+        rows.append(
+            page(w, 422 if viewer_101 else 403, "/appraisals/{s101}/copy-targets", "POST",
+                 data={"version": "1"}, target=None if viewer_101 else "s101")
+        )  # fmt: skip
         rows.append(Row(w, "POST", "/api/v1/actuals", 401, json={"cycle": 1, "rows": []}))
         rows.append(Row(w, "GET", "/api/v1/cycles/{cycle}/checkins", 401))
     rows.append(page("s100", 403, "/cycles/{cycle}/calibration?department=marketing"))
@@ -976,6 +982,7 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/admin/tokens",
         "/admin/tokens/999999/revoke",
         "/appraisals/{s103}/checkins",
+        "/appraisals/{s101}/copy-targets",
         "/api/v1/actuals",
         "/api/v1/cycles/{cycle}/checkins",
     }

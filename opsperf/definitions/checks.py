@@ -354,6 +354,17 @@ def _form(item: Located, form: Form, defs: DefinitionSet) -> list[Diagnostic]:
         if ident in VIEWER_NAMES:
             message = f"'{ident}' is what visible_if reads about the viewer; name it otherwise"
             out.append(item.at(at, "error", message))
+    known_fields = [f.id for f in form.fields()]
+    for index, ident in enumerate(form.review_previous):
+        if ident not in known_fields:
+            out.append(
+                item.at(
+                    ("review_previous", index),
+                    "error",
+                    f"review_previous names '{ident}', which is not a field of this form"
+                    + _hint(ident, known_fields),
+                )
+            )
     scope = form_scope(form)
     out += _form_expressions(item, form, scope)
     out += _audiences(item, form, roles_known(defs))

@@ -619,6 +619,11 @@ class Form(Model):
     adjustments: list[Adjustment] = Field(
         [], description="Rules on the result: caps, floors, deductions, grade overrides"
     )
+    review_previous: list[Id] = Field(
+        [],
+        description="Fields of the person's previous appraisal shown beside the new plan, "
+        "with its targets, actuals and score (PDCA), e.g. [improvement_plan]",
+    )
 
     def fields(self) -> list[AnyField]:
         """Every field of every section, in order."""

@@ -13,7 +13,7 @@ from opsperf.engine.forms import FieldError, evaluate
 from opsperf.errors import Conflict, PermissionDenied, TransitionNotAllowed, ValidationFailed
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
-from opsperf.services import calibration, checkins, follow_ups
+from opsperf.services import calibration, checkins, follow_ups, pdca
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.web import appraisal_view
@@ -64,6 +64,12 @@ def _page(
             else []
         ),
         "board_url": _board_url(ctx, me),
+        # the previous appraisal beside a plan being written (PDCA)
+        "previous": (
+            pdca.previous_of(ctx, me)
+            if not live and ctx.appraisal.state == ctx.workflow.initial
+            else None
+        ),
     }
     if live and getattr(request, "htmx", False):
         return render("appraisals/view.html", block="live", **shown), status
@@ -242,3 +248,23 @@ def record_checkins(appraisal_id: int) -> Any:
         )
     flash(_("Check-ins recorded.") if outcome.changes else _("Nothing changed."), "success")
     return redirect(url_for(".view", appraisal_id=appraisal_id, _anchor="checkins"))
+
+
+@bp.post("/<int:appraisal_id>/copy-targets")
+@login_required
+def copy_targets(appraisal_id: int) -> Any:
+    """Take the previous appraisal's targets into this plan (those both forms share)."""
+    me = user()
+    try:
+        outcome = pdca.copy_targets(appraisal_id, me, form_int("version"))
+    except (Conflict, PermissionDenied, ValidationFailed) as exc:
+        flash(error_text(exc), "error")
+        status = {Conflict: 409, PermissionDenied: 403}.get(type(exc), 422)
+        return _page(_context(appraisal_id), me, status=status)
+    if outcome.errors:
+        flash(_("Not saved: please correct the marked values."), "error")
+        return _page(_context(appraisal_id), me, errors=outcome.errors, status=422)
+    flash(
+        _("Last cycle's targets copied.") if outcome.changes else _("Nothing changed."), "success"
+    )
+    return redirect(url_for(".view", appraisal_id=appraisal_id))
