@@ -760,6 +760,12 @@ def _rows() -> list[Row]:
             page(w, 422 if viewer_101 else 403, "/appraisals/{s101}/copy-targets", "POST",
                  data={"version": "1"}, target=None if viewer_101 else "s101")
         )  # fmt: skip
+        # department goals recorded by hand: HR looks; only the goal's recorders record
+        rows.append(page(w, 200 if w in HR_ADMIN else 403, "/cycles/{cycle}/goals/production"))
+        rows.append(
+            page(w, 403, "/cycles/{cycle}/goals/production/workshop_output", "POST",
+                 data={"value": "1"})
+        )  # fmt: skip
         rows.append(Row(w, "POST", "/api/v1/actuals", 401, json={"cycle": 1, "rows": []}))
         rows.append(Row(w, "GET", "/api/v1/cycles/{cycle}/checkins", 401))
     rows.append(page("s100", 403, "/cycles/{cycle}/calibration?department=marketing"))
@@ -983,6 +989,8 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/admin/tokens/999999/revoke",
         "/appraisals/{s103}/checkins",
         "/appraisals/{s101}/copy-targets",
+        "/cycles/{cycle}/goals/production",
+        "/cycles/{cycle}/goals/production/workshop_output",
         "/api/v1/actuals",
         "/api/v1/cycles/{cycle}/checkins",
     }

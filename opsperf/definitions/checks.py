@@ -40,6 +40,7 @@ from opsperf.definitions.schema import (
     Workflow,
 )
 from opsperf.definitions.scopes import (
+    DEPARTMENT,
     SCORING_SCOPE,
     Scope,
     bonus_scope,
@@ -197,6 +198,18 @@ def _department(
     for index, position in enumerate(dept.positions):
         out += _position(defs, item, index, position.form, position.workflow, position.policy)
     out += _roles_out_of_scope(defs, item, dept, declared)
+    recorders = {"dept_head", *GLOBAL_ROLES, *declared}
+    for g_index, goal in enumerate(dept.goals):
+        for r_index, recorder in enumerate(goal.entered_by):
+            if recorder not in recorders:
+                at: KeyPath = ("goals", g_index, "entered_by", r_index)
+                out.append(_unknown(item, at, "role", recorder, sorted(recorders)))
+            elif recorder in declared and not org.counts_in(declared[recorder], dept.id, defs):
+                message = (
+                    f"role '{recorder}' does not count in department '{dept.id}' (its scope), "
+                    "so its holders could not record this goal"
+                )
+                out.append(item.at(("goals", g_index, "entered_by", r_index), "error", message))
     return out
 
 
@@ -354,6 +367,9 @@ def _form(item: Located, form: Form, defs: DefinitionSet) -> list[Diagnostic]:
         if ident in VIEWER_NAMES:
             message = f"'{ident}' is what visible_if reads about the viewer; name it otherwise"
             out.append(item.at(at, "error", message))
+        if ident == DEPARTMENT:
+            message = f"'{ident}' is where a form reads its department's goals; name it otherwise"
+            out.append(item.at(at, "error", message))
     known_fields = [f.id for f in form.fields()]
     for index, ident in enumerate(form.review_previous):
         if ident not in known_fields:
@@ -365,8 +381,9 @@ def _form(item: Located, form: Form, defs: DefinitionSet) -> list[Diagnostic]:
                     + _hint(ident, known_fields),
                 )
             )
-    scope = form_scope(form)
+    scope = {**form_scope(form), DEPARTMENT: _goals_read(form, defs)}
     out += _form_expressions(item, form, scope)
+    out += _goals_missing(item, form, defs)
     out += _audiences(item, form, roles_known(defs))
     for s_index, section in enumerate(form.sections):
         for f_index, f in enumerate(section.fields):
@@ -413,6 +430,41 @@ def _expressions_of(form: Form) -> Iterator[tuple[KeyPath, Expression]]:
 
 # What ``visible_if`` reads besides the form: the appraisal's state and the viewer's roles.
 VIEWER_NAMES = ("state", "viewer_roles")
+
+
+def _goals_read(form: Form, defs: DefinitionSet) -> Scope:
+    """What ``department.<goal>`` may name in a form: a goal whose actual is recorded by hand
+    (``entered_by``) in a department with a position on this form (each of those departments
+    must have it: see :func:`_goals_missing`)."""
+    recorded = {g for d in _using(form, defs) for g in _recorded(d)}
+    return {g: {"actual": None, "target": None, "attainment": None} for g in sorted(recorded)}
+
+
+def _goals_missing(item: Located, form: Form, defs: DefinitionSet) -> list[Diagnostic]:
+    """A form reads the goal of the appraisal's own department: every department with a
+    position on the form must record that goal."""
+    out = []
+    using = _using(form, defs)
+    for at, expr in _expressions_of(form):
+        read = sorted({c[1] for c in expr.names() if len(c) > 1 and c[0] == DEPARTMENT})
+        for goal in read:
+            lacking = [d.id for d in using if goal not in _recorded(d)]
+            if lacking and len(lacking) < len(using):
+                message = (
+                    f"department.{goal} is a goal recorded by hand only in some departments "
+                    f"whose positions use this form; {', '.join(lacking)} has no such goal "
+                    "(add it with entered_by, or give those positions another form)"
+                )
+                out.append(item.at(at, "error", message))
+    return out
+
+
+def _using(form: Form, defs: DefinitionSet) -> list[Department]:
+    return [d for d in defs.departments.values() if any(p.form == form.id for p in d.positions)]
+
+
+def _recorded(dept: Department) -> set[str]:
+    return {g.id for g in dept.goals if g.entered_by}
 
 
 def _form_expressions(item: Located, form: Form, scope: Scope) -> list[Diagnostic]:

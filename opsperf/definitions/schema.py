@@ -163,6 +163,12 @@ class Goal(Model):
     unit: str | None = None
     target: float | None = None
     period: Period | None = None
+    entered_by: list[Id] = Field(
+        [],
+        description="Roles that record the goal's actual once per cycle for the department "
+        "(dept_head, hr or a custom role); forms read it as department.<goal>.actual, "
+        ".target and .attainment",
+    )
     help: Text | None = None
 
 

@@ -121,3 +121,22 @@ def aggregate(rule: str, series: Sequence[tuple[str, float]]) -> float | None:
     else:
         result = values[-1]
     return round(result, 4)
+
+
+_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
+
+
+def parse_number(written: object) -> float | None:
+    """A value as a number: ``1234.5``, ``1,234.5``, ``95%`` (95); None when it is none."""
+    if isinstance(written, bool):
+        return None
+    if isinstance(written, int | float):
+        number = float(written)
+    else:
+        text = str(written).strip().replace("，", ",").removesuffix("%").strip()
+        if not text or len(text) > 40 or not _NUMBER.match(text):
+            return None
+        number = float(text.replace(",", ""))
+    if not math.isfinite(number) or abs(number) > 1e15:
+        return None
+    return number

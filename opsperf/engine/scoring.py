@@ -34,6 +34,7 @@ from opsperf.definitions.schema import (
     TableField,
     Text,
 )
+from opsperf.definitions.scopes import DEPARTMENT
 from opsperf.engine import failures
 from opsperf.errors import ExpressionError
 
@@ -330,6 +331,8 @@ def _shape(
             shaped[f.id] = _rows_of(values.get(f.id))
         else:
             shaped[f.id] = values.get(f.id)
+    if DEPARTMENT in values:  # the department's goals the form reads, given by the services
+        shaped[DEPARTMENT] = dict(values[DEPARTMENT] or {})
     return shaped
 
 

@@ -15,6 +15,7 @@ _UNTYPABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # Longest text a field may hold when its form does not say (``max_length`` overrides it).
 DEFAULT_LIMITS = {"text": 500, "textarea": 10_000}
 KPI_NOTE_LIMIT = 1_000
+CHECKIN_NOTE_LIMIT = 500  # a check-in's note, a department goal's
 COMMENT_LIMIT = 4_000
 
 

@@ -429,3 +429,22 @@ class ActualsBatch(db.Model):  # type: ignore[name-defined,misc]
     digest: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class GoalActual(db.Model):  # type: ignore[name-defined,misc]
+    """A department goal's actual for one cycle, recorded once by whoever the goal names
+    (``entered_by``); forms of the department read it (services.goals)."""
+
+    __tablename__ = "goal_actuals"
+    __table_args__ = (UniqueConstraint("cycle_id", "department_id", "goal_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    department_id: Mapped[str] = mapped_column(String(64))
+    goal_id: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float]
+    note: Mapped[str | None] = mapped_column(String(500))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    recorded_by: Mapped[User | None] = relationship()

@@ -24,6 +24,7 @@ from opsperf.definitions.schema import (
     Text,
     TransitionDef,
 )
+from opsperf.definitions.scopes import DEPARTMENT
 from opsperf.engine.forms import (
     NOTHING,
     Editable,
@@ -48,7 +49,7 @@ from opsperf.errors import (
 )
 from opsperf.persistence import cache
 from opsperf.persistence.models import Appraisal, Event, User, Vote, db, utcnow
-from opsperf.services import budget, follow_ups, snapshots, steps
+from opsperf.services import budget, follow_ups, goals, snapshots, steps
 from opsperf.services.context import Context, compute_due, context, get, state_chain
 
 # --------------------------------------------------------------------------- roles and rights
@@ -207,7 +208,7 @@ def _cover(roles: list[str], voters: list[set[str]]) -> bool:
 def guard_values(ctx: Context, evaluation: Evaluation | None = None) -> dict[str, Any]:
     """What a transition guard reads: the form's values, the total score, and time — whether
     the current step is ``overdue`` and its ``days_left`` (None without a deadline)."""
-    ev = evaluation or evaluate(ctx.form, ctx.appraisal.values or {})
+    ev = evaluation or evaluate(ctx.form, goals.values_with_goals(ctx))
     due, now = due_at(ctx), utcnow()
     days_left = None if due is None else math.floor((due - now).total_seconds() / 86_400)
     return {
@@ -538,7 +539,7 @@ def approve_many(
 
 
 def _require_complete(ctx: Context, user: User) -> None:
-    evaluation = evaluate(ctx.form, ctx.appraisal.values or {}, viewer=viewer(ctx, user))
+    evaluation = evaluate(ctx.form, goals.values_with_goals(ctx), viewer=viewer(ctx, user))
     missing = check_complete(evaluation, editable(ctx, roles_of(ctx, user)))
     if not missing:
         return
@@ -650,7 +651,7 @@ def compute_scores(ctx: Context) -> dict[str, Any]:
     """Score, grade and bonus, stored with formulas, definition versions and inputs."""
     a = ctx.appraisal
     # The same evaluation as the page: typed values, then computed fields, then the scores.
-    evaluation = evaluate(ctx.form, a.values or {})
+    evaluation = evaluate(ctx.form, goals.values_with_goals(ctx))
     scored = evaluation.score
     if scored.total is None:
         raise ValidationFailed(
@@ -819,5 +820,6 @@ def preview(ctx: Context, user: User, formdata: FormData) -> tuple[Evaluation, S
     """Evaluate a post without saving it: live scores, computed values and visibility."""
     rights = rights_of(ctx, user)
     result = parse_post(ctx.form, formdata, ctx.appraisal.values or {}, rights)
-    evaluation = evaluate(ctx.form, result.values, rights, viewer(ctx, user))
+    given = {k: v for k, v in goals.values_with_goals(ctx).items() if k == DEPARTMENT}
+    evaluation = evaluate(ctx.form, {**result.values, **given}, rights, viewer(ctx, user))
     return evaluation, SaveOutcome(result.changes, result.errors, result.raw)

@@ -20,8 +20,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import math
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -33,8 +31,9 @@ from opsperf.definitions import statetree
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import Form, Kpi, KpiTableField
 from opsperf.engine import checkins as series_rules
+from opsperf.engine.checkins import parse_number
 from opsperf.engine.forms import NOTHING, Editable
-from opsperf.engine.text import untypable
+from opsperf.engine.text import CHECKIN_NOTE_LIMIT, untypable
 from opsperf.engine.workflow import CompiledWorkflow
 from opsperf.errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from opsperf.persistence.models import (
@@ -59,7 +58,7 @@ from opsperf.services.appraisals import (
 from opsperf.services.context import Context, compiled_workflow, context, get
 from opsperf.services.people import RowProblem, decode_text, xlsx_rows
 
-NOTE_LIMIT = 500
+NOTE_LIMIT = CHECKIN_NOTE_LIMIT
 SOURCES = ("page", "import", "api")
 
 # --------------------------------------------------------------------------- definitions
@@ -325,25 +324,6 @@ def record(
         if outcome.changes:
             db.session.commit()
     return outcome
-
-
-_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
-
-
-def parse_number(written: object) -> float | None:
-    """A value as a number: ``1234.5``, ``1,234.5``, ``95%`` (95); None when it is none."""
-    if isinstance(written, bool):
-        return None
-    if isinstance(written, int | float):
-        number = float(written)
-    else:
-        text = str(written).strip().replace("，", ",").removesuffix("%").strip()
-        if not text or len(text) > 40 or not _NUMBER.match(text):
-            return None
-        number = float(text.replace(",", ""))
-    if not math.isfinite(number) or abs(number) > 1e15:
-        return None
-    return number
 
 
 # --------------------------------------------------------------------------- files and batches

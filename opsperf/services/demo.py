@@ -22,8 +22,8 @@ from opsperf.definitions.schema import (
     TextField,
 )
 from opsperf.errors import OpsperfError
-from opsperf.persistence.models import Appraisal, User, db
-from opsperf.services import appraisals, calibration, checkins, cycles, people
+from opsperf.persistence.models import Appraisal, Cycle, User, db
+from opsperf.services import appraisals, calibration, checkins, cycles, goals, people
 from opsperf.services.context import context
 from opsperf.services.context import get as get_appraisal
 
@@ -43,7 +43,7 @@ PEOPLE = [
     ("m102", "周杰", "marketing", "brand_manager", "m100", ""),
     ("p100", "吴刚", "production", "production_manager", "ceo", ""),
     ("p101", "郑涛", "production", "production_operator", "p100", ""),
-    ("p102", "王磊", "production", "workshop_supervisor", "p100", ""),
+    ("p102", "王磊", "production", "workshop_supervisor", "p100", "workshop_lead"),
     ("c100", "冯雪", "customer_service", "service_manager", "ceo", ""),
     ("c101", "何静", "customer_service", "service_agent", "c100", ""),
     ("c102", "许婷", "customer_service", "service_agent", "c100", ""),
@@ -137,11 +137,28 @@ def seed(
         department_ids=[d.id for d in defs.departments.values() if d.parent is None],
         actor=hr,
     )
+    _record_output(defs, launched.cycle, quarter_start, quarter_end, today)
     rng = random.Random(2026)
     for appraisal in launched.cycle.appraisals:
         walk = WALKS.get(appraisal.employee.employee_no, [])
         _walk(appraisal.id, walk, rng, today)
     _override_one(launched.cycle.appraisals, _user("c100"))
+
+
+def _record_output(
+    defs: DefinitionSet, cycle: Cycle, start: dt.date, end: dt.date, today: dt.date
+) -> None:
+    """The workshop's output so far this quarter, recorded once by its recorder (王磊) for
+    everyone in the workshop: about on plan for the part of the quarter gone by."""
+    department = defs.departments.get("production")
+    if department is None or not any(g.id == "workshop_output" for g in department.goals):
+        return
+    gone = min(max((today - start).days + 1, 1) / ((end - start).days + 1), 1.0)
+    target = next(g.target for g in department.goals if g.id == "workshop_output") or 0
+    goals.record(
+        defs, cycle.id, "production", "workshop_output", _user("p102"),
+        f"{round(target * gone * 1.03, -1):.0f}", "MES 月报累计合格产出（截至本月）",
+    )  # fmt: skip
 
 
 def _override_one(launched: list[Appraisal], head: User) -> None:

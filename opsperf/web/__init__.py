@@ -128,11 +128,23 @@ def init_app(app: Flask) -> None:
         calibration,
         cycles,
         follow_ups,
+        goals,
         home,
         jobs,
     )
 
-    for module in (auth, home, appraisals, cycles, calibration, follow_ups, admin, actuals, jobs):
+    for module in (
+        auth,
+        home,
+        appraisals,
+        cycles,
+        calibration,
+        follow_ups,
+        goals,
+        admin,
+        actuals,
+        jobs,
+    ):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)

@@ -13,7 +13,7 @@ from opsperf.engine.forms import FieldError, evaluate
 from opsperf.errors import Conflict, PermissionDenied, TransitionNotAllowed, ValidationFailed
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
-from opsperf.services import calibration, checkins, follow_ups, pdca
+from opsperf.services import calibration, checkins, follow_ups, goals, pdca
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.web import appraisal_view
@@ -41,7 +41,7 @@ def _page(
     rights = svc.rights_of(ctx, me)
     series = [] if live else checkins.series_of(ctx, me)
     evaluation = evaluation or evaluate(
-        ctx.form, ctx.appraisal.values or {}, rights, svc.viewer(ctx, me)
+        ctx.form, goals.values_with_goals(ctx), rights, svc.viewer(ctx, me)
     )
     language = lang()
     shown = {
@@ -104,7 +104,7 @@ def _timeline(
     fields = {f.id: f for f in ctx.form.fields()}
     names = appraisal_view.field_names(ctx.form)
     evaluation = evaluation or evaluate(
-        ctx.form, ctx.appraisal.values or {}, viewer=svc.viewer(ctx, me)
+        ctx.form, goals.values_with_goals(ctx), viewer=svc.viewer(ctx, me)
     )
     unseen = {
         fid for fid, s in evaluation.fields.items() if s.withheld or not (s.visible or s.editable)

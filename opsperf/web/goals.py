@@ -1,0 +1,74 @@
+"""Department goals whose actual is recorded once per cycle (services.goals)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from opsperf.definitions import org
+from opsperf.errors import NotFound, PermissionDenied, ValidationFailed
+from opsperf.persistence.models import Cycle, User, db
+from opsperf.services import goals
+from opsperf.web.helpers import defs, error_text, render, user
+
+bp = Blueprint("goals", __name__)
+
+
+def _may_open(me: User, department_id: str, rows: list[goals.Recorded]) -> bool:
+    """HR and administrators; the heads of the department and of those above it; whoever
+    records one of its goals."""
+    if me.has_role("hr") or me.has_role("admin"):
+        return True
+    definitions = defs()
+    for above in org.ancestors(definitions, department_id):
+        dept = definitions.departments.get(above)
+        if dept is not None and dept.head and me.department_id == above:
+            if me.position_id == dept.head:
+                return True
+    return any(goals.may_record(definitions, me, r.department, r.goal) for r in rows)
+
+
+def _page(cycle_id: int, department_id: str, status: int = 200, typed: Any = None) -> Any:
+    cycle = db.session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise NotFound("cycle %(id)s does not exist", id=cycle_id)
+    rows = goals.recorded(defs(), cycle_id, department_id[:64])
+    me = user()
+    if not _may_open(me, department_id, rows):
+        raise PermissionDenied("you may not open this department's goals")
+    may = {r.goal.id for r in rows if goals.may_record(defs(), me, r.department, r.goal)}
+    html = render(
+        "goals/department.html",
+        cycle=cycle,
+        department=rows[0].department if rows else defs().departments[department_id],
+        rows=rows,
+        may=may,
+        typed=typed or {},
+        figures={r.goal.id: goals.figures(r.goal, r.row.value if r.row else None) for r in rows},
+    )
+    return html, status
+
+
+@bp.get("/cycles/<int:cycle_id>/goals/<department_id>")
+@login_required
+def department(cycle_id: int, department_id: str) -> Any:
+    return _page(cycle_id, department_id)
+
+
+@bp.post("/cycles/<int:cycle_id>/goals/<department_id>/<goal_id>")
+@login_required
+def record(cycle_id: int, department_id: str, goal_id: str) -> Any:
+    value = request.form.get("value", "")[:100]
+    note = request.form.get("note", "")[:2000]
+    try:
+        changes = goals.record(defs(), cycle_id, department_id[:64], goal_id[:64], user(), value,
+                               note)  # fmt: skip
+    except ValidationFailed as exc:
+        flash(error_text(exc), "error")
+        typed = {"goal": goal_id, "value": value, "note": note}
+        return _page(cycle_id, department_id, status=422, typed=typed)
+    flash(_("Recorded.") if changes else _("Nothing changed."), "success")
+    return redirect(url_for(".department", cycle_id=cycle_id, department_id=department_id))
