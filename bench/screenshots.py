@@ -34,6 +34,8 @@ Writes ``<lang>-NN-<name>.png`` (lang ``zh`` or ``en``) into the output folder:
 18-actuals-preview        hr01 checking a file of actuals: what would change, and the rows with
                           problems
 19-api-tokens             an administrator's new API token, shown once
+20-department-goals       生产部's goals recorded once a cycle, as the workshop's recorder 王磊
+21-appraisal-previous     王磊's plan with last quarter beside it (PDCA) and the shared team KPI
 """
 
 from __future__ import annotations
@@ -103,15 +105,17 @@ def appraisal_of(app: Flask, employee_no: str) -> int:
             .join(User, Appraisal.employee_id == User.id)
             .filter(User.employee_no == employee_no)
             .order_by(Appraisal.id.desc())
+            .limit(1)
             .scalar()
         )
     assert found is not None, employee_no
     return int(found)
 
 
-def first_cycle(app: Flask) -> int:
+def current_cycle(app: Flask) -> int:
+    """The demo's running cycle (the newest; last quarter's is closed)."""
     with app.app_context():
-        return int(db.session.query(Cycle.id).order_by(Cycle.id).limit(1).scalar())
+        return int(db.session.query(Cycle.id).order_by(Cycle.id.desc()).limit(1).scalar())
 
 
 class Shooter:
@@ -155,7 +159,7 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
     s101, s103 = appraisal_of(app, "s101"), appraisal_of(app, "s103")
     c104 = appraisal_of(app, "c104")
     m101, s100 = appraisal_of(app, "m101"), appraisal_of(app, "s100")
-    cycle = first_cycle(app)
+    cycle = current_cycle(app)
 
     def live(page: Page) -> None:
         page.goto(f"/appraisals/{s103}")
@@ -212,7 +216,8 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         expect(page.locator("#new-token")).to_be_visible()
 
     filtered = f"/cycles/{cycle}?state=plan&sort=name"
-    p100 = appraisal_of(app, "p100")
+    p100, p102 = appraisal_of(app, "p100"), appraisal_of(app, "p102")
+    goals = f"/cycles/{cycle}/goals/production"
     return [
         ("01-login", None, lambda page: None),
         ("02-home-employee", "s101", lambda page: None),
@@ -233,6 +238,8 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         ("17-appraisal-checkins", "p100", lambda page: page.goto(f"/appraisals/{p100}#checkins")),
         ("18-actuals-preview", "hr01", actuals),
         ("19-api-tokens", "admin", tokens),
+        ("20-department-goals", "p102", lambda page: page.goto(goals)),
+        ("21-appraisal-previous", "p102", lambda page: page.goto(f"/appraisals/{p102}")),
     ]
 
 

@@ -16,12 +16,15 @@ def test_the_demo_cycle_is_this_quarter_with_only_plans_late(app: Flask) -> None
     with app.app_context():
         defs = app.extensions["opsperf.registry"].current
         demo.seed(defs, password_method=FAST_HASH)
-        cycle = db.session.query(Cycle).one()
+        earlier, cycle = db.session.query(Cycle).order_by(Cycle.id).all()
         today = dt.date.today()
+        # last quarter's 生产部, closed: shown beside this quarter's plans (PDCA)
+        assert earlier.period_end == cycle.period_start - dt.timedelta(days=1)
+        assert {a.state for a in earlier.appraisals} == {"closed"}
         assert cycle.period_start <= today <= cycle.period_end
         assert cycle.period_start.day == 1
         assert cycle.period_start.month in (1, 4, 7, 10)
-        appraisals = db.session.query(Appraisal).all()
+        appraisals = db.session.query(Appraisal).filter_by(cycle_id=cycle.id).all()
         states = Counter(a.state.split(".")[0] for a in appraisals)
         assert set(states) >= {"plan", "monitor", "assess", "feedback", "closed"}
         late = {
@@ -33,14 +36,14 @@ def test_the_demo_cycle_is_this_quarter_with_only_plans_late(app: Flask) -> None
         assert set(late) <= {"m101", "p102"}, late
         assert set(late.values()) <= {"plan"}
         demo.seed(defs, password_method=FAST_HASH)  # idempotent
-        assert db.session.query(Appraisal).count() == len(appraisals)
+        assert db.session.query(Appraisal).filter_by(cycle_id=cycle.id).count() == len(appraisals)
 
 
 def test_the_demo_calibrates_a_department_that_breaks_a_quota(app: Flask) -> None:
     with app.app_context():
         defs = app.extensions["opsperf.registry"].current
         demo.seed(defs, password_method=FAST_HASH)
-        cycle_id = db.session.query(Cycle).one().id
+        cycle_id = db.session.query(Cycle).order_by(Cycle.id.desc()).first().id
         overridden = [a for a in db.session.query(Appraisal) if a.override]
         assert len(overridden) == 1
         assert overridden[0].override["reason"] == demo.OVERRIDE_REASON
@@ -55,3 +58,45 @@ def test_the_demo_calibrates_a_department_that_breaks_a_quota(app: Flask) -> Non
     hr.post("/login", data={"login": "hr01", "password": demo.PASSWORD})
     items = hr.get("/api/v1/follow-ups").get_json()["items"]
     assert {"promotion_nomination", "salary_review"} <= {i["action"] for i in items}
+
+
+def test_the_demo_checks_actuals_in_and_shows_last_quarter_beside_the_plan(app: Flask) -> None:
+    from opsperf.persistence.models import CheckIn, GoalActual
+
+    with app.app_context():
+        defs = app.extensions["opsperf.registry"].current
+        demo.seed(defs, password_method=FAST_HASH)
+        cycle = db.session.query(Cycle).order_by(Cycle.id.desc()).first()
+        head = (
+            db.session.query(Appraisal)
+            .join(User, Appraisal.employee_id == User.id)
+            .filter(User.employee_no == "p100", Appraisal.cycle_id == cycle.id)
+            .one()
+        )
+        assert head.state == "monitor"
+        # every month of the quarter begun by today, recorded by 吴刚 while monitoring
+        months = {c.period for c in db.session.query(CheckIn).filter_by(appraisal_id=head.id)}
+        begun = {
+            f"{cycle.period_start.year}-{m:02d}"
+            for m in range(cycle.period_start.month, cycle.period_start.month + 3)
+            if dt.date(cycle.period_start.year, m, 1) <= dt.date.today()
+        }
+        assert months == begun
+        efficiency = head.values["kpis"]["efficiency"]["actual"]
+        assert efficiency is not None
+        output = db.session.query(GoalActual).filter_by(cycle_id=cycle.id).one()
+        assert output.goal_id == "workshop_output"
+        plan = (
+            db.session.query(Appraisal)
+            .join(User, Appraisal.employee_id == User.id)
+            .filter(User.employee_no == "p102", Appraisal.cycle_id == cycle.id)
+            .one()
+        )
+        assert plan.state == "plan"
+        plan_id = plan.id
+    client = app.test_client()
+    client.post("/login", data={"login": "p102", "password": demo.PASSWORD})
+    page = client.get(f"/appraisals/{plan_id}").get_data(as_text=True)
+    assert 'id="previous"' in page  # last quarter, beside the plan
+    assert "上期回顾" in page
+    assert 'id="kpi-actual-kpis-team_output"' in page  # the workshop's shared KPI

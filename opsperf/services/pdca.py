@@ -72,8 +72,9 @@ def previous_of(ctx: Context, user: User) -> Previous | None:
         return None
     hidden = withheld(then.form, appraisals.roles_of(then, user))
     out = Previous(before)
-    scores = {
-        (t.get("field"), k.get("kpi")): k.get("score")
+    # what the result was computed from: worked-out actuals are kept there, not in the values
+    computed = {
+        (t.get("field"), k.get("kpi")): k
         for t in (before.result or {}).get("kpis", [])
         for k in t.get("kpis", [])
     }
@@ -84,7 +85,8 @@ def previous_of(ctx: Context, user: User) -> Previous | None:
         rows = values.get(f.id) or {}
         for k in f.kpis:
             row = rows.get(k.id) or {}
-            target = row.get("target")
+            scored = computed.get((f.id, k.id)) or {}
+            target = scored.get("target", row.get("target"))
             out.kpis.append(
                 PreviousKpi(
                     f.id,
@@ -92,8 +94,8 @@ def previous_of(ctx: Context, user: User) -> Previous | None:
                     k.name,
                     k.unit,
                     target if target is not None else k.target,
-                    row.get("actual"),
-                    scores.get((f.id, k.id)),
+                    scored.get("actual", row.get("actual")),
+                    scored.get("score"),
                 )
             )
     named = {f.id: f for f in then.form.fields()}
