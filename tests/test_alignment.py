@@ -9,10 +9,17 @@ person records.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from opsperf.definitions.loader import load
-from tests.helpers import write_pack
+from tests.helpers import appraisal_of, crew, launch, save, write_pack
 
 PASSWORD = "cascade-123"
 
@@ -221,3 +228,189 @@ def test_a_goal_aligned_across_the_tree_is_a_warning(tmp_path: Path) -> None:
         "which is not 'west' or a department above it: goals cascade down the tree (a KPI may "
         "serve a goal anywhere) [goals[1].aligns_to]"
     ]
+
+
+# --------------------------------------------------------------------------- the page
+
+# What each person records, in this order (the latest rule reads the order): actuals, and
+# targets where one was agreed other than the form's.
+RECORDED = [
+    ("e00", {"sales-actual": 120, "quality-actual": 95, "referrals-actual": 5, "wait-actual": 20}),
+    ("e01", {"sales-actual": 80, "quality-actual": 85, "quality-target": 88, "wait-actual": 40}),
+    ("e02", {"sales-actual": 100, "quality-target": 92, "referrals-actual": 15,
+             "wait-actual": 25}),
+    ("w00", {"sales-actual": 150, "quality-actual": 70, "calls-actual": 50, "chats-actual": 20}),
+    ("w01", {"sales-actual": 90, "sales-target": 120, "quality-actual": 82,
+             "quality-target": 75, "calls-actual": 70}),
+    ("w02", {"sales-actual": 200, "sales-target": 180, "chats-actual": 40}),
+]  # fmt: skip
+
+
+@pytest.fixture
+def definition_roots(tmp_path: Path) -> list[str]:
+    return write_pack(tmp_path / "defs", PACK)
+
+
+@pytest.fixture
+def login(app: Flask) -> Any:
+    make = crew(app, PEOPLE, PASSWORD)
+    assert launch(make("h01"), ["hq"], workflow="review").status_code == 302
+    for who, cells in RECORDED:
+        data = {f"kpis-{cell}": str(value) for cell, value in cells.items()}
+        assert save(make(who), appraisal_of(who).id, data).status_code == 302, who
+    return make
+
+
+def cycle_id() -> int:
+    return appraisal_of("e01").cycle_id
+
+
+def page(client: FlaskClient, query: str = "", language: str = "en") -> TestResponse:
+    url = f"/cycles/{cycle_id()}/alignment{query}"
+    return client.get(url, headers={"Accept-Language": language})
+
+
+def cells(html: str) -> dict[str, list[str]]:
+    """Each goal and KPI row of the tree by its id, as the text of its cells."""
+    found = {}
+    for ident, row in re.findall(
+        r'<tr class="[^"]*" id="((?:goal|kpi)-[^"]+)">(.*?)</tr>', html, re.S
+    ):
+        texts = [re.sub(r"<[^>]+>", " ", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        found[ident] = [" ".join(t.split()) for t in texts]
+    return found
+
+
+def figures(html: str) -> dict[str, tuple[str, str, str]]:
+    """Each row's target, actual and attainment as shown."""
+    return {ident: (row[2], row[3], row[4]) for ident, row in cells(html).items()}
+
+
+def test_every_rule_rolls_up_as_worked_out_by_hand(login: Any) -> None:
+    response = page(login("h01"))
+    assert response.status_code == 200
+    shown = figures(response.get_data(as_text=True))
+    assert shown == {
+        # 300 (east) + 200 (west, its latest) + 5 + 15 (referrals straight to the goal)
+        "goal-hq.revenue": ("1,000 万元", "520 万元", "52%"),
+        "kpi-hq.revenue-east_form.kpis.referrals": ("40 万元", "20 万元", "50%"),
+        # (3 × 90 + 1 × 70) ÷ 4 = 85 against (3 × 90 + 1 × 75) ÷ 4 = 86.25
+        "goal-hq.quality": ("86.25 % rolled up", "85 %", "98.6%"),
+        # east: the sum of three actuals against the declared 600; the KPI's own target is
+        # the sum of the four people's (nobody agreed another than the form's 100)
+        "goal-east.revenue": ("600 万元", "300 万元", "50%"),
+        "kpi-east.revenue-east_form.kpis.sales": ("400 万元", "300 万元", "75%"),
+        # the average of 95 and 85; the target the average of 90, 88, 92 and 90
+        "goal-east.quality": ("90 % rolled up", "90 %", "100%"),
+        "kpi-east.quality-east_form.kpis.quality": ("90 %", "90 %", "100%"),
+        # lower is better: the longest wait, 40 s, against 30 s is 30 ÷ 40
+        "goal-east.wait": ("30 秒", "40 秒", "75%"),
+        "kpi-east.wait-east_form.kpis.wait": ("30 秒", "40 秒", "75%"),
+        # west: the latest recorded (w02's 200 against the 180 agreed)
+        "goal-west.revenue": ("180 万元 rolled up", "200 万元", "111.1%"),
+        "kpi-west.revenue-west_form.kpis.sales": ("180 万元", "200 万元", "111.1%"),
+        # the lowest actual (70) against the lowest target (75)
+        "goal-west.quality": ("75 % rolled up", "70 %", "93.3%"),
+        "kpi-west.quality-west_form.kpis.quality": ("75 %", "70 %", "93.3%"),
+        # (20 × 50 + 20 × 70 + 10 × 20 + 10 × 40) ÷ (20 + 20 + 10 + 10) = 50: KPI weights
+        "goal-west.contacts": ("50 次", "50 次", "100%"),
+        "kpi-west.contacts-west_form.kpis.calls": ("60 次", "60 次", "100%"),
+        "kpi-west.contacts-west_form.kpis.chats": ("30 次", "30 次", "100%"),
+    }
+    rows = cells(response.get_data(as_text=True))
+    assert "3 of 4 people have an actual" in rows["kpi-east.revenue-east_form.kpis.sales"][0]
+    assert rows["goal-west.revenue"][1] == "Latest"
+    assert rows["goal-west.contacts"][1] == "Weighted average"
+    assert rows["kpi-west.contacts-west_form.kpis.calls"][1] == "weight 20"
+
+
+def test_a_department_head_sees_their_subtree_and_the_goals_above_it(login: Any) -> None:
+    html = page(login("e00")).get_data(as_text=True)
+    shown = figures(html)
+    # above east, the company's goals count only what east carries
+    assert shown["goal-hq.revenue"] == ("1,000 万元", "320 万元", "32%")
+    assert shown["goal-hq.quality"] == ("90 % rolled up", "90 %", "100%")
+    assert not [ident for ident in shown if "west" in ident]
+    assert cells(html)["goal-hq.revenue"][0].endswith("Above")
+    # HR's view of west alone: east's referrals have nobody there and are not listed
+    shown = figures(page(login("h01"), "?department=west").get_data(as_text=True))
+    assert shown["goal-hq.revenue"] == ("1,000 万元", "200 万元", "20%")
+    assert shown["goal-hq.quality"] == ("75 % rolled up", "70 %", "93.3%")
+    assert "kpi-hq.revenue-east_form.kpis.referrals" not in shown
+    assert "goal-east.revenue" not in shown
+
+
+def test_who_may_open_the_page(login: Any) -> None:
+    hr, east, west, agent = login("h01"), login("e00"), login("w00"), login("e01")
+    assert page(hr).status_code == 200
+    assert page(hr, "?department=east").status_code == 200
+    assert page(east).status_code == 200
+    assert page(east, "?department=east").status_code == 200
+    refused = page(east, "?department=west")
+    assert refused.status_code == 403
+    assert "only your own department" in refused.get_data(as_text=True)
+    assert page(west, "?department=east").status_code == 403
+    assert page(agent).status_code == 403
+    assert page(agent, "?department=east").status_code == 403
+    assert login("e01").get(f"/cycles/{cycle_id()}/alignment/people").status_code == 403
+    missing = page(hr, "?department=nowhere")
+    assert missing.status_code == 404
+    assert "There is no department &#39;nowhere&#39;" in missing.get_data(as_text=True)
+    assert hr.get("/cycles/999999/alignment").status_code == 404
+    assert hr.get("/cycles/99999999999/alignment").status_code == 404
+
+
+def people_of(client: FlaskClient, goal: str, kpi: str, query: str = "") -> TestResponse:
+    url = f"/cycles/{cycle_id()}/alignment/people?goal={goal}&kpi={kpi}{query}"
+    return client.get(url, headers={"Accept-Language": "en"})
+
+
+def listed(response: TestResponse) -> list[list[str]]:
+    html = response.get_data(as_text=True)
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    out = []
+    for row in rows:
+        texts = [re.sub(r"<[^>]+>", " ", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        out.append([" ".join(t.split()) for t in texts])
+    return out
+
+
+def test_the_people_whose_kpi_feeds_a_goal(login: Any) -> None:
+    hr = login("h01")
+    response = people_of(hr, "east.revenue", "east_form.kpis.sales", "&sort=-actual")
+    assert response.status_code == 200
+    rows = listed(response)
+    # highest actual first; e03 has none yet and comes last
+    assert [(r[0], r[4], r[5], r[6]) for r in rows] == [
+        ("e00", "100 万元", "120 万元", "120%"),
+        ("e02", "100 万元", "100 万元", "100%"),
+        ("e01", "100 万元", "80 万元", "80%"),
+        ("e03", "100 万元", "—", "—"),
+    ]
+    by_number = listed(people_of(hr, "east.revenue", "east_form.kpis.sales"))
+    assert [r[0] for r in by_number] == ["e00", "e01", "e02", "e03"]
+    # a head sees their own people; the goal of another department is not on their page
+    east = login("e00")
+    assert len(listed(people_of(east, "east.quality", "east_form.kpis.quality"))) == 4
+    assert people_of(east, "west.revenue", "west_form.kpis.sales").status_code == 404
+    assert people_of(east, "east.revenue", "west_form.kpis.sales").status_code == 404
+    assert people_of(login("w00"), "east.revenue", "east_form.kpis.sales",
+                     "&department=east").status_code == 403  # fmt: skip
+    # the tree links each KPI to its people
+    html = page(hr).get_data(as_text=True)
+    assert "alignment/people?goal=east.revenue&amp;kpi=east_form.kpis.sales" in html
+
+
+def test_the_cycle_page_and_the_heads_home_link_to_it(login: Any) -> None:
+    link = f"/cycles/{cycle_id()}/alignment"
+    assert f'href="{link}"' in login("h01").get(f"/cycles/{cycle_id()}").get_data(as_text=True)
+    assert f"{link}?department=east" in login("e00").get("/").get_data(as_text=True)
+    assert link not in login("e01").get("/").get_data(as_text=True)
+
+
+def test_the_page_speaks_chinese(login: Any) -> None:
+    html = page(login("h01"), language="zh").get_data(as_text=True)
+    assert "目标对齐" in html
+    assert "加权平均" in html
+    assert "最新值" in html

@@ -121,6 +121,7 @@ def init_app(app: Flask) -> None:
 
     from opsperf.web import (
         admin,
+        alignment,
         api,
         appraisals,
         auth,
@@ -131,7 +132,7 @@ def init_app(app: Flask) -> None:
         jobs,
     )
 
-    for module in (auth, home, appraisals, cycles, calibration, follow_ups, admin, jobs):
+    for module in (auth, home, appraisals, cycles, calibration, alignment, follow_ups, admin, jobs):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)

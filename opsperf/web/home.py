@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint
 from flask_login import login_required
 
-from opsperf.services import calibration, cycles, follow_ups, tasks
+from opsperf.services import alignment, calibration, cycles, follow_ups, tasks
 from opsperf.services.context import compiled_workflow
 from opsperf.web.helpers import defs, int_arg, render, text_arg, user
 
@@ -58,4 +58,5 @@ def index() -> Any:
         progress=cards,
         due=follow_ups.due_for(me),
         boards=calibration.boards_for(defs(), me),
+        alignments=alignment.pages_for(defs(), me),
     )
