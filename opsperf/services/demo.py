@@ -234,7 +234,10 @@ def _fill(
     if isinstance(f, KpiTableField):
         rows = values.get(f.id) or {}
         for kpi in f.kpis:
-            target = (rows.get(kpi.id) or {}).get("target") or kpi.target or 100
+            target = next(
+                (t for t in ((rows.get(kpi.id) or {}).get("target"), kpi.target) if t is not None),
+                100,
+            )
             if rights.cell(f, kpi.id, "target"):
                 data.add(f"{f.id}-{kpi.id}-target", str(target))
             if rights.cell(f, kpi.id, "actual") and kpi.actual_from is None:
