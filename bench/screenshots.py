@@ -29,6 +29,10 @@ Writes ``<lang>-NN-<name>.png`` (lang ``zh`` or ``en``) into the output folder:
 14-calibration-company    the whole company's board, as hr01
 15-appraisal-override     唐嘉's provisional result with the grade changed at calibration
 16-follow-ups             hr01's list of follow-ups
+17-alignment              the goal cascade as 销售部's head s100 sees it: company revenue →
+                          the department's quarterly revenue → each rep's revenue KPI
+18-alignment-company      the whole company's goal tree, as hr01
+19-alignment-people       the people whose revenue KPI feeds 销售部's quarterly revenue
 """
 
 from __future__ import annotations
@@ -177,6 +181,10 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         page.wait_for_url("**/jobs/*")
 
     filtered = f"/cycles/{cycle}?state=plan&sort=name"
+    people = (
+        f"/cycles/{cycle}/alignment/people?goal=sales.quarterly_revenue"
+        "&kpi=sales_quarterly.kpis.revenue&sort=-actual"
+    )
     return [
         ("01-login", None, lambda page: None),
         ("02-home-employee", "s101", lambda page: None),
@@ -194,6 +202,9 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         ("14-calibration-company", "hr01", lambda page: page.goto(f"/cycles/{cycle}/calibration")),
         ("15-appraisal-override", "hr01", lambda page: page.goto(f"/appraisals/{c104}")),
         ("16-follow-ups", "hr01", lambda page: page.goto("/follow-ups/")),
+        ("17-alignment", "s100", lambda page: page.goto(f"/cycles/{cycle}/alignment")),
+        ("18-alignment-company", "hr01", lambda page: page.goto(f"/cycles/{cycle}/alignment")),
+        ("19-alignment-people", "s100", lambda page: page.goto(people)),
     ]
 
 
