@@ -414,3 +414,18 @@ def test_the_page_speaks_chinese(login: Any) -> None:
     assert "目标对齐" in html
     assert "加权平均" in html
     assert "最新值" in html
+
+
+def test_a_head_whose_department_the_cycle_leaves_out(login: Any) -> None:
+    hr = login("h01")
+    assert launch(hr, ["west"], workflow="review", name="华西专项").status_code == 302
+    west_only = appraisal_of("w01").cycle_id
+    assert west_only != cycle_id()
+    response = login("e00").get(f"/cycles/{west_only}/alignment", headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    assert "Not in this cycle" in response.get_data(as_text=True)
+    # nor is the cycle among the head's links, while it is HR's
+    assert f"/cycles/{west_only}/alignment" not in login("e00").get("/").get_data(as_text=True)
+    assert f"/cycles/{west_only}/alignment" in hr.get("/").get_data(as_text=True)
+    refused = hr.get(f"/cycles/{west_only}/alignment?department=east")
+    assert refused.status_code == 404
