@@ -12,8 +12,7 @@ companies, it times through the real Flask app (test client, in this process): H
 team lead's home, a department head's home, the cycle page (first page and a filtered page),
 the cycles index, the people page (first and filtered), the API task list, an appraisal
 page, the calibration boards and the goal alignment pages; it also times the launch of the
-cycles. It prints p50 and p95 per page for both sizes
-and their ratio.
+cycles. It prints p50 and p95 per page for both sizes and their ratio.
 
 Targets: every page p50 under 150 ms at 10,000 × 4, and no page more than 3× slower at 10,000
 people than at 200. With ``--gunicorn`` it also serves the large SQLite company with gunicorn
