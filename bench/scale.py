@@ -10,9 +10,9 @@ given (each company in a schema of its own; the URL's database is used, its sche
 ``scale_large`` and ``scale_small`` are replaced). Then, in alternating rounds over the two
 companies, it times through the real Flask app (test client, in this process): HR's home, a
 team lead's home, a department head's home, the cycle page (first page and a filtered page),
-the cycles index, the people page (first and filtered), the API task list and an appraisal
-page; it also times the launch of the cycles. It prints p50 and p95 per page for both sizes
-and their ratio.
+the cycles index, the people page (first and filtered), the API task list, an appraisal
+page, the calibration boards and the goal alignment pages; it also times the launch of the
+cycles. It prints p50 and p95 per page for both sizes and their ratio.
 
 Targets: every page p50 under 150 ms at 10,000 × 4, and no page more than 3× slower at 10,000
 people than at 200. With ``--gunicorn`` it also serves the large SQLite company with gunicorn
@@ -215,6 +215,15 @@ PAGES = [
     ("API calibration numbers", "hr", "/api/v1/cycles/{cycle}/calibration"),
     ("follow-ups (HR)", "hr", "/follow-ups/"),
     ("API payout rows, a page (HR)", "hr", "/api/v1/cycles/{cycle}/payout?per_page=10"),
+    # The goal tree rolls every aligned KPI of the scope up in one GROUP BY over its people.
+    ("goal alignment, company (HR)", "hr", "/cycles/{cycle}/alignment"),
+    ("goal alignment, department head", "head", "/cycles/{cycle}/alignment"),
+    (
+        "alignment: a KPI's people by actual",
+        "head",
+        "/cycles/{cycle}/alignment/people?goal=sales.quarterly_revenue"
+        "&kpi=sales_quarterly.kpis.revenue&sort=-actual&per_page=10",
+    ),
 ]
 
 

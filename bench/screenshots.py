@@ -29,13 +29,17 @@ Writes ``<lang>-NN-<name>.png`` (lang ``zh`` or ``en``) into the output folder:
 14-calibration-company    the whole company's board, as hr01
 15-appraisal-override     唐嘉's provisional result with the grade changed at calibration
 16-follow-ups             hr01's list of follow-ups
-17-appraisal-checkins     p100's appraisal in monitor: the month-by-month actuals of the
+17-alignment              the goal cascade as 销售部's head s100 sees it: company revenue →
+                          the department's quarterly revenue → each rep's revenue KPI
+18-alignment-company      the whole company's goal tree, as hr01
+19-alignment-people       the people whose revenue KPI feeds 销售部's quarterly revenue
+20-appraisal-checkins     p100's appraisal in monitor: the month-by-month actuals of the
                           production KPIs, their sparklines and the form to record a month
-18-actuals-preview        hr01 checking a file of actuals: what would change, and the rows with
+21-actuals-preview        hr01 checking a file of actuals: what would change, and the rows with
                           problems
-19-api-tokens             an administrator's new API token, shown once
-20-department-goals       生产部's goals recorded once a cycle, as the workshop's recorder 王磊
-21-appraisal-previous     王磊's plan with last quarter beside it (PDCA) and the shared team KPI
+22-api-tokens             an administrator's new API token, shown once
+23-department-goals       生产部's goals recorded once a cycle, as the workshop's recorder 王磊
+24-appraisal-previous     王磊's plan with last quarter beside it (PDCA) and the shared team KPI
 """
 
 from __future__ import annotations
@@ -218,6 +222,10 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
     filtered = f"/cycles/{cycle}?state=plan&sort=name"
     p100, p102 = appraisal_of(app, "p100"), appraisal_of(app, "p102")
     goals = f"/cycles/{cycle}/goals/production"
+    people = (
+        f"/cycles/{cycle}/alignment/people?goal=sales.quarterly_revenue"
+        "&kpi=sales_quarterly.kpis.revenue&sort=-actual"
+    )
     return [
         ("01-login", None, lambda page: None),
         ("02-home-employee", "s101", lambda page: None),
@@ -235,11 +243,14 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         ("14-calibration-company", "hr01", lambda page: page.goto(f"/cycles/{cycle}/calibration")),
         ("15-appraisal-override", "hr01", lambda page: page.goto(f"/appraisals/{c104}")),
         ("16-follow-ups", "hr01", lambda page: page.goto("/follow-ups/")),
-        ("17-appraisal-checkins", "p100", lambda page: page.goto(f"/appraisals/{p100}#checkins")),
-        ("18-actuals-preview", "hr01", actuals),
-        ("19-api-tokens", "admin", tokens),
-        ("20-department-goals", "p102", lambda page: page.goto(goals)),
-        ("21-appraisal-previous", "p102", lambda page: page.goto(f"/appraisals/{p102}")),
+        ("17-alignment", "s100", lambda page: page.goto(f"/cycles/{cycle}/alignment")),
+        ("18-alignment-company", "hr01", lambda page: page.goto(f"/cycles/{cycle}/alignment")),
+        ("19-alignment-people", "s100", lambda page: page.goto(people)),
+        ("20-appraisal-checkins", "p100", lambda page: page.goto(f"/appraisals/{p100}#checkins")),
+        ("21-actuals-preview", "hr01", actuals),
+        ("22-api-tokens", "admin", tokens),
+        ("23-department-goals", "p102", lambda page: page.goto(goals)),
+        ("24-appraisal-previous", "p102", lambda page: page.goto(f"/appraisals/{p102}")),
     ]
 
 

@@ -100,3 +100,37 @@ def test_the_demo_checks_actuals_in_and_shows_last_quarter_beside_the_plan(app: 
     assert 'id="previous"' in page  # last quarter, beside the plan
     assert "上期回顾" in page
     assert 'id="kpi-actual-kpis-team_output"' in page  # the workshop's shared KPI
+
+
+def test_the_demo_cascades_company_revenue_to_each_reps_revenue_kpi(app: Flask) -> None:
+    from opsperf.web.helpers import fmt_number
+    from tests.test_alignment import cells, figures
+
+    with app.app_context():
+        defs = app.extensions["opsperf.registry"].current
+        demo.seed(defs, password_method=FAST_HASH)
+        cycle_id = db.session.query(Cycle).order_by(Cycle.id.desc()).first().id
+        sales = (
+            db.session.query(Appraisal).filter_by(department_id="sales", cycle_id=cycle_id).all()
+        )
+        actuals = [a.values["kpis"]["revenue"]["actual"] for a in sales]
+    recorded = [x for x in actuals if x is not None]
+    assert len(actuals) == 4
+    assert len(recorded) == 3  # the director has not recorded his yet
+    head = app.test_client()
+    head.post("/login", data={"login": "s100", "password": demo.PASSWORD})
+    response = head.get(f"/cycles/{cycle_id}/alignment", headers={"Accept-Language": "en"})
+    html = response.get_data(as_text=True)
+    shown = figures(html)
+    total = f"{fmt_number(sum(recorded))} 万元"
+    assert shown["goal-company.annual_revenue"][:2] == ("20,000 万元", total)
+    assert shown["goal-sales.quarterly_revenue"][:2] == ("5,000 万元", total)
+    assert shown["kpi-sales.quarterly_revenue-sales_quarterly.kpis.revenue"][1] == total
+    row = cells(html)["kpi-sales.quarterly_revenue-sales_quarterly.kpis.revenue"]
+    assert "3 of 4 people have an actual" in row[0]
+    # in the tree, company → department → the reps' KPI, in that order
+    assert (
+        html.index('id="goal-company.annual_revenue"')
+        < html.index('id="goal-sales.quarterly_revenue"')
+        < html.index('id="kpi-sales.quarterly_revenue-sales_quarterly.kpis.revenue"')
+    )

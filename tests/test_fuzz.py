@@ -32,12 +32,14 @@ WHO = ["anon", "s101", "s102", "s100", "m100", "hr01", "admin", "ceo"]
 KEYS = ["page", "per_page", "q", "sort", "state", "department", "grade", "overdue", "before",
         "version", "action", "trigger", "kind", "comment", "login", "password", "name",
         "workflow", "period_start", "period_end", "departments", "plan_summary",
-        "kpis-revenue-actual", "kpis-revenue-note", "checkins__rows", "values", "next"]  # fmt: skip
+        "kpis-revenue-actual", "kpis-revenue-note", "checkins__rows", "values", "next",
+        "goal", "kpi"]  # fmt: skip
 HOSTILE = ["", "0", "-1", "1.5", "99999999999999999999", "1" * 400, "²", "a\x00b", "\x1b[2J",
            "<script>alert(1)</script>", "' OR 1=1 --", "李" * 300, "%", "%ED%A0%80", "../../etc",
            "NaN", "inf", "1e999", "true", "null", "[]", "{}", "submit_plan:request", ":",
            "2026-02-30", "sales", "hr", "assess.calibration", "-score",
-           "//evil.example"]  # fmt: skip
+           "//evil.example", "sales.quarterly_revenue", "sales_quarterly.kpis.revenue",
+           "company.annual_revenue", "-actual", "sales_quarterly.kpis"]  # fmt: skip
 # Text a form or URL can carry (UTF-8 cannot carry a lone surrogate; JSON can).
 TEXT = st.one_of(
     st.sampled_from(HOSTILE), st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
@@ -205,5 +207,50 @@ def test_no_request_gets_a_server_error(world: tuple[Flask, dict[str, list[int]]
             assert _stored(app) == before, ("a refusal changed data", case)
         if case["path"] in ("/logout",) or "/sign-out" in case["path"]:
             clients.clear()  # those end sessions: sign in afresh
+
+    one()
+
+
+ALIGNMENT = ["/cycles/{cycle}/alignment", "/cycles/{cycle}/alignment/people"]
+GOALS = ["sales.quarterly_revenue", "company.annual_revenue", "marketing.market_share", "sales."]
+KPIS = ["sales_quarterly.kpis.revenue", "marketing_quarterly.kpis.market_share", "kpis.revenue"]
+
+
+def test_the_alignment_pages_never_fail(world: tuple[Flask, dict[str, list[int]]]) -> None:
+    """The goal tree and its lists of people, with goals, KPIs and departments that exist or
+    not, for everyone: never a server error."""
+    app, ids = world
+    clients: dict[str, Any] = {}
+    cycles = [*ids["cycle_id"], 2**31 - 1]
+    arguments = st.fixed_dictionaries(
+        {},
+        optional={
+            "goal": st.sampled_from(GOALS) | TEXT,
+            "kpi": st.sampled_from(KPIS) | TEXT,
+            "department": st.sampled_from(["sales", "marketing", "company", "production"]) | TEXT,
+            "sort": st.sampled_from(["-actual", "actual", "employee_no"]) | TEXT,
+            "page": TEXT,
+            "per_page": TEXT,
+        },
+    )
+
+    @settings(
+        max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")),
+        deadline=None,
+        derandomize="FUZZ_EXAMPLES" not in os.environ,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(st.sampled_from(WHO), st.sampled_from(ALIGNMENT), st.sampled_from(cycles), arguments)
+    def one(who: str, route: str, cycle: int, query: dict[str, str]) -> None:
+        if who not in clients:
+            clients[who] = app.test_client() if who == "anon" else login(app.test_client(), who)
+        response = clients[who].get(route.format(cycle=cycle), query_string=query)
+        response.close()
+        assert response.status_code in (200, 302, 403, 404), (
+            who,
+            route,
+            query,
+            response.status_code,
+        )
 
     one()

@@ -63,6 +63,9 @@ VIEWERS = {
     "m102": {"m102", "m100", *HR_ADMIN},
 }
 REFUSED = {400, 401, 403, 404, 405, 409, 422}
+PEOPLE_OF_REVENUE = (
+    "/cycles/{cycle}/alignment/people?goal=sales.quarterly_revenue&kpi=sales_quarterly.kpis.revenue"
+)
 
 
 # --------------------------------------------------------------------------- the world
@@ -771,6 +774,19 @@ def _rows() -> list[Row]:
     rows.append(page("s100", 403, "/cycles/{cycle}/calibration?department=marketing"))
     rows.append(page("hr01", 404, "/cycles/999999/calibration"))
 
+    # -- goal alignment: HR and administrators the whole company, a department head their
+    # subtree (and the goals above it); the CEO heads no department
+    for w in WHO:
+        ok = 200 if w in HR_ADMIN | {"s100", "m100"} else 403
+        rows.append(page(w, ok, "/cycles/{cycle}/alignment"))
+        # 销售部's revenue KPI: not on 市场部's head's page
+        rows.append(page(w, 404 if w == "m100" else ok, PEOPLE_OF_REVENUE))
+    rows.append(page("s100", 403, "/cycles/{cycle}/alignment?department=marketing"))
+    rows.append(page("m100", 200, "/cycles/{cycle}/alignment?department=marketing"))
+    rows.append(page("hr01", 404, "/cycles/{cycle}/alignment?department=nowhere"))
+    rows.append(page("hr01", 404, "/cycles/{cycle}/alignment?department=production"))
+    rows.append(page("hr01", 404, "/cycles/999999/alignment"))
+
     # -- the JSON API: the same checks
     values = {"values": {"plan_summary": "API 保存"}, "version": v101}
     for w in WHO:
@@ -969,6 +985,8 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/cycles/{cycle}/calibration/override",
         "/cycles/{cycle}/payout.xlsx",
         "/cycles/{cycle}/payout.csv",
+        "/cycles/{cycle}/alignment",
+        PEOPLE_OF_REVENUE,
         "/api/v1/cycles/{cycle}/calibration",
         "/api/v1/cycles/{cycle}/calibration/sign-off",
         "/api/v1/appraisals/{m102}/override",

@@ -10,7 +10,10 @@ import pytest
 from opsperf.config import PROJECT_ROOT
 from opsperf.definitions.loader import load
 
-COMPANY = "kind: Department\nid: company\nname: {zh: 公司, en: Company}\n"
+COMPANY = (
+    "kind: Department\nid: company\nname: {zh: 公司, en: Company}\n"
+    "goals:\n  - {id: revenue, name: {zh: 销售额, en: Revenue}, unit: 万元, rollup: sum}\n"
+)
 
 
 def test_readme_examples_load_without_errors(tmp_path: Path) -> None:
@@ -39,6 +42,7 @@ def test_the_json_schema_knows_every_kind_and_construct() -> None:
     assert "calibration" in properties["State"]
     assert {"override", "show", "nine_box", "sign_off"} <= properties["Calibration"]
     assert {"id", "type", "label", "read"} <= properties["PersonAttribute"]
+    assert {"aligns_to", "direction", "rollup", "weight", "target"} <= properties["Goal"]
 
 
 @pytest.mark.parametrize(

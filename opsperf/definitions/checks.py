@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from difflib import get_close_matches
 from typing import Any
 
-from opsperf.definitions import org, statetree
+from opsperf.definitions import goals, org, statetree
 from opsperf.definitions.calibration import leaf_sources, sign_off_of
 from opsperf.definitions.expressions import ANY, Expression
 from opsperf.definitions.loader import DefinitionSet, Located
@@ -25,6 +25,7 @@ from opsperf.definitions.schema import (
     Department,
     ExpressionScoring,
     Form,
+    Goal,
     IncentivePolicy,
     InverseRatioScoring,
     Kpi,
@@ -71,6 +72,7 @@ def check(defs: DefinitionSet) -> list[Diagnostic]:
         else:
             found += _person_attributes(defs, item, definition)
     found += _department_cycles(defs)
+    found += _goal_circles(defs)
     return found
 
 
@@ -210,6 +212,63 @@ def _department(
                     "so its holders could not record this goal"
                 )
                 out.append(item.at(("goals", g_index, "entered_by", r_index), "error", message))
+    for index, goal in enumerate(dept.goals):
+        if goal.aligns_to is not None:
+            out += _goal_aligns_to(defs, item, ("goals", index, "aligns_to"), dept, goal)
+    return out
+
+
+def _goal_aligns_to(
+    defs: DefinitionSet, item: Located, at: KeyPath, dept: Department, goal: Goal
+) -> list[Diagnostic]:
+    """The goal a goal carries exists, is measured in the same unit, and belongs to the
+    department itself or one above it (a warning: a goal cascades down the tree)."""
+    assert goal.aligns_to is not None
+    found = _aligns_to(item, at, goal.aligns_to, defs)
+    carried = goals.find(defs, goal.aligns_to)
+    if found or carried is None or goals.circle(defs, goals.ref(dept.id, goal.id)):
+        return found  # a circle is reported by _goal_circles, at this same place
+    out = _units(item, at, f"goal '{goal.id}'", goal.unit, goal.aligns_to, carried)
+    owner = goal.aligns_to.split(".", 1)[0]
+    if owner not in org.ancestors(defs, dept.id):
+        message = (
+            f"goal '{goal.id}' aligns to a goal of department '{owner}', which is not "
+            f"'{dept.id}' or a department above it: goals cascade down the tree (a KPI may "
+            "serve a goal anywhere)"
+        )
+        out.append(item.at(at, "warning", message))
+    return out
+
+
+def _units(
+    item: Located, at: KeyPath, what: str, unit: str | None, target: str, goal: Goal
+) -> list[Diagnostic]:
+    """What aligns to a goal is measured in the goal's unit, when both declare one: the goal
+    rolls their figures up."""
+    if unit is None or goal.unit is None or unit.strip() == goal.unit.strip():
+        return []
+    message = (
+        f"{what} is measured in {unit} but goal '{target}' in {goal.unit}: their figures "
+        "cannot roll up into it; use one unit"
+    )
+    return [item.at(at, "error", message)]
+
+
+def _goal_circles(defs: DefinitionSet) -> list[Diagnostic]:
+    """Goals that align to themselves, or round in a circle: none of them could ever be
+    worked out, and the cascade has no top."""
+    out: list[Diagnostic] = []
+    for dept in defs.departments.values():
+        for index, goal in enumerate(dept.goals):
+            path = goals.circle(defs, goals.ref(dept.id, goal.id))
+            if not path:
+                continue
+            if len(path) == 2:
+                message = f"goal '{path[0]}' aligns to itself"
+            else:
+                message = f"goals align in a circle: {' → '.join(path)}"
+            at: KeyPath = ("goals", index, "aligns_to")
+            out.append(defs.source("Department", dept.id).at(at, "error", message))
     return out
 
 
@@ -702,7 +761,12 @@ def _kpi(item: Located, at: KeyPath, kpi: Kpi, form: Form, defs: DefinitionSet) 
             )
         )
     if kpi.aligns_to is not None:
-        out += _aligns_to(item, (*at, "aligns_to"), kpi.aligns_to, defs)
+        found = _aligns_to(item, (*at, "aligns_to"), kpi.aligns_to, defs)
+        goal = goals.find(defs, kpi.aligns_to)
+        if not found and goal is not None:
+            what = f"KPI '{kpi.id}'"
+            found = _units(item, (*at, "aligns_to"), what, kpi.unit, kpi.aligns_to, goal)
+        out += found
     return out
 
 

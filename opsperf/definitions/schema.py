@@ -155,19 +155,45 @@ Duration = Annotated[str, BeforeValidator(_duration)]
 # --------------------------------------------------------------------------- Department
 
 
+GOAL_REF = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"  # department_id.goal_id
+Rollup = Literal["sum", "average", "weighted_average", "latest", "min", "max"]
+ROLLUPS: tuple[str, ...] = get_args(Rollup)
+
+
 class Goal(Model):
-    """A company or department goal that KPIs can align to (目标设定)."""
+    """A company or department goal (目标设定): KPIs and other goals align to it, and its
+    ``rollup`` works its actual out of theirs (the goal cascade, 目标分解)."""
 
     id: Id
     name: Text
     unit: str | None = None
-    target: float | None = None
+    direction: Direction = "higher"
+    target: float | None = Field(
+        None, description="Default: worked out by the rollup from the targets of what aligns to it"
+    )
     period: Period | None = None
     entered_by: list[Id] = Field(
         [],
         description="Roles that record the goal's actual once per cycle for the department "
         "(dept_head, hr or a custom role); forms read it as department.<goal>.actual, "
         ".target and .attainment",
+    )
+    aligns_to: str | None = Field(
+        None,
+        pattern=GOAL_REF,
+        description="The goal this one carries, as department_id.goal_id",
+    )
+    rollup: Rollup | None = Field(
+        None,
+        description="How its actual is worked out from the goals and KPIs aligned to it: sum, "
+        "average, weighted_average, latest, min or max; unset: it has no actual",
+    )
+    weight: float = Field(
+        1,
+        gt=0,
+        le=10_000,
+        description="Its weight in the weighted_average of the goal it aligns to (a KPI "
+        "weighs its weight on its form)",
     )
     help: Text | None = None
 
@@ -470,7 +496,7 @@ class Kpi(Model):
     )
     aligns_to: str | None = Field(
         None,
-        pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$",
+        pattern=GOAL_REF,
         description="The goal this KPI serves, as department_id.goal_id",
     )
     actual_from: Expression | None = Field(

@@ -122,6 +122,7 @@ def init_app(app: Flask) -> None:
     from opsperf.web import (
         actuals,
         admin,
+        alignment,
         api,
         appraisals,
         auth,
@@ -139,6 +140,7 @@ def init_app(app: Flask) -> None:
         appraisals,
         cycles,
         calibration,
+        alignment,
         follow_ups,
         goals,
         admin,
