@@ -254,6 +254,11 @@ def actuals_import(file: Path, cycle_id: int, valid_only: bool, dry_run: bool) -
     counts = f"{plan.rows} rows: {plan.new} new, {plan.changed} changed, {plan.unchanged} unchanged"
     if dry_run:
         click.echo(f"{counts}; nothing was written (--dry-run)")
+    elif plan.problems_total and not valid_only and plan.written:
+        raise click.ClickException(
+            f"stopped at row {plan.stopped_at}: {plan.problems_total} row(s) changed since the "
+            f"check; {plan.written} check-ins before them were written"
+        )
     elif plan.problems_total and not valid_only:
         raise click.ClickException(
             f"{plan.problems_total} row(s) with problems: nothing was imported"

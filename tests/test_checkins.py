@@ -62,6 +62,17 @@ sections:
              target: 10, direction: lower, checkins: {period: month, aggregate: min}}
           - {id: audit, name: {zh: 巡店得分, en: Audit}, unit: 分, weight: 10, target: 90,
              checkins: false}
+  - id: private
+    title: {zh: 经营数据, en: Margins}
+    visible_to: [manager, hr]
+    fields:
+      - id: secret
+        type: kpi_table
+        label: {zh: 毛利, en: Margin}
+        checkins: {period: month, aggregate: sum}
+        kpis:
+          - {id: margin, name: {zh: 毛利额, en: Margin}, unit: 万元, weight: 100, target: 50}
+score: "kpis.score"
 """,
     "workflows/shop.yaml": """
 kind: Workflow
@@ -69,7 +80,7 @@ id: shop
 name: {zh: 门店评审, en: Shop review}
 states:
   plan: {edit: {employee: [kpis.target]}}
-  monitor: {edit: {employee: [kpis.actual]}}
+  monitor: {edit: {employee: [kpis.actual], manager: [secret.actual]}}
   assess: {edit: {manager: [kpis.note]}}
   feedback: {}
   done: {final: true}
@@ -86,7 +97,8 @@ PEOPLE = [
      "language": "en"},
     {"employee_no": "a01", "name": "管理员", "department": "shop", "roles": "admin",
      "language": "en"},
-    {"employee_no": "d01", "name": "数据专员", "department": "shop", "roles": "data_steward"},
+    {"employee_no": "d01", "name": "数据专员", "department": "shop", "position": "clerk",
+     "manager": "L01", "roles": "data_steward"},
     {"employee_no": "L01", "name": "店长林立", "department": "shop", "position": "lead"},
     {"employee_no": "k01", "name": "店员甲", "department": "shop", "position": "clerk",
      "manager": "L01", "language": "en"},
@@ -173,6 +185,7 @@ def test_each_rule_aggregates_the_series_into_the_scored_actual(login: Any) -> N
     typed = save(me, appraisal_of("k01").id, {"kpis-audit-actual": "90"})
     assert typed.status_code == 302
     boss = login("L01")
+    assert record(boss, "k01", "2026-10", {"secret.margin": ("40", "")}).status_code == 302
     assert fire(boss, appraisal_of("k01").id, "assess").status_code == 302
     result = appraisal_of("k01").result
     scores = {k["kpi"]: k["score"] for t in result["kpis"] for k in t["kpis"]}
@@ -213,7 +226,8 @@ def test_the_page_shows_the_series_and_only_those_who_may_record_get_the_form(
         assert f">{period}<" in page
     manager = login("L01").get(f"/appraisals/{a}").get_data(as_text=True)
     assert "国庆促销" in manager
-    assert "checkin-form" not in manager
+    assert 'name="value:kpis.sales"' not in manager  # theirs to read, not to record
+    assert 'name="value:secret.margin"' in manager  # the manager's own table
     # the manager may not record them (no edit right on the actual in monitor)
     assert checkin(login("L01"), "k01", "sales", "2026-12", "5").status_code == 403
     assert login("k02").get(f"/appraisals/{a}").status_code == 403
@@ -339,14 +353,14 @@ def test_a_file_is_previewed_then_imported_and_the_same_file_again_changes_nothi
     ("row", "expected"),
     [
         (["nobody", "sales", "2026-10", "1"], "nobody has the employee number nobody"),
-        (["h01", "sales", "2026-10", "1"], "h01 has no appraisal in this cycle"),
+        (["h01", "sales", "2026-10", "1"], "there is no appraisal of h01 in this cycle"),
         (["k01", "revenue", "2026-10", "1"], "KPI revenue is not on k01's form"),
         (["k01", "audit", "2026-10", "1"], "KPI audit takes one actual typed in the form"),
-        (["k01", "sales", "2026-09", "1"], "2026-09 is outside the cycle"),
-        (["k01", "sales", "Oct", "1"], "Oct is not a month"),
+        (["k01", "sales", "2026-09", "1"], "the period 2026-09 is outside the cycle"),
+        (["k01", "sales", "Oct", "1"], "the period Oct is not a month"),
         (["k01", "sales", "2026-10", "lots"], "the value lots is not a number"),
         (["k01", "sales", "2026-11", "5"], "a second value for k01, sales, 2026-11"),
-        (["k02", "sales", "2026-10", "5"], "k02's appraisal is at a step that takes no actuals"),
+        (["k02", "sales", "2026-10", "5"], "the appraisal of k02 is at a step that takes no"),
     ],
 )
 def test_each_kind_of_bad_row_is_named_with_its_row_number_and_nothing_is_written(
@@ -442,7 +456,7 @@ def test_the_command_line_import(
         path.write_bytes(csv_file([*GOOD, ["k01", "sales", "2030-01", "1", ""]]))
         refused = run()
         assert refused.exit_code != 0
-        assert "row 6: 2030-01 is outside the cycle" in refused.output
+        assert "row 6: the period 2030-01 is outside the cycle" in refused.output
         assert "nothing was imported" in refused.output
     finally:
         for created in made:
@@ -568,3 +582,140 @@ def test_the_checker_refuses_an_actual_both_worked_out_and_checked_in(tmp_path: 
     )
     assert "aggregate" in shape
     assert "sum" in shape
+
+
+# --------------------------------------------------------------------------- what the review found
+
+
+def test_a_withheld_table_keeps_its_series_from_those_it_is_withheld_from(login: Any) -> None:
+    to_monitor(login, "k01")
+    boss = login("L01")
+    assert (
+        record(boss, "k01", "2026-10", {"secret.margin": ("4321", "绝密备注")}).status_code == 302
+    )
+    a = appraisal_of("k01").id
+    mine = login("k01").get(f"/appraisals/{a}").get_data(as_text=True)
+    assert "4321" not in mine
+    assert "绝密备注" not in mine
+    assert "4,321" not in mine
+    theirs = boss.get(f"/appraisals/{a}").get_data(as_text=True)
+    assert "绝密备注" in theirs
+    # and the employee cannot record into it either
+    assert record(login("k01"), "k01", "2026-11", {"secret.margin": ("1", "")}).status_code == 403
+
+
+def test_nobody_imports_the_actuals_of_their_own_appraisal(login: Any) -> None:
+    to_monitor(login, "k01", "d01")
+    steward = login("d01")
+    _, preview = job_page(steward, upload(steward, csv_file([
+        ["d01", "sales", "2026-10", "5", ""], ["k01", "sales", "2026-10", "6", ""],
+    ])))  # fmt: skip
+    assert "第 2 行：工号 d01 是你本人的" in preview, re.findall(r"<li>[^<]*", preview)
+    assert count_checkins() == 0
+
+
+@pytest.mark.parametrize("value", ["-", "+", "-%", "1e5", "1;2", "9" * 50])
+def test_values_that_are_not_numbers_are_refused_everywhere(
+    login: Any, app: Flask, value: str
+) -> None:
+    to_monitor(login, "k01")
+    assert checkin(login("k01"), "k01", "sales", "2026-10", value).status_code == 422
+    hr = login("h01")
+    _, preview = job_page(hr, upload(hr, csv_file([["k01", "sales", "2026-10", value, ""]])))
+    assert "is not a number" in preview
+    token = make_token(login, ["actuals:write"])
+    cycle = appraisal_of("k01").cycle_id
+    row = {"employee_no": "k01", "kpi": "sales", "period": "2026-10", "value": value}
+    assert push(app, token, {"cycle": cycle, "key": "v", "rows": [row]}).status_code == 422
+    assert count_checkins() == 0
+
+
+def test_odd_api_numbers_are_refused_not_crashed_on(login: Any, app: Flask) -> None:
+    to_monitor(login, "k01")
+    token = make_token(login, ["actuals:write"])
+    cycle = appraisal_of("k01").cycle_id
+    row = {"employee_no": "k01", "kpi": "sales", "period": "2026-10", "value": 1}
+    for body in (
+        {"cycle": 10**30, "key": "a", "rows": [row]},
+        {"cycle": cycle, "key": "b", "rows": [{**row, "value": 10**400}]},
+        {"cycle": cycle, "key": "c", "rows": [{**row, "period": "9999-12-31"}]},
+        {"cycle": cycle, "key": "d", "rows": [{**row, "period": 202610}]},  # fine: a month
+    ):
+        response = push(app, token, body)
+        assert response.status_code in (200, 422), (body, response.status_code)
+    assert count_checkins() == 1
+
+
+def test_a_check_in_moves_the_version_even_when_the_actual_stays(login: Any) -> None:
+    to_monitor(login, "k01")
+    me = login("k01")
+    assert checkin(me, "k01", "peak", "2026-W41", "60").status_code == 302
+    version = appraisal_of("k01").version
+    assert checkin(me, "k01", "peak", "2026-W42", "30").status_code == 302  # the max stays 60
+    assert kpi_row("k01", "peak")["actual"] == 60
+    assert appraisal_of("k01").version == version + 1
+    stale = me.post(
+        f"/appraisals/{appraisal_of('k01').id}/checkins",
+        data={"period": "2026-W43", "value:kpis.peak": "10", "version": version},
+    )
+    assert stale.status_code == 409
+
+
+def test_an_import_stops_where_an_appraisal_moved_on_after_the_check(
+    login: Any, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsperf.persistence.models import Appraisal
+    from opsperf.services import checkins
+
+    to_monitor(login, "k01", "k02")
+    monkeypatch.setattr(checkins, "CHUNK", 1)
+    rows = [checkins.Row(2, "k01", "sales", "2026-10", "5", None),
+            checkins.Row(3, "k02", "sales", "2026-10", "6", None)]  # fmt: skip
+    passes = []
+
+    def read() -> list[Any]:
+        passes.append(1)
+        if len(passes) == 2:  # between the check and the write, k02 moves on
+            db.session.query(Appraisal).filter_by(id=appraisal_of("k02").id).update(
+                {"state": "assess"}
+            )
+            db.session.commit()
+        return rows
+
+    with app.app_context():
+        cycle = db.session.get(checkins.Cycle, appraisal_of("k01").cycle_id)
+        plan = checkins.import_rows(cycle, read, None, "import", "moved.csv")
+        assert plan.written == 1
+        assert plan.stopped_at == 3
+        assert plan.problems_total == 1
+    assert count_checkins() == 1
+
+
+def test_a_percentage_cell_of_a_spreadsheet_reads_as_it_is_shown(login: Any) -> None:
+    to_monitor(login, "k01")
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["employee_no", "kpi", "period", "value"])
+    sheet.append(["k01", "conversion", "2026-10", 0.18])
+    sheet["D2"].number_format = "0%"
+    sheet.append(["k01", "conversion", "2026-11", 22])
+    out = io.BytesIO()
+    book.save(out)
+    hr = login("h01")
+    job_id, _ = job_page(hr, upload(hr, out.getvalue(), "rates.xlsx"))
+    import_checked(hr, job_id)
+    assert kpi_row("k01", "conversion")["actual"] == 20  # (18 + 22) ÷ 2
+
+
+def test_weeks_belong_to_the_cycle_that_holds_their_thursday() -> None:
+    import datetime as dt
+
+    from opsperf.engine import checkins as rules
+
+    q3 = rules.periods("week", dt.date(2026, 7, 1), dt.date(2026, 9, 30))
+    q4 = rules.periods("week", dt.date(2026, 10, 1), dt.date(2026, 12, 31))
+    assert {p.key for p in q3} & {p.key for p in q4} == set()
+    assert q4[0].key == "2026-W40"  # Monday 28 September, Thursday 1 October
+    assert q3[-1].key == "2026-W39"
+    assert rules.period_key("month", "2026.1") is None  # 2026.10 as a spreadsheet shows it
+    assert rules.period_key("month", "2026-10-15 08:30:00").key == "2026-10"

@@ -4,6 +4,7 @@ improvement plan beside the next plan, and its targets copied forward by whoever
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -100,11 +101,13 @@ def login(app: Flask) -> Any:
     boss, me = make("L01"), make("r01")
     a = appraisal_of("r01").id
     assert (
-        save(me, a, {"kpis-revenue-target": "120", "kpis-visits-target": "40"}).status_code == 302
+        save(me, a, {"kpis-revenue-target": "1234567.25", "kpis-visits-target": "40"}).status_code
+        == 302
     )
     assert fire(boss, a, "agree").status_code == 302
     assert (
-        save(me, a, {"kpis-revenue-actual": "108", "kpis-visits-actual": "46"}).status_code == 302
+        save(me, a, {"kpis-revenue-actual": "1111110.525", "kpis-visits-actual": "46"}).status_code
+        == 302
     )
     assert fire(boss, a, "assess").status_code == 302
     plan = {
@@ -127,8 +130,8 @@ def test_the_new_plan_shows_the_last_cycle(login: Any) -> None:
     assert "每周复盘重点客户商机" in page  # the improvement plan agreed at the end of it
     assert "只给上级看的备注" not in page  # not a field the new form reviews, and not theirs
     section = page[page.index('id="previous-kpis"') :]
-    for figure in (">120<", ">108<", ">40<", ">46<", ">90<"):  # 108 ÷ 120 = 90
-        assert figure in section, figure
+    for figure in (">1,234,567.25<", ">1,111,110.52<", ">40<", ">46<", ">90<"):  # 90 %
+        assert figure in section, re.findall(r"<td[^>]*>[^<]*<", section)[:12]
     # HR sees it too; another rep cannot open the appraisal at all
     assert 'id="previous"' in login("h01").get(f"/appraisals/{a.id}").get_data(as_text=True)
     assert login("r02").get(f"/appraisals/{a.id}").status_code == 403
@@ -145,7 +148,7 @@ def test_targets_are_copied_forward_through_a_save(login: Any) -> None:
     response = me.post(f"/appraisals/{a.id}/copy-targets", data={"version": a.version})
     assert response.status_code == 302
     copied = appraisal_of("r01").values["kpis"]
-    assert copied["revenue"]["target"] == 120
+    assert copied["revenue"]["target"] == 1234567.25  # every digit
     assert copied["visits"]["target"] == 40
     from tests.helpers import events
 

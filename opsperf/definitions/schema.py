@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     StringConstraints,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -553,6 +554,10 @@ class KpiTableField(FieldBase):
         if not isinstance(kpis, list):
             return value
         shared = value["checkins"]
+        try:
+            Checkins.model_validate(shared)
+        except ValidationError:
+            return value  # reported once, at the table's own key
         given = [
             {**k, "checkins": shared}
             if isinstance(k, dict) and k.get("checkins") is None and k.get("actual_from") is None

@@ -22,17 +22,17 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import flag_modified
 
 from opsperf.definitions import statetree
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import Form, Kpi, KpiTableField
 from opsperf.engine import checkins as series_rules
 from opsperf.engine.checkins import parse_number
-from opsperf.engine.forms import NOTHING, Editable
+from opsperf.engine.forms import NOTHING, Editable, withheld
 from opsperf.engine.text import CHECKIN_NOTE_LIMIT, untypable
 from opsperf.engine.workflow import CompiledWorkflow
 from opsperf.errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -54,12 +54,12 @@ from opsperf.services.appraisals import (
     one_writer,
     require_view,
     rights_of,
+    roles_of,
 )
 from opsperf.services.context import Context, compiled_workflow, context, get
-from opsperf.services.people import RowProblem, decode_text, xlsx_rows
+from opsperf.services.people import MAX_COLUMNS, RowProblem, decode_text, open_workbook
 
 NOTE_LIMIT = CHECKIN_NOTE_LIMIT
-SOURCES = ("page", "import", "api")
 
 # --------------------------------------------------------------------------- definitions
 
@@ -82,11 +82,22 @@ def find_kpi(form: Form, written: str) -> tuple[KpiTableField, Kpi] | None:
     return found[0] if len(found) == 1 else None
 
 
-@lru_cache(maxsize=4096)
 def _kpi_named(form_snapshot: int, written: str) -> tuple[KpiTableField, Kpi] | None:
-    """:func:`find_kpi` on a pinned form (cached: a file names the same few KPIs on every
-    row)."""
-    return find_kpi(snapshots.definition(form_snapshot), written)
+    """:func:`find_kpi` on a pinned form, remembered by the form's content: a file names the
+    same few KPIs on every row."""
+    if len(written) > 130:  # longer than any table.kpi id
+        return None
+    pinned = snapshots.pinned(form_snapshot)
+    key = (pinned.content_hash, written)
+    if key not in _NAMED:
+        if len(_NAMED) > 4096:
+            _NAMED.clear()
+        _NAMED[key] = find_kpi(pinned.definition, written)
+    return _NAMED[key]
+
+
+_NAMED: dict[tuple[str, str], tuple[KpiTableField, Kpi] | None] = {}
+_ACCEPTED: dict[tuple[str, str, str], frozenset[str]] = {}
 
 
 def _all_kpis(form: Form) -> list[tuple[KpiTableField, Kpi]]:
@@ -103,15 +114,24 @@ def accepting(form: Form, workflow: CompiledWorkflow, state: str) -> Editable:
     return Editable.from_refs(form, refs)
 
 
-@lru_cache(maxsize=256)
 def _accepted(form_snapshot: int, workflow_snapshot: int, state: str) -> frozenset[str]:
-    """``table.kpi`` of every checked-in KPI that may be brought in at ``state`` (cached per
-    pinned form, workflow and state: the same for every appraisal that shares them)."""
-    form: Form = snapshots.definition(form_snapshot)
-    rights = accepting(form, compiled_workflow(workflow_snapshot), state)
-    return frozenset(
-        f"{f.id}.{k.id}" for f, k in checkin_kpis(form) if rights.cell(f, k.id, "actual")
-    )
+    """``table.kpi`` of every checked-in KPI that may be brought in at ``state``, remembered
+    by the pinned form's and workflow's content: the same for every appraisal that shares
+    them."""
+    form, workflow = snapshots.pinned(form_snapshot), snapshots.pinned(workflow_snapshot)
+    key = (form.content_hash, workflow.content_hash, state)
+    found = _ACCEPTED.get(key)
+    if found is None:
+        rights = accepting(form.definition, compiled_workflow(workflow_snapshot), state)
+        found = frozenset(
+            f"{f.id}.{k.id}"
+            for f, k in checkin_kpis(form.definition)
+            if rights.cell(f, k.id, "actual")
+        )
+        if len(_ACCEPTED) > 1024:
+            _ACCEPTED.clear()
+        _ACCEPTED[key] = found
+    return found
 
 
 def cycle_periods(cycle: Cycle, kpi: Kpi) -> list[series_rules.Period]:
@@ -145,14 +165,13 @@ class Series:
     target: float | None
     may_record: bool = False
 
-    @property
-    def ordered(self) -> list[Point]:
-        return [self.points[p] for p in sorted(self.points)]
 
-
-def series_of(ctx: Context, user: User | None = None) -> list[Series]:
-    """Every checked-in KPI of the appraisal with its series (one query)."""
-    kpis = checkin_kpis(ctx.form)
+def series_of(ctx: Context, user: User, unseen: Iterable[str] = ()) -> list[Series]:
+    """Every checked-in KPI of the appraisal that ``user`` may see, with its series (one
+    query). ``unseen``: fields the page does not show the reader now (besides those withheld
+    from their roles)."""
+    hidden = set(unseen) | withheld(ctx.form, roles_of(ctx, user))
+    kpis = [(t, k) for t, k in checkin_kpis(ctx.form) if t.id not in hidden]
     if not kpis:
         return []
     a = ctx.appraisal
@@ -166,7 +185,7 @@ def series_of(ctx: Context, user: User | None = None) -> list[Series]:
         by_kpi.setdefault((c.field_id, c.kpi_id), {})[c.period] = Point(
             c.period, c.value, c.note, c.source, c.source_ref, name, c.recorded_at
         )
-    rights = rights_of(ctx, user) if user is not None else NOTHING
+    rights = rights_of(ctx, user)
     values = a.values or {}
     out = []
     for table, kpi in kpis:
@@ -247,6 +266,7 @@ def _apply(
             rows[kpi] = row
             values[table] = rows
     a.values = values
+    flag_modified(a, "values")  # the version moves even when the actual does not
     db.session.add(event(a, user, "checkin", trigger=source, comment=source_ref, changes=changes))
     return changes
 
@@ -301,7 +321,7 @@ def record(
             if not value.strip() and not note.strip():
                 continue
             when = series_rules.period_key(rule.period, period)
-            if when is None or not series_rules.overlaps(
+            if when is None or not series_rules.belongs(
                 when, a.cycle.period_start, a.cycle.period_end
             ):
                 outcome.errors["period"] = "period"
@@ -367,14 +387,17 @@ class Row:
     note: str | None
 
 
+CELL_LIMIT = 600  # characters of a cell kept for checking (a note may hold 500)
+
+
 def read_file(name: str, data: bytes) -> Iterator[Row]:
     """The rows of a CSV (UTF-8 or GBK) or XLSX file of actuals, one at a time, numbered as
     in the file (row 1 is the header)."""
     lowered = name.lower()
     if lowered.endswith((".xlsx", ".xlsm")):
-        cells: Iterator[list[Any]] = xlsx_rows(data)
+        cells: Iterator[list[Any]] = _sheet_cells(data)
     elif lowered.endswith(".csv"):
-        cells = iter(csv.reader(io.StringIO(decode_text(data))))
+        cells = _csv_cells(decode_text(data))
     else:
         raise ValidationFailed("actuals files are .csv or .xlsx")
     header = next(cells, None)
@@ -395,18 +418,61 @@ def read_file(name: str, data: bytes) -> Iterator[Row]:
         if not any(str(c).strip() for c in row):
             continue
 
-        def cell(key: str, row: list[Any] = row) -> str:
+        def cell(key: str, row: list[Any] = row) -> Any:
             i = at.get(key)
-            return str(row[i]).strip() if i is not None and i < len(row) else ""
+            value = row[i] if i is not None and i < len(row) else ""
+            if isinstance(value, float):  # a number cell of a spreadsheet
+                if key == "value":
+                    return value
+                return str(int(value)) if value.is_integer() else str(value)
+            return str(value).strip()[:CELL_LIMIT]
 
         yield Row(
             number,
-            cell("employee_no"),
-            cell("kpi"),
+            str(cell("employee_no")),
+            str(cell("kpi")),
             cell("period"),
             cell("value"),
-            cell("note") if "note" in at else None,
+            str(cell("note")) if "note" in at else None,
         )
+
+
+def _csv_cells(text: str) -> Iterator[list[Any]]:
+    reader = csv.reader(io.StringIO(text))
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ValidationFailed(
+                "row %(row)s of the file cannot be read: %(error)s",
+                row=reader.line_num,
+                error=str(exc),
+            ) from exc
+        yield row
+
+
+def _sheet_cells(data: bytes) -> Iterator[list[Any]]:
+    """The first sheet's rows. A number shown as a percentage (18%, stored as 0.18) is read
+    as it is shown, 18, as a CSV would carry it; other numbers as they are; the rest as
+    text."""
+    book = open_workbook(data)
+    try:
+        for row in book.worksheets[0].iter_rows(max_col=MAX_COLUMNS):
+            out: list[Any] = []
+            for c in row:
+                value = getattr(c, "value", None)
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    shown = "%" in str(getattr(c, "number_format", "") or "")
+                    out.append(float(value) * 100 if shown else float(value))
+                elif isinstance(value, dt.datetime | dt.date):
+                    out.append(value.isoformat())
+                else:
+                    out.append("" if value is None else str(value))
+            yield out
+    finally:
+        book.close()
 
 
 def rows_of_batch(items: Sequence[Any]) -> Iterator[Row]:
@@ -439,6 +505,7 @@ class Plan:
     samples: list[dict[str, Any]] = field(default_factory=list)
     appraisals: set[int] = field(default_factory=set)
     written: int = 0
+    stopped_at: int | None = None  # the first row of the chunk the writing stopped at
 
     @property
     def valid(self) -> int:
@@ -458,6 +525,7 @@ class Plan:
             "unchanged": self.unchanged,
             "appraisals": len(self.appraisals),
             "written": self.written,
+            "stopped_at": self.stopped_at,
             "problems_total": self.problems_total,
             "problems": [
                 {"row": p.row, "template": p.template, "params": p.params} for p in self.problems
@@ -467,9 +535,9 @@ class Plan:
 
 
 NOT_A_PERIOD = {
-    "week": N_("%(period)s is not a week (write it like %(example)s)"),
-    "month": N_("%(period)s is not a month (write it like %(example)s)"),
-    "quarter": N_("%(period)s is not a quarter (write it like %(example)s)"),
+    "week": N_("the period %(period)s is not a week (write it like %(example)s)"),
+    "month": N_("the period %(period)s is not a month (write it like %(example)s)"),
+    "quarter": N_("the period %(period)s is not a quarter (write it like %(example)s)"),
 }
 _Valid = tuple[Row, int, str, Entry]  # a row that passed: its appraisal, the person, the entry
 
@@ -477,8 +545,9 @@ _Valid = tuple[Row, int, str, Entry]  # a row that passed: its appraisal, the pe
 class _Checker:
     """Checks rows a chunk at a time: a few indexed queries per chunk, never per row."""
 
-    def __init__(self, cycle: Cycle) -> None:
+    def __init__(self, cycle: Cycle, importer: int | None = None) -> None:
         self.cycle = cycle
+        self.importer = importer  # the person bringing the rows in, whose own are refused
         self.seen: set[tuple[int, str, str, str]] = set()
         self.existing: dict[int, dict[tuple[str, str, str], CheckIn]] = {}
 
@@ -510,6 +579,7 @@ class _Checker:
                     Appraisal.form_snapshot_id,
                     Appraisal.workflow_snapshot_id,
                     User.name,
+                    User.id,
                 )
                 .join(
                     Appraisal,
@@ -578,8 +648,16 @@ class _Checker:
         if hit is None:
             if r.employee_no.lower() in unknown:
                 return problem(N_("nobody has the employee number %(no)s"), no=r.employee_no[:64])
-            return problem(N_("%(no)s has no appraisal in this cycle"), no=r.employee_no[:64])
-        _, a_id, state, pending, form_id, workflow_id, name = hit
+            return problem(
+                N_("there is no appraisal of %(no)s in this cycle"), no=r.employee_no[:64]
+            )
+        _, a_id, state, pending, form_id, workflow_id, name, person = hit
+        if person == self.importer:
+            return problem(
+                N_("the employee number %(no)s is yours: nobody brings in the actuals of "
+                   "their own appraisal"),
+                no=r.employee_no[:64],
+            )  # fmt: skip
         found = _kpi_named(form_id, r.kpi) if r.kpi else None
         if found is None:
             return problem(
@@ -598,9 +676,9 @@ class _Checker:
                 period=str(r.period)[:40] or "—",
                 example=series_rules.containing(kind, self.cycle.period_start).key,
             )
-        if not series_rules.overlaps(when, self.cycle.period_start, self.cycle.period_end):
+        if not series_rules.belongs(when, self.cycle.period_start, self.cycle.period_end):
             return problem(
-                N_("%(period)s is outside the cycle (%(start)s – %(end)s)"),
+                N_("the period %(period)s is outside the cycle (%(start)s – %(end)s)"),
                 period=when.key,
                 start=self.cycle.period_start.isoformat(),
                 end=self.cycle.period_end.isoformat(),
@@ -625,13 +703,14 @@ class _Checker:
         self.seen.add(key)
         if pending or f"{table.id}.{kpi.id}" not in _accepted(form_id, workflow_id, state):
             return problem(
-                N_("%(no)s's appraisal is at a step that takes no actuals for %(kpi)s"),
+                N_("the appraisal of %(no)s is at a step that takes no actuals for %(kpi)s"),
                 no=r.employee_no, kpi=kpi.id,
             )  # fmt: skip
         return r, a_id, name, Entry(table.id, kpi.id, when.key, value, note)
 
 
-def _chunks(rows: Iterable[Row], size: int = CHUNK) -> Iterator[list[Row]]:
+def _chunks(rows: Iterable[Row]) -> Iterator[list[Row]]:
+    size = CHUNK
     chunk: list[Row] = []
     for row in rows:
         chunk.append(row)
@@ -645,9 +724,15 @@ def _chunks(rows: Iterable[Row], size: int = CHUNK) -> Iterator[list[Row]]:
 Progress = Callable[[int], None]
 
 
-def check(cycle: Cycle, rows: Iterable[Row], progress: Progress | None = None) -> Plan:
-    """Check every row and count what would change; nothing is written."""
-    plan, checker = Plan(), _Checker(cycle)
+def check(
+    cycle: Cycle,
+    rows: Iterable[Row],
+    progress: Progress | None = None,
+    importer: User | None = None,
+) -> Plan:
+    """Check every row and count what would change; nothing is written. ``importer``: whose
+    own appraisal's rows are refused."""
+    plan, checker = Plan(), _Checker(cycle, importer.id if importer else None)
     for chunk in _chunks(rows):
         checker.chunk(chunk, plan)
         checker.forget()
@@ -664,28 +749,41 @@ def write(
     source_ref: str | None,
     *,
     commit_each_chunk: bool = True,
+    stop_on_problem: bool = False,
     progress: Progress | None = None,
 ) -> Plan:
-    """Write the valid rows (the caller decides whether problems stop it: see
-    :func:`import_rows`). Each chunk is checked and written in one transaction."""
-    plan, checker = Plan(), _Checker(cycle)
+    """Write the rows that pass, a chunk per transaction (or all in one, without
+    ``commit_each_chunk``). Each chunk is checked again as it is written: things may have
+    moved since a file was checked. With ``stop_on_problem`` a chunk that now has a problem
+    is not written and the writing stops there (``plan.stopped_at``: its first row)."""
+    plan, checker = Plan(), _Checker(cycle, user.id if user else None)
     with one_writer():
         for chunk in _chunks(rows):
+            before = plan.problems_total
             grouped = checker.chunk(chunk, plan)
+            if stop_on_problem and plan.problems_total > before:
+                plan.stopped_at = chunk[0].number
+                db.session.rollback()
+                break
             appraisals: dict[int, Appraisal] = {}
             if grouped:
+                # Lock the appraisals, then read their series afresh: a check-in saved on a
+                # page meanwhile is summed in, never overwritten (and the version moves, so
+                # a page still showing the old one is refused).
                 appraisals = {
                     a.id: a
                     for a in db.session.scalars(
-                        select(Appraisal).where(Appraisal.id.in_(list(grouped)))
+                        select(Appraisal).where(Appraisal.id.in_(list(grouped))).with_for_update()
                     )
                 }
+                fresh = _existing(list(grouped))
                 for a_id, (_, entries) in grouped.items():
                     a = appraisals[a_id]
                     form: Form = snapshots.definition(a.form_snapshot_id)
-                    existing = checker.existing.setdefault(a_id, {})
+                    existing = fresh.setdefault(a_id, {})
                     changes = _apply(a, form, entries, existing, user, source, source_ref)
                     plan.written += sum(1 for k in changes if "@" in k)
+                checker.existing = fresh
             if commit_each_chunk:
                 db.session.commit()
                 checker.forget(appraisals.values())
@@ -706,11 +804,15 @@ def import_rows(
 ) -> Plan:
     """Check the whole file first; write nothing if any row is wrong (unless ``valid_only``:
     then the rows that pass). ``rows`` is called once per pass, so a file is streamed twice
-    rather than held."""
-    checked = check(cycle, rows(), progress)
+    rather than held. A row that goes wrong between the check and the write (an appraisal
+    moved on) stops the writing there, unless ``valid_only``; ``plan.written`` says what was
+    written before."""
+    checked = check(cycle, rows(), progress, importer=user)
     if checked.problems_total and not valid_only:
         return checked
-    written = write(cycle, rows(), user, source, source_ref, progress=progress)
+    written = write(
+        cycle, rows(), user, source, source_ref, stop_on_problem=not valid_only, progress=progress
+    )
     written.rows = checked.rows
     return written
 
@@ -759,7 +861,12 @@ def _check_job(defs: DefinitionSet, job: Job, progress: jobs.Progress) -> dict[s
     name, data = str(job.params.get("filename", "")), job.payload or b""
     total = estimate_rows(name, data)
     progress(0, total)
-    plan = check(_job_cycle(job), read_file(name, data), lambda n: progress(n, max(total, n)))
+    plan = check(
+        _job_cycle(job),
+        read_file(name, data),
+        lambda n: progress(n, max(total, n)),
+        importer=job.created_by,
+    )
     job.output, job.output_name = data, name
     return plan.as_dict()
 
@@ -832,7 +939,7 @@ def push_batch(token: ApiToken, cycle_id: object, key: object, items: object) ->
     """
     if not isinstance(key, str) or not key.strip() or len(key) > 100 or untypable(key):
         raise ValidationFailed("give the batch a key of 1 to 100 characters (the idempotency key)")
-    if not isinstance(cycle_id, int) or isinstance(cycle_id, bool):
+    if not isinstance(cycle_id, int) or isinstance(cycle_id, bool) or not 0 < cycle_id < 2**31:
         raise ValidationFailed("name the cycle by its id (a whole number)")
     if not isinstance(items, list) or not items:
         raise ValidationFailed("send the rows as a non-empty list")
@@ -864,6 +971,12 @@ def push_batch(token: ApiToken, cycle_id: object, key: object, items: object) ->
                 problems=list[object](checked.problems),
             )
         plan = write(cycle, rows_of_batch(items), None, "api", token.name, commit_each_chunk=False)
+        if plan.problems_total:  # something moved since the check: all or nothing
+            raise ValidationFailed(
+                "nothing was written: %(count)s of the rows have problems",
+                count=plan.problems_total,
+                problems=list[object](plan.problems),
+            )
         plan.rows = checked.rows
         result = {k: getattr(plan, k) for k in _REPLAYED}
         db.session.add(
@@ -904,7 +1017,7 @@ def cycle_page(
             "note": c.note,
             "source": c.source,
             "source_ref": c.source_ref,
-            "recorded_at": c.recorded_at.isoformat(timespec="seconds") + "Z",
+            "recorded_at": c.recorded_at,
         }
         for c, number in rows[:per_page]
     ]

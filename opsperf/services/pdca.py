@@ -20,7 +20,7 @@ from opsperf.definitions.schema import AnyField, KpiTableField
 from opsperf.engine.forms import withheld
 from opsperf.errors import ValidationFailed
 from opsperf.persistence.models import Appraisal, Cycle, User, db
-from opsperf.services import appraisals
+from opsperf.services import appraisals, calibration
 from opsperf.services.context import Context, context, get
 
 
@@ -40,14 +40,15 @@ class Previous:
     """The previous appraisal as ``user`` may read it."""
 
     appraisal: Appraisal
+    provisional: bool = False  # its result is not final yet (still before calibration)
     kpis: list[PreviousKpi] = field(default_factory=list)
     reviewed: list[tuple[AnyField, Any]] = field(default_factory=list)
     copyable: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 def previous_appraisal(a: Appraisal) -> Appraisal | None:
-    """The person's appraisal of the latest cycle that ended before this one began (the
-    person's own appraisals only: an indexed lookup by employee)."""
+    """The person's assessed appraisal of the latest cycle that ended before this one began
+    (the person's own appraisals only: an indexed lookup by employee)."""
     found: Appraisal | None = db.session.scalar(
         select(Appraisal)
         .join(Cycle, Cycle.id == Appraisal.cycle_id)
@@ -55,6 +56,7 @@ def previous_appraisal(a: Appraisal) -> Appraisal | None:
             Appraisal.employee_id == a.employee_id,
             Appraisal.id != a.id,
             Cycle.period_end < a.cycle.period_start,
+            Appraisal.score.is_not(None),  # assessed: not one cancelled or left unfinished
         )
         .order_by(Cycle.period_end.desc(), Appraisal.id.desc())
         .limit(1)
@@ -71,7 +73,7 @@ def previous_of(ctx: Context, user: User) -> Previous | None:
     if not appraisals.can_view(then, user):
         return None
     hidden = withheld(then.form, appraisals.roles_of(then, user))
-    out = Previous(before)
+    out = Previous(before, calibration.provisional(then))
     # what the result was computed from: worked-out actuals are kept there, not in the values
     computed = {
         (t.get("field"), k.get("kpi")): k
@@ -125,5 +127,5 @@ def copy_targets(
         raise ValidationFailed("there are no earlier targets you could copy into this plan")
     data: MultiDict[str, str] = MultiDict()
     for (table, kpi), target in found.copyable.items():
-        data.add(f"{table}-{kpi}-target", f"{target:g}")
+        data.add(f"{table}-{kpi}-target", repr(float(target)))  # every digit, as stored
     return appraisals.save(appraisal_id, user, data, expected_version)

@@ -240,13 +240,35 @@ def _blank_to_empty(cells: list[str]) -> list[str]:
     return cells if any(c.strip() for c in cells) else []
 
 
-def xlsx_rows(data: bytes) -> Iterator[list[str]]:
+MAX_UNPACKED = 64 * 2**20  # an XLSX is a zip: what its parts may come to, unpacked
+
+
+def open_workbook(data: bytes) -> Any:
+    """A read-only workbook, after making sure the zip does not unpack into more than
+    ``MAX_UNPACKED`` bytes (a small file of huge cells would otherwise take gigabytes)."""
+    import zipfile
+
     from openpyxl import load_workbook
 
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        with zipfile.ZipFile(io.BytesIO(data)) as packed:
+            unpacked = sum(part.file_size for part in packed.infolist())
+    except zipfile.BadZipFile as exc:
+        raise ValidationFailed("cannot read the spreadsheet: %(error)s", error=str(exc)) from exc
+    if unpacked > MAX_UNPACKED:
+        raise ValidationFailed(
+            "the spreadsheet unpacks into more than %(max)s MB: save it again without "
+            "what is not needed, or as CSV",
+            max=MAX_UNPACKED // 2**20,
+        )
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise ValidationFailed("cannot read the spreadsheet: %(error)s", error=str(exc)) from exc
+
+
+def xlsx_rows(data: bytes) -> Iterator[list[str]]:
+    book = open_workbook(data)
     try:
         for row in book.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS):
             yield ["" if v is None else str(v) for v in row]

@@ -90,7 +90,8 @@ def api_tokens() -> Any:
         scopes=tokens.SCOPES,
         typed=typed,
     )
-    return page, status
+    # a new token's secret is in this page: never kept by a browser or a proxy
+    return page, status, {"Cache-Control": "no-store"}
 
 
 @bp.post("/admin/tokens/<int:token_id>/revoke")

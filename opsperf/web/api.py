@@ -455,7 +455,7 @@ def _token(scope: str) -> ApiToken:
         response.headers["WWW-Authenticate"] = 'Bearer realm="opsperf"'
         abort(make_response(response, status))
     if scope not in token.scopes:
-        raise PermissionDenied("this API token may not %(scope)s", scope=scope)
+        raise PermissionDenied("this API token lacks the scope %(scope)s", scope=scope)
     return token
 
 
@@ -489,10 +489,10 @@ def cycle_checkins(cycle_id: int) -> Any:
     items, cursor = checkins.cycle_page(
         cycle_id,
         employee_no=(request.args.get("employee_no") or "")[:64],
-        after=int_arg("after", 0),
+        after=int_arg("after", 0, 0),
         per_page=int_arg("per_page", 100, 1, 500),
     )
-    response = jsonify(items)
+    response = jsonify([{**item, "recorded_at": iso(item["recorded_at"])} for item in items])
     if cursor is not None:
         response.headers["Link"] = f'<{url_with(after=cursor)}>; rel="next"'
     return response

@@ -39,10 +39,10 @@ def _page(
     ``checkin``: a check-in that was not recorded, with what was typed and what was wrong.
     """
     rights = svc.rights_of(ctx, me)
-    series = [] if live else checkins.series_of(ctx, me)
     evaluation = evaluation or evaluate(
         ctx.form, goals.values_with_goals(ctx), rights, svc.viewer(ctx, me)
     )
+    series = [] if live else checkins.series_of(ctx, me, _unseen(evaluation))
     language = lang()
     shown = {
         "ctx": ctx,
@@ -106,10 +106,14 @@ def _timeline(
     evaluation = evaluation or evaluate(
         ctx.form, goals.values_with_goals(ctx), viewer=svc.viewer(ctx, me)
     )
-    unseen = {
+    return Timeline(w, ctx, state_names, names, fields, _unseen(evaluation))
+
+
+def _unseen(evaluation: Any) -> frozenset[str]:
+    """The fields the page does not show the reader now."""
+    return frozenset(
         fid for fid, s in evaluation.fields.items() if s.withheld or not (s.visible or s.editable)
-    }
-    return Timeline(w, ctx, state_names, names, fields, frozenset(unseen))
+    )
 
 
 def _context(appraisal_id: int) -> Context:

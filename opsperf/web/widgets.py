@@ -219,9 +219,13 @@ class Widgets:
         value = escape(fmt_number(row.get("actual")))
         how = escape(self.aggregate_words(k.series_rule))
         line = self.sparkline(s) if s is not None else ""
+        missing = ""
+        if f.cell_errors.get(f"{f.id}.{k.id}.actual"):  # required now, and nothing recorded
+            missing = self.errors([self._("Record its actuals by period (Actuals by period).")])
+        css = "num has-error" if missing else "num"
         return Markup(
-            f'<td class="num" id="kpi-actual-{ident}" title="{how}">'
-            f'<span class="checked-in">{value}</span>{line}</td>'
+            f'<td class="{css}" id="kpi-actual-{ident}" title="{how}">'
+            f'<span class="checked-in">{value}</span>{line}{missing}</td>'
         )
 
     def aggregate_words(self, rule: Any) -> str:
