@@ -55,6 +55,8 @@ goals:
   - {id: output, name: {zh: 车间产量, en: Output}, unit: 件, target: 1000,
      entered_by: [recorder, dept_head]}
   - {id: scrap, name: {zh: 报废率, en: Scrap rate}, unit: "%", target: 2}
+  - {id: quality, name: {zh: 车间合格率, en: Workshop quality}, unit: "%", target: 98,
+     rollup: average, entered_by: [dept_head]}
 """,
     "forms/shift.yaml": """
 kind: Form
@@ -70,7 +72,8 @@ sections:
         kpis:
           - {id: team, name: {zh: 车间产量达成率, en: Team output}, unit: "%", weight: 40,
              target: 100, actual_from: "department.output.attainment"}
-          - {id: quality, name: {zh: 个人合格率, en: Quality}, unit: "%", weight: 60, target: 98}
+          - {id: quality, name: {zh: 个人合格率, en: Quality}, unit: "%", weight: 60, target: 98,
+             aligns_to: workshop.quality}
       - {id: team_actual, type: number, label: {zh: 车间产量, en: Workshop output},
          compute: "department.output.actual"}
 """,
@@ -211,3 +214,27 @@ def test_the_checker_on_goals_a_form_reads(tmp_path: Path) -> None:
         tmp_path / "c", PACK, "forms/shift.yaml", "- {id: team_actual,", "- {id: department,"
     )
     assert "'department' is where a form reads its department's goals" in found
+
+
+def test_a_recorded_goal_in_the_cascade_and_its_roll_up_offered(login: Any) -> None:
+    boss = login("L01")
+    for who, value in (("o01", "97"), ("o02", "99")):
+        a = appraisal_of(who).id
+        assert fire(boss, a, "start").status_code == 302
+        assert save(login(who), a, {"kpis-quality-actual": value}).status_code == 302
+    cycle = appraisal_of("o02").cycle_id
+    page = boss.get(f"/cycles/{cycle}/goals/workshop").get_data(as_text=True)
+    assert "98" in page[page.index('id="goal-quality"') :][:3000]  # (97 + 99) ÷ 2
+    offered = page[page.index('id="goal-quality"') :]
+    assert 'name="value" value="98.0"' in offered
+    assert (
+        boss.post(
+            f"/cycles/{cycle}/goals/workshop/quality", data={"value": "97.5", "note": "质检复核"}
+        ).status_code
+        == 302
+    )
+    tree = login("h01").get(f"/cycles/{cycle}/alignment").get_data(as_text=True)
+    row = tree[tree.index('id="goal-workshop.quality"') :][:3000]
+    assert "97.5" in row  # the recorded figure is the goal's actual
+    assert "recorded for the department" in row
+    assert "rolled up: 98" in row

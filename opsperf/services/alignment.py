@@ -26,7 +26,7 @@ from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import Department, Form, Goal, Kpi, KpiTableField
 from opsperf.engine.forms import withheld
 from opsperf.errors import NotFound, PermissionDenied
-from opsperf.persistence.models import Appraisal, Cycle, Snapshot, User, db
+from opsperf.persistence.models import Appraisal, Cycle, GoalActual, Snapshot, User, db
 from opsperf.services import appraisals as appraisals_svc
 from opsperf.services import cycles as cycles_svc
 from opsperf.services import snapshots
@@ -233,9 +233,20 @@ class GoalNode:
     kpis: list[KpiNode] = field(default_factory=list)
     actuals: Tally = field(default_factory=Tally)
     targets: Tally = field(default_factory=Tally)
+    # the actual recorded for the department this cycle (a goal with ``entered_by``; only
+    # for a goal of the page's departments): it is the goal's actual, whatever rolls up
+    recorded: float | None = None
+    recorded_at: dt.datetime | None = None
 
     @property
     def actual(self) -> float | None:
+        if self.recorded is not None:
+            return self.recorded
+        return self.actuals.value(self.goal.rollup)
+
+    @property
+    def rolled_up(self) -> float | None:
+        """What the goal's rule makes of what aligns to it (beside a recorded actual)."""
         return self.actuals.value(self.goal.rollup)
 
     @property
@@ -253,7 +264,8 @@ class GoalNode:
         for child in self.goals:
             child.work_out()
             weight = child.goal.weight
-            self.actuals.add(Tally.one(child.actual, weight, child.actuals.at))
+            at = child.recorded_at if child.recorded is not None else child.actuals.at
+            self.actuals.add(Tally.one(child.actual, weight, at))
             self.targets.add(Tally.one(child.target, weight, child.targets.at))
         for node in self.kpis:
             self.actuals.add(node.actuals)
@@ -268,6 +280,7 @@ def tree(defs: DefinitionSet, cycle: Cycle, scope: Scope) -> list[GoalNode]:
     for kpi in _kpi_nodes(nodes, feeds, _figures(cycle, scope, feeds, nodes)):
         if kpi.people:  # a form nobody in scope has is not shown
             nodes[kpi.feed.kpi.aligns_to or ""].kpis.append(kpi)
+    _recorded(cycle, scope, nodes)
     roots = []
     for node in nodes.values():
         parent = nodes.get(node.goal.aligns_to or "")
@@ -278,6 +291,24 @@ def tree(defs: DefinitionSet, cycle: Cycle, scope: Scope) -> list[GoalNode]:
     for root in roots:
         root.work_out()
     return roots
+
+
+def _recorded(cycle: Cycle, scope: Scope, nodes: dict[str, GoalNode]) -> None:
+    """The actuals recorded this cycle for the goals of the page's departments (one query)."""
+    inside = [n for n in nodes.values() if not n.outside and n.goal.entered_by]
+    if not inside:
+        return
+    rows = db.session.scalars(
+        select(GoalActual).where(
+            GoalActual.cycle_id == cycle.id,
+            GoalActual.department_id.in_(sorted({n.department.id for n in inside})),
+        )
+    )
+    by_ref = {goal_refs.ref(r.department_id, r.goal_id): r for r in rows}
+    for node in inside:
+        found = by_ref.get(node.ref)
+        if found is not None:
+            node.recorded, node.recorded_at = found.value, found.recorded_at
 
 
 def _goal_nodes(defs: DefinitionSet, scope: Scope) -> dict[str, GoalNode]:
@@ -620,3 +651,26 @@ def _plain_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
+
+
+def rolled_up(defs: DefinitionSet, cycle: Cycle, department_id: str) -> dict[str, float]:
+    """What each goal of a department rolls up to from what aligns to it in the cycle (the
+    department and those below it), by goal id: the figure to record for a goal whose actual
+    is recorded by hand (``entered_by``) and also declares a ``rollup``."""
+    dept = defs.departments.get(department_id)
+    if dept is None or not any(g.rollup for g in dept.goals):
+        return {}
+    scope = Scope(
+        department_id,
+        tuple(d for d in subtree(defs, [department_id]) if d in cycle.departments),
+    )
+    out: dict[str, float] = {}
+
+    def visit(nodes: Sequence[GoalNode]) -> None:
+        for node in nodes:
+            if node.department.id == department_id and node.rolled_up is not None:
+                out[node.goal.id] = node.rolled_up
+            visit(node.goals)
+
+    visit(tree(defs, cycle, scope))
+    return out

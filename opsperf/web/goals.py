@@ -11,7 +11,7 @@ from flask_login import login_required
 from opsperf.definitions import org
 from opsperf.errors import NotFound, PermissionDenied, ValidationFailed
 from opsperf.persistence.models import Cycle, User, db
-from opsperf.services import goals
+from opsperf.services import alignment, goals
 from opsperf.web.helpers import defs, error_text, render, user
 
 bp = Blueprint("goals", __name__)
@@ -40,6 +40,8 @@ def _page(cycle_id: int, department_id: str, status: int = 200, typed: Any = Non
     if not _may_open(me, department_id, rows):
         raise PermissionDenied("you may not open this department's goals")
     may = {r.goal.id for r in rows if goals.may_record(defs(), me, r.department, r.goal)}
+    # a goal that also rolls up: the figure its people's actuals come to, to record or not
+    suggested = alignment.rolled_up(defs(), cycle, department_id) if rows else {}
     html = render(
         "goals/department.html",
         cycle=cycle,
@@ -47,6 +49,7 @@ def _page(cycle_id: int, department_id: str, status: int = 200, typed: Any = Non
         rows=rows,
         may=may,
         typed=typed or {},
+        suggested=suggested,
         figures={r.goal.id: goals.figures(r.goal, r.row.value if r.row else None) for r in rows},
     )
     return html, status
