@@ -224,6 +224,8 @@ PAGES = [
         "/cycles/{cycle}/alignment/people?goal=sales.quarterly_revenue"
         "&kpi=sales_quarterly.kpis.revenue&sort=-actual&per_page=10",
     ),
+    ("department goals recorded by hand (HR)", "hr", "/cycles/{cycle}/goals/production"),
+    ("import actuals page (HR)", "hr", "/cycles/{cycle}/actuals"),
 ]
 
 

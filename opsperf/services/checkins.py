@@ -840,15 +840,16 @@ def estimate_rows(name: str, data: bytes) -> int:
     its own size)."""
     if name.lower().endswith(".csv"):
         return max(data.count(b"\n") - (1 if data.endswith(b"\n") else 0), 0)
-    from openpyxl import load_workbook
-
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True)
-        rows = int(book.worksheets[0].max_row or 1) - 1
-        book.close()
-    except Exception:  # a damaged file: reading it says so, in the check
+        book = open_workbook(data)
+    except ValidationFailed:  # reading it says so, in the check
         return 0
-    return max(rows, 0)
+    try:
+        return max(int(book.worksheets[0].max_row or 1) - 1, 0)
+    except Exception:  # a damaged sheet: the same
+        return 0
+    finally:
+        book.close()
 
 
 def _job_cycle(job: Job) -> Cycle:
@@ -915,7 +916,7 @@ def start_import(check_job_id: int, user: User, valid_only: bool) -> Job:
     return jobs.create(
         IMPORT_JOB,
         user,
-        params={**checked.params, "valid_only": valid_only, "checked": checked.id},
+        params={**checked.params, "valid_only": valid_only},
         payload=checked.output,
         subject=checked.subject,
     )
