@@ -658,8 +658,8 @@ def rolled_up(defs: DefinitionSet, cycle: Cycle, department_id: str) -> dict[str
     department and those below it), by goal id: the figure to record for a goal whose actual
     is recorded by hand (``entered_by``) and also declares a ``rollup``."""
     dept = defs.departments.get(department_id)
-    if dept is None or not any(g.rollup for g in dept.goals):
-        return {}
+    if dept is None or not any(g.rollup and g.entered_by for g in dept.goals):
+        return {}  # nothing to offer: no goal is both recorded by hand and rolled up
     scope = Scope(
         department_id,
         tuple(d for d in subtree(defs, [department_id]) if d in cycle.departments),
