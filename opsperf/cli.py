@@ -239,11 +239,12 @@ def actuals_import(file: Path, cycle_id: int, valid_only: bool, dry_run: bool) -
             def rows() -> Any:
                 return checkins.read_file(file.name, data)
 
+            defs = app.extensions["opsperf.registry"].current
             if dry_run:
-                plan = checkins.check(cycle, rows())
+                plan = checkins.check(cycle, rows(), defs=defs)
             else:
                 plan = checkins.import_rows(
-                    cycle, rows, None, "import", file.name, valid_only=valid_only
+                    cycle, rows, None, "import", file.name, valid_only=valid_only, defs=defs
                 )
         except OpsperfError as exc:
             raise click.ClickException(str(exc)) from exc

@@ -238,3 +238,64 @@ def test_a_recorded_goal_in_the_cascade_and_its_roll_up_offered(login: Any) -> N
     assert "97.5" in row  # the recorded figure is the goal's actual
     assert "recorded for the department" in row
     assert "rolled up: 98" in row
+
+
+def test_a_department_figure_comes_in_by_file_and_by_the_api(login: Any, app: Flask) -> None:
+    import io
+    import re
+
+    hr = login("h01")
+    cycle = appraisal_of("o02").cycle_id
+    rows = (
+        "部门,工号,指标,期间,实际值,备注\n"
+        "workshop,,output,,900,MES 报表\nworkshop,,scrap,,1,\nnowhere,,output,,1,\n"
+    )
+    response = hr.post(
+        f"/cycles/{cycle}/actuals",
+        data={"file": (io.BytesIO(rows.encode()), "dept.csv")},
+        content_type="multipart/form-data",
+    )
+    job = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    preview = hr.get(f"/jobs/{job}").get_data(as_text=True)
+    shown = [p.lower() for p in re.findall(r"<li>Row[^<]*", preview.replace("&#39;", "'"))]
+    assert any("row 3: department workshop has no goal scrap" in p for p in shown), shown
+    assert any("row 4: there is no department nowhere" in p for p in shown), shown
+    done = hr.post(f"/cycles/{cycle}/actuals/{job}/import", data={"rows": "valid"})
+    assert done.status_code == 302
+    with app.app_context():
+        row = db.session.query(GoalActual).one()
+        assert (row.goal_id, row.value, row.note) == ("output", 900, "MES 报表")
+        event = db.session.query(Event).filter(Event.kind == "goal").one()
+        assert event.comment == "import: dept.csv"
+    html = login("o02").get(f"/appraisals/{appraisal_of('o02').id}").get_data(as_text=True)
+    assert ">90<" in html[html.index('id="kpi-actual-kpis-team"') :][:400]
+    # the same figure again changes nothing; the API brings in another, all or nothing
+    admin_token = _token(login, app)
+    push = app.test_client().post(
+        "/api/v1/actuals",
+        json={"cycle": cycle, "key": "mes-1", "rows": [
+            {"department": "workshop", "kpi": "output", "value": 950},
+        ]},
+        headers={"Authorization": f"Bearer {admin_token}"},
+    )  # fmt: skip
+    assert push.status_code == 200, push.get_data(as_text=True)
+    assert push.get_json()["changed"] == 1
+    with app.app_context():
+        assert db.session.query(GoalActual).one().value == 950
+
+
+def _token(login: Any, app: Flask) -> str:
+    import re
+
+    with app.app_context():
+        from opsperf.persistence.models import User
+
+        admin = User(employee_no="a09", name="管理员", department_id="plant", roles=["admin"],
+                     password_hash="")  # fmt: skip
+        db.session.add(admin)
+        db.session.commit()
+        from opsperf.services import tokens
+
+        _, secret = tokens.create("MES", ["actuals:write"], admin)
+    assert re.match(r"^opk_", secret)
+    return secret

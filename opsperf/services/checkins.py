@@ -42,11 +42,13 @@ from opsperf.persistence.models import (
     Appraisal,
     CheckIn,
     Cycle,
+    GoalActual,
     Job,
     User,
     db,
     utcnow,
 )
+from opsperf.services import goals as goals_svc
 from opsperf.services import jobs, snapshots
 from opsperf.services.appraisals import (
     check_version,
@@ -369,6 +371,8 @@ ALIASES = {
     "actual": "value",
     "备注": "note",
     "说明": "note",
+    "部门": "department",
+    "部门编号": "department",
 }
 MAX_ROWS = 200_000  # rows of one file
 MAX_BATCH = 1_000  # rows of one API batch
@@ -385,6 +389,7 @@ class Row:
     period: object
     value: object
     note: str | None
+    department: str = ""  # a department goal's actual (no employee): kpi names the goal
 
 
 CELL_LIMIT = 600  # characters of a cell kept for checking (a note may hold 500)
@@ -409,7 +414,7 @@ def read_file(name: str, data: bytes) -> Iterator[Row]:
         raise ValidationFailed(
             "missing columns: %(columns)s (row 1 is the header)", columns=", ".join(missing)
         )
-    at = {k: keys.index(k) for k in (*COLUMNS, "note") if k in keys}
+    at = {k: keys.index(k) for k in (*COLUMNS, "note", "department") if k in keys}
     for number, row in enumerate(cells, start=2):
         if number > MAX_ROWS + 1:
             raise ValidationFailed(
@@ -434,6 +439,7 @@ def read_file(name: str, data: bytes) -> Iterator[Row]:
             cell("period"),
             cell("value"),
             str(cell("note")) if "note" in at else None,
+            str(cell("department")) if "department" in at else "",
         )
 
 
@@ -489,6 +495,7 @@ def rows_of_batch(items: Sequence[Any]) -> Iterator[Row]:
             item.get("period"),
             item.get("value"),
             None if note is None else str(note),
+            str(item.get("department") or "").strip()[:64],
         )
 
 
@@ -545,9 +552,16 @@ _Valid = tuple[Row, int, str, Entry]  # a row that passed: its appraisal, the pe
 class _Checker:
     """Checks rows a chunk at a time: a few indexed queries per chunk, never per row."""
 
-    def __init__(self, cycle: Cycle, importer: int | None = None) -> None:
+    def __init__(
+        self, cycle: Cycle, importer: int | None = None, defs: DefinitionSet | None = None
+    ) -> None:
         self.cycle = cycle
         self.importer = importer  # the person bringing the rows in, whose own are refused
+        self.defs = defs  # to read department goals' rows (None: such rows are refused)
+        self.departments = goals_svc.in_cycle(defs, cycle) if defs is not None else set()
+        # the department goals' rows of the last chunk that change something:
+        # (department, goal, value, note)
+        self.goals_due: list[tuple[str, str, float, str | None]] = []
         self.seen: set[tuple[int, str, str, str]] = set()
         self.existing: dict[int, dict[tuple[str, str, str], CheckIn]] = {}
 
@@ -602,11 +616,19 @@ class _Checker:
             )
             unknown = numbers - set(by_no) - known
         valid: list[tuple[Row, int, str, Entry]] = []
+        for_goals: list[tuple[Row, str, str, float, str | None]] = []
         for r in rows:
             plan.rows += 1
+            if r.department and not r.employee_no:
+                recorded = self._goal_row(r, plan)
+                if recorded is not None:
+                    dept, goal, value, note = recorded
+                    for_goals.append((r, dept, goal, value, note))
+                continue
             entry = self._row(r, by_no, unknown, plan)
             if entry is not None:
                 valid.append(entry)
+        self._goals(for_goals, plan)
         existing = _existing({a_id for _, a_id, _, _ in valid})
         out: dict[int, tuple[Appraisal | None, list[Entry]]] = {}
         for r, a_id, name, e in valid:
@@ -634,6 +656,77 @@ class _Checker:
             out.setdefault(a_id, (None, []))[1].append(e)
         self.existing = existing
         return out
+
+    def _goal_row(self, r: Row, plan: Plan) -> tuple[str, str, float, str | None] | None:
+        """A department goal's actual for the cycle (a row naming a department and no
+        employee): its department, goal, value and note, or None when it has a problem."""
+
+        def problem(template: str, **params: object) -> None:
+            plan.problem(RowProblem(r.number, template, params))
+
+        dept = r.department
+        if self.defs is None or dept not in self.defs.departments:
+            problem(N_("there is no department %(department)s"), department=dept)
+            return None
+        if dept not in self.departments:
+            problem(N_("department %(department)s takes no part in this cycle"), department=dept)
+            return None
+        goal = goals_svc.recorded_goal(self.defs, dept, r.kpi)
+        if goal is None:
+            problem(
+                N_("department %(department)s has no goal %(goal)s whose actual is recorded"),
+                department=dept, goal=r.kpi[:64] or "—",
+            )  # fmt: skip
+            return None
+        value = parse_number(r.value)
+        if value is None:
+            problem(N_("the value %(value)s is not a number"), value=str(r.value)[:40] or "—")
+            return None
+        note = (r.note.strip() or None) if r.note is not None else None
+        if note is not None and (len(note) > NOTE_LIMIT or untypable(note)):
+            problem(
+                N_("the note is longer than %(max)s characters or holds control characters"),
+                max=NOTE_LIMIT,
+            )
+            return None
+        key = (-1, dept, goal.id, "")
+        if key in self.seen:
+            problem(N_("a second value for department %(department)s, goal %(goal)s in this "
+                       "file"), department=dept, goal=goal.id)  # fmt: skip
+            return None
+        self.seen.add(key)
+        return dept, goal.id, value, note
+
+    def _goals(self, rows: list[tuple[Row, str, str, float, str | None]], plan: Plan) -> None:
+        """Count the department goals' rows against what the cycle holds (one query) and keep
+        those that change something for the write."""
+        self.goals_due = []
+        if not rows:
+            return
+        held = {
+            (g.department_id, g.goal_id): g
+            for g in db.session.scalars(
+                select(GoalActual).where(
+                    GoalActual.cycle_id == self.cycle.id,
+                    GoalActual.department_id.in_(sorted({d for _, d, _, _, _ in rows})),
+                )
+            )
+        }
+        for r, dept, goal, value, note in rows:
+            old = held.get((dept, goal))
+            if old is None:
+                plan.new += 1
+            elif old.value == value and (note is None or note == (old.note or "")):
+                plan.unchanged += 1
+                continue
+            else:
+                plan.changed += 1
+            if len(plan.samples) < MAX_CHANGES_SHOWN:
+                plan.samples.append(
+                    {"row": r.number, "employee_no": "", "name": dept, "kpi": goal,
+                     "period": "", "old": old.value if old is not None else None, "new": value}
+                )  # fmt: skip
+            self.goals_due.append((dept, goal, value, note))
 
     def _row(
         self, r: Row, by_no: Mapping[str, Any], unknown: set[str], plan: Plan
@@ -729,10 +822,11 @@ def check(
     rows: Iterable[Row],
     progress: Progress | None = None,
     importer: User | None = None,
+    defs: DefinitionSet | None = None,
 ) -> Plan:
     """Check every row and count what would change; nothing is written. ``importer``: whose
-    own appraisal's rows are refused."""
-    plan, checker = Plan(), _Checker(cycle, importer.id if importer else None)
+    own appraisal's rows are refused; ``defs``: to read department goals' rows."""
+    plan, checker = Plan(), _Checker(cycle, importer.id if importer else None, defs)
     for chunk in _chunks(rows):
         checker.chunk(chunk, plan)
         checker.forget()
@@ -751,12 +845,13 @@ def write(
     commit_each_chunk: bool = True,
     stop_on_problem: bool = False,
     progress: Progress | None = None,
+    defs: DefinitionSet | None = None,
 ) -> Plan:
     """Write the rows that pass, a chunk per transaction (or all in one, without
     ``commit_each_chunk``). Each chunk is checked again as it is written: things may have
     moved since a file was checked. With ``stop_on_problem`` a chunk that now has a problem
     is not written and the writing stops there (``plan.stopped_at``: its first row)."""
-    plan, checker = Plan(), _Checker(cycle, user.id if user else None)
+    plan, checker = Plan(), _Checker(cycle, user.id if user else None, defs)
     with one_writer():
         for chunk in _chunks(rows):
             before = plan.problems_total
@@ -784,6 +879,12 @@ def write(
                     changes = _apply(a, form, entries, existing, user, source, source_ref)
                     plan.written += sum(1 for k in changes if "@" in k)
                 checker.existing = fresh
+            comment = f"{source}: {source_ref}" if source_ref else source
+            for dept, goal, value, note in checker.goals_due:
+                changed = goals_svc.put(
+                    cycle.id, dept, goal, value, note, user.id if user else None, comment
+                )
+                plan.written += len(changed)
             if commit_each_chunk:
                 db.session.commit()
                 checker.forget(appraisals.values())
@@ -801,18 +902,20 @@ def import_rows(
     *,
     valid_only: bool = False,
     progress: Progress | None = None,
+    defs: DefinitionSet | None = None,
 ) -> Plan:
     """Check the whole file first; write nothing if any row is wrong (unless ``valid_only``:
     then the rows that pass). ``rows`` is called once per pass, so a file is streamed twice
     rather than held. A row that goes wrong between the check and the write (an appraisal
     moved on) stops the writing there, unless ``valid_only``; ``plan.written`` says what was
     written before."""
-    checked = check(cycle, rows(), progress, importer=user)
+    checked = check(cycle, rows(), progress, importer=user, defs=defs)
     if checked.problems_total and not valid_only:
         return checked
     written = write(
-        cycle, rows(), user, source, source_ref, stop_on_problem=not valid_only, progress=progress
-    )
+        cycle, rows(), user, source, source_ref, stop_on_problem=not valid_only,
+        progress=progress, defs=defs,
+    )  # fmt: skip
     written.rows = checked.rows
     return written
 
@@ -867,6 +970,7 @@ def _check_job(defs: DefinitionSet, job: Job, progress: jobs.Progress) -> dict[s
         read_file(name, data),
         lambda n: progress(n, max(total, n)),
         importer=job.created_by,
+        defs=defs,
     )
     job.output, job.output_name = data, name
     return plan.as_dict()
@@ -886,6 +990,7 @@ def _import_job(defs: DefinitionSet, job: Job, progress: jobs.Progress) -> dict[
         name,
         valid_only=valid_only,
         progress=lambda n: progress(n, max(total, n)),
+        defs=defs,
     )
     return {**plan.as_dict(), "valid_only": valid_only}
 
@@ -931,7 +1036,9 @@ class Pushed:
     replayed: bool = False
 
 
-def push_batch(token: ApiToken, cycle_id: object, key: object, items: object) -> Pushed:
+def push_batch(
+    defs: DefinitionSet, token: ApiToken, cycle_id: object, key: object, items: object
+) -> Pushed:
     """A batch of rows from a business system: all written in one transaction or none.
 
     ``key`` is the client's name for the batch: the same batch sent again (a retry after a
@@ -964,14 +1071,17 @@ def push_batch(token: ApiToken, cycle_id: object, key: object, items: object) ->
             plan = Plan(**{k: v for k, v in seen.result.items() if k in _REPLAYED})
             return Pushed(plan, replayed=True)
         cycle = cycle_for_import(cycle_id)
-        checked = check(cycle, rows_of_batch(items))
+        checked = check(cycle, rows_of_batch(items), defs=defs)
         if checked.problems_total:
             raise ValidationFailed(
                 "nothing was written: %(count)s of the rows have problems",
                 count=checked.problems_total,
                 problems=list[object](checked.problems),
             )
-        plan = write(cycle, rows_of_batch(items), None, "api", token.name, commit_each_chunk=False)
+        plan = write(
+            cycle, rows_of_batch(items), None, "api", token.name, commit_each_chunk=False,
+            defs=defs,
+        )  # fmt: skip
         if plan.problems_total:  # something moved since the check: all or nothing
             raise ValidationFailed(
                 "nothing was written: %(count)s of the rows have problems",

@@ -159,6 +159,22 @@ def record(
             "the note is longer than %(max)s characters or holds control characters",
             max=NOTE_LIMIT,
         )
+    changes = put(cycle_id, department_id, goal_id, number, text, user.id, text or None)
+    db.session.commit()
+    return changes
+
+
+def put(
+    cycle_id: int,
+    department_id: str,
+    goal_id: str,
+    value: float,
+    note: str | None,
+    by: int | None,
+    comment: str | None,
+) -> dict[str, list[Any]]:
+    """Store a goal's actual for the cycle with its audit entry (not committed); the changes,
+    empty when it already holds this value and note (``None``: keep the note)."""
     row = db.session.scalar(
         select(GoalActual).where(
             GoalActual.cycle_id == cycle_id,
@@ -167,20 +183,31 @@ def record(
         )
     )
     old = row.value if row is not None else None
-    if row is not None and row.value == number and (row.note or "") == text:
+    if row is not None and row.value == value and (note is None or (row.note or "") == note):
         return {}
     if row is None:
         row = GoalActual(cycle_id=cycle_id, department_id=department_id, goal_id=goal_id)
         db.session.add(row)
-    row.value, row.note = number, text or None
-    row.recorded_by_id, row.recorded_at = user.id, utcnow()
-    changes = {f"{department_id}.{goal_id}": [old, number]}
+    row.value = value
+    if note is not None:
+        row.note = note or None
+    row.recorded_by_id, row.recorded_at = by, utcnow()
+    changes = {f"{department_id}.{goal_id}": [old, value]}
     db.session.add(
-        Event(cycle_id=cycle_id, actor_id=user.id, kind="goal", comment=text or None,
-              changes=changes)
-    )  # fmt: skip
-    db.session.commit()
+        Event(cycle_id=cycle_id, actor_id=by, kind="goal", comment=comment, changes=changes)
+    )
     return changes
+
+
+def recorded_goal(defs: DefinitionSet, department_id: str, goal_id: str) -> Goal | None:
+    """A department's goal whose actual is recorded by hand, if there is one."""
+    department = defs.departments.get(department_id)
+    goal = next((g for g in department.goals if g.id == goal_id), None) if department else None
+    return goal if goal is not None and goal.entered_by else None
+
+
+def in_cycle(defs: DefinitionSet, cycle: Cycle) -> set[str]:
+    return set(_in_cycle(defs, cycle))
 
 
 def _in_cycle(defs: DefinitionSet, cycle: Cycle) -> list[str]:

@@ -466,7 +466,9 @@ def push_actuals() -> Any:
     "value", "note"}]}``."""
     token = _token("actuals:write")
     body = _json()
-    pushed = checkins.push_batch(token, body.get("cycle"), body.get("key"), body.get("rows"))
+    pushed = checkins.push_batch(
+        defs(), token, body.get("cycle"), body.get("key"), body.get("rows")
+    )
     plan = pushed.plan
     return jsonify(
         {
