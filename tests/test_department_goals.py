@@ -76,6 +76,17 @@ sections:
              aligns_to: workshop.quality}
       - {id: team_actual, type: number, label: {zh: 车间产量, en: Workshop output},
          compute: "department.output.actual"}
+  - id: hidden
+    title: {zh: 机密, en: Confidential}
+    visible_to: [hr]
+    fields:
+      - id: private
+        type: kpi_table
+        label: {zh: 机密指标, en: Confidential KPIs}
+        kpis:
+          - {id: audit_q, name: {zh: 飞检合格率, en: Spot checks}, unit: "%", weight: 100,
+             target: 99, aligns_to: workshop.quality}
+score: "kpis.score"
 """,
     "workflows/shift.yaml": """
 kind: Workflow
@@ -299,3 +310,28 @@ def _token(login: Any, app: Flask) -> str:
         _, secret = tokens.create("MES", ["actuals:write"], admin)
     assert re.match(r"^opk_", secret)
     return secret
+
+
+def test_a_table_withheld_from_the_reader_feeds_nothing_they_see(login: Any, app: Flask) -> None:
+    from opsperf.persistence.models import Appraisal
+
+    boss = login("L01")
+    for who, value in (("o01", "97"), ("o02", "99")):
+        a = appraisal_of(who).id
+        assert fire(boss, a, "start").status_code == 302
+        assert save(login(who), a, {"kpis-quality-actual": value}).status_code == 302
+    with app.app_context():  # a spot check only HR may see, stored as a form would store it
+        a = db.session.get(Appraisal, appraisal_of("o02").id)
+        a.values = {**a.values, "private": {"audit_q": {"actual": 50.0}}}
+        db.session.commit()
+    cycle = appraisal_of("o02").cycle_id
+
+    from tests.test_alignment import figures
+
+    def quality(client: Any) -> str:
+        html = client.get(f"/cycles/{cycle}/alignment").get_data(as_text=True)
+        return figures(html)["goal-workshop.quality"][1].split()[0]  # its actual
+
+    assert quality(boss) == "98"  # (97 + 99) ÷ 2: the head is not shown the spot check
+    assert "Spot checks" not in boss.get(f"/cycles/{cycle}/alignment").get_data(as_text=True)
+    assert quality(login("h01")) == "82"  # HR sees it: (97 + 99 + 50) ÷ 3

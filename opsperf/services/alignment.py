@@ -272,11 +272,15 @@ class GoalNode:
             self.targets.add(node.targets)
 
 
-def tree(defs: DefinitionSet, cycle: Cycle, scope: Scope) -> list[GoalNode]:
+def tree(
+    defs: DefinitionSet, cycle: Cycle, scope: Scope, roles: frozenset[str] | None = None
+) -> list[GoalNode]:
     """The goals of the scope's departments and the goals above them they carry, as a forest
-    of goals with their aligned goals and KPIs, every figure worked out."""
+    of goals with their aligned goals and KPIs, every figure worked out. ``roles``: the
+    reader's (as on the calibration board); a KPI table a form withholds from them feeds
+    nothing they see (None: the server's own figures, everything counts)."""
     nodes = _goal_nodes(defs, scope)
-    feeds = _feeds(set(nodes))
+    feeds = _feeds(set(nodes), roles)
     for kpi in _kpi_nodes(nodes, feeds, _figures(cycle, scope, feeds, nodes)):
         if kpi.people:  # a form nobody in scope has is not shown
             nodes[kpi.feed.kpi.aligns_to or ""].kpis.append(kpi)
@@ -355,16 +359,18 @@ def _index(entry: tuple[Department, Goal]) -> int:
     return dept.goals.index(goal)
 
 
-def _feeds(refs: set[str]) -> list[Feed]:
-    """Every KPI of a pinned form that aligns to one of ``refs`` (snapshots are few: one per
-    form version; each is parsed once per process)."""
+def _feeds(refs: set[str], roles: frozenset[str] | None = None) -> list[Feed]:
+    """Every KPI of a pinned form that aligns to one of ``refs``, in a table not withheld
+    from ``roles`` (snapshots are few: one per form version; each is parsed once per
+    process)."""
     found = []
     for snapshot_id in db.session.scalars(
         select(Snapshot.id).where(Snapshot.kind == "Form").order_by(Snapshot.id)
     ):
         form: Form = snapshots.definition(snapshot_id)
+        hidden = withheld(form, roles) if roles is not None else frozenset()
         for f in form.fields():
-            if isinstance(f, KpiTableField):
+            if isinstance(f, KpiTableField) and f.id not in hidden:
                 found += [Feed(snapshot_id, form, f.id, k) for k in f.kpis if k.aligns_to in refs]
     return found
 

@@ -12,6 +12,7 @@ from flask_login import login_required
 from opsperf.persistence.models import Cycle
 from opsperf.services import alignment as svc
 from opsperf.services import cycles as cycles_svc
+from opsperf.services.calibration import board_roles
 from opsperf.services.context import compiled_workflow
 from opsperf.web.helpers import defs, int_arg, render, text_arg, user
 
@@ -31,7 +32,7 @@ def tree(cycle_id: int) -> Any:
         "alignment/tree.html",
         cycle=cycle,
         scope=scope,
-        roots=svc.tree(defs(), cycle, scope),
+        roots=svc.tree(defs(), cycle, scope, board_roles(user())),
         choices=svc.choices(defs(), user(), cycle),
     )
 
