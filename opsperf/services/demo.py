@@ -58,7 +58,7 @@ PEOPLE = [
 # after the plan deadline theirs are the only late steps, as in a real quarter.
 WALKS: dict[str, list[str]] = {
     "s100": ["submit_plan"],
-    "m100": ["submit_plan"],
+    "m100": ["submit_plan", "@actuals"],
     "p100": ["submit_plan", "@actuals"],
     "c100": ["submit_plan", "@actuals"],
     "s101": ["submit_plan", "start_assessment", "submit_self", "submit_review", "sign_off"],
