@@ -50,17 +50,16 @@ from opsperf.errors import (
 from opsperf.persistence import cache
 from opsperf.persistence.models import Appraisal, Event, User, Vote, db, utcnow
 from opsperf.services import budget, follow_ups, goals, snapshots, steps
-from opsperf.services.context import Context, compute_due, context, get, state_chain
+from opsperf.services.context import (
+    Context,
+    compute_due,
+    context,
+    get,
+    is_dept_head,
+    state_chain,
+)
 
 # --------------------------------------------------------------------------- roles and rights
-
-
-def is_dept_head(user: User, department_id: str, head_position: str | None) -> bool:
-    return (
-        head_position is not None
-        and user.department_id == department_id
-        and user.position_id == head_position
-    )
 
 
 def roles_of(ctx: Context, user: User) -> set[str]:

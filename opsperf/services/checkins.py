@@ -35,7 +35,7 @@ from opsperf.engine.checkins import parse_number
 from opsperf.engine.forms import NOTHING, Editable, withheld
 from opsperf.engine.text import CHECKIN_NOTE_LIMIT, untypable
 from opsperf.engine.workflow import CompiledWorkflow
-from opsperf.errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
+from opsperf.errors import N_, Conflict, PermissionDenied, ValidationFailed
 from opsperf.persistence.models import (
     ActualsBatch,
     ApiToken,
@@ -48,8 +48,8 @@ from opsperf.persistence.models import (
     db,
     utcnow,
 )
+from opsperf.services import cycles, jobs, snapshots
 from opsperf.services import goals as goals_svc
-from opsperf.services import jobs, snapshots
 from opsperf.services.appraisals import (
     check_version,
     event,
@@ -558,7 +558,7 @@ class _Checker:
         self.cycle = cycle
         self.importer = importer  # the person bringing the rows in, whose own are refused
         self.defs = defs  # to read department goals' rows (None: such rows are refused)
-        self.departments = goals_svc.in_cycle(defs, cycle) if defs is not None else set()
+        self.departments = set(cycle.departments) if defs is not None else set()
         # the department goals' rows of the last chunk that change something:
         # (department, goal, value, note)
         self.goals_due: list[tuple[str, str, float, str | None]] = []
@@ -1106,8 +1106,7 @@ def cycle_page(
     """Check-ins of a cycle in the order they were first recorded, ``per_page`` after the
     check-in ``after`` (a cursor, so a deep page costs what the first does), and the cursor
     of the next page (None: this is the last)."""
-    if db.session.get(Cycle, cycle_id) is None:
-        raise NotFound("cycle %(id)s does not exist", id=cycle_id)
+    cycles.get(cycle_id)
     query = (
         select(CheckIn, User.employee_no)
         .join(Appraisal, Appraisal.id == CheckIn.appraisal_id)

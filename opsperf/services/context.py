@@ -16,7 +16,7 @@ from opsperf.definitions.schema import (
 )
 from opsperf.engine.workflow import CompiledWorkflow, compile_workflow
 from opsperf.errors import NotFound
-from opsperf.persistence.models import Appraisal, db
+from opsperf.persistence.models import Appraisal, User, db
 from opsperf.services import snapshots
 
 
@@ -66,6 +66,15 @@ def context(appraisal: Appraisal) -> Context:
         workflow=compiled_workflow(appraisal.workflow_snapshot_id),
         policy=policy,
         department=snapshots.definition(appraisal.department_snapshot_id),
+    )
+
+
+def is_dept_head(user: User, department_id: str, head_position: str | None) -> bool:
+    """Whether ``user`` holds the head position of the department."""
+    return (
+        head_position is not None
+        and user.department_id == department_id
+        and user.position_id == head_position
     )
 
 

@@ -26,7 +26,8 @@ from opsperf.engine.text import CHECKIN_NOTE_LIMIT as NOTE_LIMIT
 from opsperf.engine.text import untypable
 from opsperf.errors import NotFound, PermissionDenied, ValidationFailed
 from opsperf.persistence.models import Cycle, Event, GoalActual, User, db, utcnow
-from opsperf.services.context import Context
+from opsperf.services import cycles
+from opsperf.services.context import Context, is_dept_head
 
 MISSING: dict[str, Any] = {"actual": None, "target": None, "attainment": None}
 
@@ -86,11 +87,7 @@ def may_record(defs: DefinitionSet, user: User, department: Department, goal: Go
     for role in goal.entered_by:
         if role in GLOBAL_ROLES and user.has_role(role):
             return True
-        if role == "dept_head" and (
-            department.head is not None
-            and user.department_id == department.id
-            and user.position_id == department.head
-        ):
+        if role == "dept_head" and is_dept_head(user, department.id, department.head):
             return True
         declared = org.declarations(defs).get(role)
         if (
@@ -135,9 +132,7 @@ def record(
     note: str,
 ) -> dict[str, list[Any]]:
     """Record a goal's actual for the cycle (audited); the changes, empty if none."""
-    cycle = db.session.get(Cycle, cycle_id)
-    if cycle is None:
-        raise NotFound("cycle %(id)s does not exist", id=cycle_id)
+    cycle = cycles.get(cycle_id)
     department = defs.departments.get(department_id)
     goal = next((g for g in department.goals if g.id == goal_id), None) if department else None
     if department is None or goal is None or not goal.entered_by:
@@ -148,7 +143,7 @@ def record(
         )
     if not may_record(defs, user, department, goal):
         raise PermissionDenied("you may not record this goal's actual")
-    if department_id not in set(_in_cycle(defs, cycle)):
+    if department_id not in cycle.departments:
         raise ValidationFailed("this department takes no part in the cycle")
     number = parse_number(value)
     if number is None:
@@ -206,19 +201,6 @@ def recorded_goal(defs: DefinitionSet, department_id: str, goal_id: str) -> Goal
     return goal if goal is not None and goal.entered_by else None
 
 
-def in_cycle(defs: DefinitionSet, cycle: Cycle) -> set[str]:
-    return set(_in_cycle(defs, cycle))
-
-
-def _in_cycle(defs: DefinitionSet, cycle: Cycle) -> list[str]:
-    """The departments of a cycle: those it was launched for and every one below them."""
-    out: list[str] = []
-    for d in defs.departments:
-        if set(org.ancestors(defs, d)) & set(cycle.departments or []):
-            out.append(d)
-    return out
-
-
 def pages_for(defs: DefinitionSet, user: User, limit: int = 6) -> list[tuple[Cycle, Department]]:
     """The department goals ``user`` records, in the newest active cycles they take part in
     (for the home page: the definitions are walked, never the company's people)."""
@@ -229,10 +211,7 @@ def pages_for(defs: DefinitionSet, user: User, limit: int = 6) -> list[tuple[Cyc
     ]
     if not mine:
         return []
-    from opsperf.services.cycles import recent_active_cycles
-
     out = []
-    for cycle in recent_active_cycles(limit):
-        inside = set(_in_cycle(defs, cycle))
-        out += [(cycle, d) for d in mine if d.id in inside]
+    for cycle in cycles.recent_active_cycles(limit):
+        out += [(cycle, d) for d in mine if d.id in cycle.departments]
     return out[:limit]

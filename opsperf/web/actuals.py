@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from opsperf import worker
-from opsperf.errors import NotFound, PermissionDenied, ValidationFailed
-from opsperf.persistence.models import Cycle, db
-from opsperf.services import checkins, jobs, tokens
+from opsperf.errors import PermissionDenied, ValidationFailed
+from opsperf.persistence.models import Cycle
+from opsperf.services import checkins, cycles, jobs, tokens
 from opsperf.web.helpers import error_text, render, roles_required, user
 
 bp = Blueprint("actuals", __name__)
@@ -20,10 +20,7 @@ bp = Blueprint("actuals", __name__)
 def _cycle(cycle_id: int) -> Cycle:
     if not checkins.may_import(user()):
         raise PermissionDenied("only HR, administrators and data stewards import actuals")
-    cycle = db.session.get(Cycle, cycle_id)
-    if cycle is None:
-        raise NotFound("cycle %(id)s does not exist", id=cycle_id)
-    return cycle
+    return cycles.get(cycle_id)
 
 
 @bp.get("/cycles/<int:cycle_id>/actuals")

@@ -9,9 +9,10 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from opsperf.definitions import org
-from opsperf.errors import NotFound, PermissionDenied, ValidationFailed
-from opsperf.persistence.models import Cycle, User, db
-from opsperf.services import alignment, goals
+from opsperf.errors import PermissionDenied, ValidationFailed
+from opsperf.persistence.models import User
+from opsperf.services import alignment, cycles, goals
+from opsperf.services.calibration import headed, is_company_wide
 from opsperf.web.helpers import defs, error_text, render, user
 
 bp = Blueprint("goals", __name__)
@@ -20,21 +21,14 @@ bp = Blueprint("goals", __name__)
 def _may_open(me: User, department_id: str, rows: list[goals.Recorded]) -> bool:
     """HR and administrators; the heads of the department and of those above it; whoever
     records one of its goals."""
-    if me.has_role("hr") or me.has_role("admin"):
-        return True
     definitions = defs()
-    for above in org.ancestors(definitions, department_id):
-        dept = definitions.departments.get(above)
-        if dept is not None and dept.head and me.department_id == above:
-            if me.position_id == dept.head:
-                return True
+    if is_company_wide(me) or headed(definitions, me) in org.ancestors(definitions, department_id):
+        return True
     return any(goals.may_record(definitions, me, r.department, r.goal) for r in rows)
 
 
 def _page(cycle_id: int, department_id: str, status: int = 200, typed: Any = None) -> Any:
-    cycle = db.session.get(Cycle, cycle_id)
-    if cycle is None:
-        raise NotFound("cycle %(id)s does not exist", id=cycle_id)
+    cycle = cycles.get(cycle_id)
     rows = goals.recorded(defs(), cycle_id, department_id[:64])
     me = user()
     if not _may_open(me, department_id, rows):
