@@ -12,6 +12,7 @@ from opsperf.definitions.expressions import ANY, Expression
 from opsperf.definitions.loader import DefinitionSet, Located
 from opsperf.definitions.schema import (
     ACCOUNT_ROLES,
+    DEPARTMENT,
     GLOBAL_ROLES,
     INCENTIVE_ACTIONS,
     KPI_COLUMNS,
@@ -41,7 +42,6 @@ from opsperf.definitions.schema import (
     Workflow,
 )
 from opsperf.definitions.scopes import (
-    DEPARTMENT,
     SCORING_SCOPE,
     Scope,
     bonus_scope,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import cached_property
 from typing import Annotated, Any, Literal, get_args
 
 import regex
@@ -640,6 +641,22 @@ class Adjustment(Model):
         return next(k for k in ADJUSTMENT_KINDS if getattr(self, k) is not None)
 
 
+# A form's expressions read their department's recorded goals as department.<goal>.actual,
+# .target and .attainment (the service layer gives them beside the values).
+DEPARTMENT = "department"
+
+
+def _expressions(value: Any) -> list[Expression]:
+    """Every expression in a definition, however deep."""
+    if isinstance(value, Expression):
+        return [value]
+    if isinstance(value, BaseModel):
+        return [e for name in type(value).model_fields for e in _expressions(getattr(value, name))]
+    if isinstance(value, list | tuple):
+        return [e for item in value for e in _expressions(item)]
+    return []
+
+
 class Form(Model):
     kind: Literal["Form"]
     id: Id
@@ -665,6 +682,18 @@ class Form(Model):
     def fields(self) -> list[AnyField]:
         """Every field of every section, in order."""
         return [f for section in self.sections for f in section.fields]
+
+    @cached_property
+    def goals_read(self) -> frozenset[str]:
+        """The department goals the form's expressions read as ``department.<goal>``
+        (anywhere: fields, KPIs, rules, the score, its adjustments); worked out once per
+        form, which never changes."""
+        return frozenset(
+            chain[1]
+            for expr in _expressions(self)
+            for chain in expr.names()
+            if len(chain) > 1 and chain[0] == DEPARTMENT
+        )
 
 
 # --------------------------------------------------------------------------- Workflow

@@ -8,16 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
-from opsperf.definitions.expressions import ANY, Expression
+from opsperf.definitions.expressions import ANY
 from opsperf.definitions.schema import Form, KpiTableField, TableField
 
 Scope = dict[str, Any]
 
-# A form's expressions read their department's recorded goals as department.<goal>.actual,
-# .target and .attainment (the service layer gives them beside the values).
-DEPARTMENT = "department"
 
 KPI_NAMES: Scope = {"actual": None, "target": None, "score": None, "weight": None}
 SCORING_SCOPE: Scope = {"actual": None, "target": None, "weight": None}
@@ -61,19 +56,5 @@ def bonus_scope(form: Scope | None = None, person: Scope | None = None) -> Scope
 
 
 def goals_read(form: Form) -> frozenset[str]:
-    """The goals a form's expressions read as ``department.<goal>`` (anywhere in the form:
-    fields, KPIs, rules, the score, its adjustments)."""
-    found: set[str] = set()
-    for expr in _expressions(form):
-        found.update(c[1] for c in expr.names() if len(c) > 1 and c[0] == DEPARTMENT)
-    return frozenset(found)
-
-
-def _expressions(value: Any) -> list[Expression]:
-    if isinstance(value, Expression):
-        return [value]
-    if isinstance(value, BaseModel):
-        return [e for name in type(value).model_fields for e in _expressions(getattr(value, name))]
-    if isinstance(value, list | tuple):
-        return [e for item in value for e in _expressions(item)]
-    return []
+    """The goals a form's expressions read as ``department.<goal>``."""
+    return form.goals_read

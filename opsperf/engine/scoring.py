@@ -19,6 +19,7 @@ from typing import Any, Literal, NamedTuple
 
 from opsperf.definitions.expressions import Expression, parse
 from opsperf.definitions.schema import (
+    DEPARTMENT,
     BandsScoring,
     ExpressionScoring,
     Form,
@@ -34,7 +35,6 @@ from opsperf.definitions.schema import (
     TableField,
     Text,
 )
-from opsperf.definitions.scopes import DEPARTMENT
 from opsperf.engine import failures
 from opsperf.errors import ExpressionError
 

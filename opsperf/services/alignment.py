@@ -69,6 +69,11 @@ def scope_for(defs: DefinitionSet, user: User, cycle: Cycle, department: str) ->
     root = department or own
     if root is None:
         return Scope(None, tuple(cycle.departments))
+    return below(defs, cycle, root)
+
+
+def below(defs: DefinitionSet, cycle: Cycle, root: str) -> Scope:
+    """``root`` and the departments under it that take part in the cycle."""
     return Scope(root, tuple(d for d in subtree(defs, [root]) if d in cycle.departments))
 
 
@@ -666,10 +671,7 @@ def rolled_up(defs: DefinitionSet, cycle: Cycle, department_id: str) -> dict[str
     dept = defs.departments.get(department_id)
     if dept is None or not any(g.rollup and g.entered_by for g in dept.goals):
         return {}  # nothing to offer: no goal is both recorded by hand and rolled up
-    scope = Scope(
-        department_id,
-        tuple(d for d in subtree(defs, [department_id]) if d in cycle.departments),
-    )
+    scope = below(defs, cycle, department_id)
     out: dict[str, float] = {}
 
     def visit(nodes: Sequence[GoalNode]) -> None:

@@ -19,12 +19,12 @@ from opsperf.definitions.schema import (
     ACTION_DEFAULTS,
     DEFAULT_ACTION_DAYS,
     DEFAULT_ACTION_OWNER,
+    DEPARTMENT,
     GLOBAL_ROLES,
     IncentivePolicy,
     Text,
     TransitionDef,
 )
-from opsperf.definitions.scopes import DEPARTMENT
 from opsperf.engine.forms import (
     NOTHING,
     Editable,

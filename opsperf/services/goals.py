@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from opsperf.definitions import org
 from opsperf.definitions.loader import DefinitionSet
-from opsperf.definitions.schema import GLOBAL_ROLES, Department, Goal
-from opsperf.definitions.scopes import DEPARTMENT, goals_read
+from opsperf.definitions.schema import DEPARTMENT, GLOBAL_ROLES, Department, Goal
+from opsperf.definitions.scopes import goals_read
 from opsperf.engine.checkins import parse_number
 from opsperf.engine.text import CHECKIN_NOTE_LIMIT as NOTE_LIMIT
 from opsperf.engine.text import untypable
