@@ -111,7 +111,9 @@ def _to_monitor(appraisal_id: int, employee: User, lead: User) -> None:
     appraisals.fire(a.id, employee, "submit_plan", "request", None, appraisals.get(a.id).version)
     appraisals.fire(a.id, lead, "submit_plan", "approve", "同意。", appraisals.get(a.id).version)
     for n in range(8):  # some history on the page
-        actuals = MultiDict({"kpis-revenue-actual": str(100 + n), "kpis-revenue-note": f"第{n}周"})
+        actuals = MultiDict(
+            {"kpis-customer_satisfaction-actual": str(85 + n), "kpis-revenue-note": f"第{n}周"}
+        )
         appraisals.save(a.id, employee, actuals, appraisals.get(a.id).version)
 
 
@@ -236,19 +238,21 @@ SCENARIOS: dict[str, dict[str, str]] = {
     "save": {
         "ours": 'wrk.format("POST", "/appraisals/" .. id, {["Cookie"] = cookie, '
         '["Content-Type"] = "application/x-www-form-urlencoded"}, '
-        '"csrf_token=" .. csrf .. "&version=" .. version .. "&kpis-revenue-actual=" .. (200 + n))',
+        '"csrf_token=" .. csrf .. "&version=" .. version .. '
+        '"&kpis-customer_satisfaction-actual=" .. (80 + n % 20))',
         "bare": 'wrk.format("POST", "/save", {["Content-Type"] = '
-        '"application/x-www-form-urlencoded"}, "kpis-revenue-actual=" .. (200 + n))',
+        '"application/x-www-form-urlencoded"}, '
+        '"kpis-customer_satisfaction-actual=" .. (80 + n % 20))',
         "response": "if status == 302 then version = version + 1 end",
     },
     "preview": {
         "ours": 'wrk.format("POST", "/appraisals/" .. id .. "/preview", {["Cookie"] = cookie, '
         '["HX-Request"] = "true", ["X-CSRFToken"] = csrf_header, '
         '["Content-Type"] = "application/x-www-form-urlencoded"}, '
-        '"version=" .. version .. "&kpis-revenue-actual=" .. (130 + n % 7))',
+        '"version=" .. version .. "&kpis-customer_satisfaction-actual=" .. (88 + n % 7))',
         "bare": 'wrk.format("POST", "/preview", {["HX-Request"] = "true", '
         '["Content-Type"] = "application/x-www-form-urlencoded"}, '
-        '"kpis-revenue-actual=" .. (130 + n % 7))',
+        '"kpis-customer_satisfaction-actual=" .. (88 + n % 7))',
         "response": "",
     },
     "step": {
@@ -383,7 +387,7 @@ def _capture(base: str, person: Person, folder: Path) -> None:
         urllib.request.Request(f"{base}/appraisals/{person.appraisal_id}", headers=headers)
     ).read()
     (folder / "page.html").write_bytes(page)
-    body = urllib.parse.urlencode({"kpis-revenue-actual": "131"}).encode()
+    body = urllib.parse.urlencode({"kpis-customer_satisfaction-actual": "91"}).encode()
     fragment = urllib.request.urlopen(
         urllib.request.Request(
             f"{base}/appraisals/{person.appraisal_id}/preview",

@@ -167,11 +167,11 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
 
     def live(page: Page) -> None:
         page.goto(f"/appraisals/{s103}")
-        revenue = page.locator('input[name="kpis-revenue-actual"]')
-        revenue.fill("")
-        revenue.press_sequentially("150")
-        # 150 ÷ 120 is above the 1.2 cap: the live score reads 120.
-        expect(page.locator("#kpi-score-kpis-revenue")).to_have_text("120")
+        satisfaction = page.locator('input[name="kpis-customer_satisfaction-actual"]')
+        satisfaction.fill("")
+        satisfaction.press_sequentially("96")
+        # 96 % reaches the top band: the live score reads 120.
+        expect(page.locator("#kpi-score-kpis-customer_satisfaction")).to_have_text("120")
 
     def refused(page: Page) -> None:
         page.goto(f"/appraisals/{s100}")

@@ -60,6 +60,40 @@ def save(client: FlaskClient, appraisal_id: int, data: dict[str, Any]) -> TestRe
     return client.post(f"/appraisals/{appraisal_id}", data={**data, "version": version})
 
 
+def checked_in(appraisal_id: int, table: str = "kpis") -> dict[str, str]:
+    """The KPIs of the appraisal's form whose actual is checked in, each with the first
+    period of its cycle (one check-in there makes it the actual, whatever the aggregate)."""
+    from opsperf.services import checkins
+    from opsperf.services.context import context
+
+    with APP.app_context():
+        a = db.session.get(Appraisal, appraisal_id)
+        return {
+            kpi.id: checkins.cycle_periods(a.cycle, kpi)[0].key
+            for f, kpi in checkins.checkin_kpis(context(a).form)
+            if f.id == table
+        }
+
+
+def record_actuals(
+    client: FlaskClient, appraisal_id: int, actuals: dict[str, Any], table: str = "kpis"
+) -> list[TestResponse]:
+    """KPI actuals entered as the form takes them from the appraisal page: a checked-in
+    KPI's as a check-in, the others typed. Returns each response."""
+    periods = checked_in(appraisal_id, table)
+    responses = []
+    for period in sorted(set(periods.values())):
+        data: dict[str, Any] = {"period": period, "version": appraisal(appraisal_id).version}
+        for kpi, value in actuals.items():
+            if periods.get(kpi) == period:
+                data[f"value:{table}.{kpi}"] = str(value)
+        responses.append(client.post(f"/appraisals/{appraisal_id}/checkins", data=data))
+    typed = {k: v for k, v in actuals.items() if k not in periods}
+    if typed:
+        responses.append(save(client, appraisal_id, kpi_data(table, "actual", typed)))
+    return responses
+
+
 def fire(
     client: FlaskClient,
     appraisal_id: int,

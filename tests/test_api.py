@@ -47,13 +47,10 @@ PLAN = {
     "plan_summary": "聚焦重点行业大客户",
     "key_actions": "每周拜访 3 家重点客户；每月复盘商机。",
 }
-ACTUALS = {
-    "revenue": {"actual": 130},
-    "revenue_growth": {"actual": 18},
-    "new_customers": {"actual": 13},
-    "collection_rate": {"actual": 96},
-    "customer_satisfaction": {"actual": 91},
-}
+# The sales form checks four of its actuals in monthly; the survey's satisfaction is typed.
+CHECKINS = {"kpis.revenue": 130, "kpis.revenue_growth": 18, "kpis.new_customers": 13,
+            "kpis.collection_rate": 96}  # fmt: skip
+TYPED = {"customer_satisfaction": {"actual": 91}}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -117,6 +114,18 @@ def values(
     elif version is not None:
         body["version"] = version
     return client.post(f"/api/v1/appraisals/{appraisal_id}/values", json=body)
+
+
+def checkins(
+    client: FlaskClient, appraisal_id: int, vals: dict[str, Any], period: str = "2026-10"
+) -> TestResponse:
+    body = {"period": period, "values": vals, "version": appraisal_of_id(appraisal_id).version}
+    return client.post(f"/api/v1/appraisals/{appraisal_id}/checkins", json=body)
+
+
+def enter_actuals(client: FlaskClient, appraisal_id: int) -> None:
+    ok_json(checkins(client, appraisal_id, CHECKINS))
+    ok_json(values(client, appraisal_id, {"kpis": TYPED}))
 
 
 def transition(
@@ -313,13 +322,37 @@ def test_save_kpi_actuals_in_monitor(app: Flask, aid: int) -> None:
     ok_json(values(me, aid, PLAN))
     ok_json(transition(me, aid, "submit_plan", "request"))
     ok_json(transition(manager, aid, "submit_plan", "approve"))
-    body = ok_json(values(me, aid, {"kpis": {"revenue": {"actual": 130}}}))
-    assert body["saved"] == ["kpis.revenue.actual"]
-    assert appraisal_of("s101").values["kpis"]["revenue"]["actual"] == 130
-    # the manager may add a note but not touch the actuals
+    body = ok_json(values(me, aid, {"kpis": {"customer_satisfaction": {"actual": 91}}}))
+    assert body["saved"] == ["kpis.customer_satisfaction.actual"]
+    assert appraisal_of("s101").values["kpis"]["customer_satisfaction"]["actual"] == 91
+    # revenue is checked in by month: typed it is refused, checked in it becomes the actual
     before = stored(aid)
-    response = values(manager, aid, {"kpis": {"revenue": {"actual": 1}}})
-    assert ok_json(response, 403)["status"] == 403
+    refused = ok_json(values(me, aid, {"kpis": {"revenue": {"actual": 130}}}), 403)
+    assert "kpis.revenue.actual" in refused["message"]
+    assert stored(aid) == before
+    body = ok_json(checkins(me, aid, {"kpis.revenue": {"value": 70, "note": "CRM 十月"}}))
+    assert body["recorded"] == ["kpis.revenue@2026-10", "kpis.revenue.actual"]
+    ok_json(checkins(me, aid, {"kpis.revenue": 60}, period="2026-11"))
+    assert appraisal_of("s101").values["kpis"]["revenue"]["actual"] == 130  # the months' sum
+    # the manager may add a note but not touch the actuals, typed or checked in
+    before = stored(aid)
+    for response in (
+        values(manager, aid, {"kpis": {"customer_satisfaction": {"actual": 1}}}),
+        checkins(manager, aid, {"kpis.revenue": 1}),
+    ):
+        assert ok_json(response, 403)["status"] == 403
+    assert stored(aid) == before
+    # a check-in the form does not take: 422 with where, and nothing written
+    for vals, period, problem in (
+        ({"kpis.revenue": "abc"}, "2026-10", ("kpis.revenue.value", "number")),
+        ({"kpis.revenue": 1}, "2027-01", ("period", "period")),
+        ({"kpis.revenue": {"value": 1, "note": "长" * 501}}, "2026-10", ("kpis.revenue.note",
+                                                                       "max_length")),
+    ):  # fmt: skip
+        problems = ok_json(checkins(me, aid, vals, period), 422)["problems"]
+        assert [(p["path"], p["code"]) for p in problems] == [problem]
+    for vals in ({"kpis.customer_satisfaction": 90}, {"kpis.revenue": {"amount": 1}}, {}):
+        assert ok_json(checkins(me, aid, vals), 422)["status"] == 422
     assert stored(aid) == before
     assert ok_json(values(manager, aid, {"kpis": {"revenue": {"note": "跟进"}}}))["saved"] == [
         "kpis.revenue.note"
@@ -436,7 +469,7 @@ def test_request_approve_and_fire_through_the_api(app: Flask, aid: int) -> None:
     body = ok_json(transition(manager, aid, "submit_plan", "approve"))
     assert (body["state"], body["pending"]) == ("monitor", None)
 
-    ok_json(values(me, aid, {"kpis": ACTUALS}))
+    enter_actuals(me, aid)
     body = ok_json(transition(hr, aid, "start_assessment"))
     assert body["state"] == "assess.self"
     assert body["score"] is not None  # start_assessment computes scores
@@ -447,6 +480,7 @@ def test_request_approve_and_fire_through_the_api(app: Flask, aid: int) -> None:
         ("request", "submit_plan"),
         ("vote", "submit_plan"),
         ("transition", "submit_plan"),
+        ("checkin", "api"),
         ("transition", "start_assessment"),
     ]
 
@@ -457,7 +491,7 @@ def test_guarded_transition_reports_why(app: Flask, aid: int) -> None:
     ok_json(values(me, aid, PLAN))
     ok_json(transition(me, aid, "submit_plan", "request"))
     ok_json(transition(manager, aid, "submit_plan", "approve"))
-    ok_json(values(me, aid, {"kpis": ACTUALS}))
+    enter_actuals(me, aid)
     ok_json(transition(hr, aid, "start_assessment"))
     body = ok_json(me.get(f"/api/v1/appraisals/{aid}"))
     action = next(a for a in body["actions"] if a["trigger"] == "submit_self")

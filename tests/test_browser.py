@@ -47,7 +47,8 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 10_000
 HAS_ERROR = re.compile(r"\bhas-error\b")
 
-# The shipped sales form: revenue target 120, ratio scoring capped at 1.2; weights 35/15/20/20/10.
+# The shipped sales form: revenue target 120, ratio scoring capped at 1.2; weights 35/15/20/20/10;
+# all but customer satisfaction checked in by month.
 ACTUALS = {
     "revenue": "132",
     "revenue_growth": "20",
@@ -283,40 +284,46 @@ def test_plan_is_requested_by_the_employee_and_approved_by_the_manager(
 
     me.reload()
     expect(me.locator("#state-badge")).to_have_text("绩效监控")
-    expect(kpi_input(me, "revenue", "actual")).to_be_editable()
+    expect(kpi_input(me, "customer_satisfaction", "actual")).to_be_editable()
+    expect(me.locator('input[name="value:kpis.revenue"]')).to_be_editable()  # checked in
 
 
 def test_scores_update_live_while_typing_actuals(open_page: OpenPage, in_monitor: int) -> None:
-    """In monitor the employee types actuals: KPI scores, the table score, computed fields and the
-    total follow after each pause, nothing is saved, and typing goes on across the swaps."""
+    """In monitor the employee checks in the month's figures, then types the typed actual: KPI
+    scores, the table score, computed fields and the total follow after each pause, nothing is
+    saved, and typing goes on across the swaps."""
     me = open_page("s101")
     me.goto(f"/appraisals/{in_monitor}")
-    score = me.locator("#kpi-score-kpis-revenue")
-    expect(score).to_have_text("—")
-
-    revenue = kpi_input(me, "revenue", "actual")
-    revenue.click()
-    me.keyboard.type("13")
-    expect(score).to_have_text("10.83")  # 13 ÷ 120 × 100, not yet capped
-    # The swap replaced cells next to the input: it keeps its value, the focus and the caret,
-    # so typing simply goes on.
-    assert focused_id(me) == "kpis-revenue-actual"
-    expect(revenue).to_have_value("13")
-    me.keyboard.type("2")
-    expect(score).to_have_text("110")  # min(132 ÷ 120, 1.2) × 100
+    expect(me.locator("#kpi-score-kpis-revenue")).to_have_text("—")
+    for kpi, value in ACTUALS.items():
+        if kpi != "customer_satisfaction":
+            me.locator(f'input[name="value:kpis.{kpi}"]').fill(value)
+    submit(me, ".checkin-form button[type=submit]")
+    expect(me.locator(".flash-success")).to_be_visible()
+    expect(me.locator("#kpi-score-kpis-revenue")).to_have_text("110")  # min(132 ÷ 120, 1.2)
     expect(me.locator("#kpi-weighted-kpis-revenue")).to_have_text("38.5")  # × 35%
     expect(me.locator("#computed-revenue_attainment")).to_have_text("110%")
-    assert focused_id(me) == "kpis-revenue-actual"
-    expect(revenue).to_have_value("132")
 
-    for kpi, value in ACTUALS.items():
-        if kpi != "revenue":
-            kpi_input(me, kpi, "actual").fill(value)
+    score = me.locator("#kpi-score-kpis-customer_satisfaction")
+    expect(score).to_have_text("—")
+    satisfaction = kpi_input(me, "customer_satisfaction", "actual")
+    satisfaction.click()
+    me.keyboard.type("9")
+    expect(score).to_have_text("0")  # under the lowest band (80 %)
+    # The swap replaced cells next to the input: it keeps its value, the focus and the caret,
+    # so typing simply goes on.
+    assert focused_id(me) == "kpis-customer_satisfaction-actual"
+    expect(satisfaction).to_have_value("9")
+    me.keyboard.type("2")
+    expect(score).to_have_text("100")  # the 90 % band
+    assert focused_id(me) == "kpis-customer_satisfaction-actual"
+    expect(satisfaction).to_have_value("92")
     # 110×35% + 110×15% + 110×20% + 110×20% + 100×10% = 109; total 109×0.8 + 3 (no rating)×4
     expect(me.locator("#table-score-kpis")).to_have_text("109")
     expect(me.locator("#computed-kpi_score")).to_contain_text("109")
     expect(me.locator("#total-score")).to_have_text("99.2")
-    assert appraisal(in_monitor).values["kpis"]["revenue"].get("actual") is None  # not saved
+    stored = appraisal(in_monitor).values["kpis"]
+    assert stored["customer_satisfaction"].get("actual") is None  # not saved
 
     save_draft(me)
     expect(me.locator(".flash-success")).to_be_visible()
@@ -387,8 +394,8 @@ def test_language_switch_turns_the_page_english_and_back(
 
     # The live preview answers in the page's language too: the swapped-in parts stay English.
     actions_card = me.locator("#actions").inner_text()
-    kpi_input(me, "revenue", "actual").fill("132")
-    expect(me.locator("#kpi-score-kpis-revenue")).to_have_text("110")
+    kpi_input(me, "customer_satisfaction", "actual").fill("92")
+    expect(me.locator("#kpi-score-kpis-customer_satisfaction")).to_have_text("100")
     expect(me.locator("#actions")).to_have_text(actions_card)
 
     submit(me, "header .lang-switch button")

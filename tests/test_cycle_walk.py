@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import appraisal_of, events, fire, kpi_data, launch, problems, save
+from tests.helpers import appraisal_of, events, fire, launch, problems, record_actuals, save
 
 PLAN = {
     "plan_summary": "聚焦重点行业大客户",
@@ -29,8 +29,8 @@ def _walk(as_user: Any, employee: str, actuals: dict[str, float], rating: int) -
     assert fire(manager, a.id, "submit_plan", "approve").status_code == 302
     assert appraisal_of(employee).state == "monitor"
 
-    response = save(me, a.id, kpi_data("kpis", "actual", actuals))
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    for response in record_actuals(me, a.id, actuals):
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     assert fire(hr, a.id, "start_assessment").status_code == 302
     assert appraisal_of(employee).state == "assess.self"
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from opsperf.config import PROJECT_ROOT
 from opsperf.persistence.models import Appraisal, ExpressionFailure, db
 from opsperf.services import demo
-from tests.helpers import appraisal_of, launch_quarter, save
+from tests.helpers import appraisal_of, launch_quarter, record_actuals
 
 GUARDED = """round(kpis.revenue.actual / kpis.revenue.target * 100, 1)
           if kpis.revenue.actual is not None and kpis.revenue.target else None"""
@@ -59,7 +59,8 @@ def test_a_formula_that_fails_on_present_values_is_shown_to_hr(
     assert appraisal_of("s101").state == "monitor"
     assert me.get(f"/appraisals/{appraisal_id}").status_code == 200
     assert _failures(app) == []  # no actual yet: the formula is only waiting
-    assert save(me, appraisal_id, {"kpis-revenue-actual": "50"}).status_code == 302
+    (checked_in,) = record_actuals(me, appraisal_id, {"revenue": 50})  # its first month
+    assert checked_in.status_code == 302
     assert me.get(f"/appraisals/{appraisal_id}").status_code == 200
     (found,) = _failures(app)
     assert found.definition.startswith("form sales_quarterly v")

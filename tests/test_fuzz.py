@@ -33,7 +33,7 @@ KEYS = ["page", "per_page", "q", "sort", "state", "department", "grade", "overdu
         "version", "action", "trigger", "kind", "comment", "login", "password", "name",
         "workflow", "period_start", "period_end", "departments", "plan_summary",
         "kpis-revenue-actual", "kpis-revenue-note", "checkins__rows", "values", "next",
-        "goal", "kpi"]  # fmt: skip
+        "goal", "kpi", "period", "value:kpis.revenue", "note:kpis.revenue"]  # fmt: skip
 HOSTILE = ["", "0", "-1", "1.5", "99999999999999999999", "1" * 400, "²", "a\x00b", "\x1b[2J",
            "<script>alert(1)</script>", "' OR 1=1 --", "李" * 300, "%", "%ED%A0%80", "../../etc",
            "NaN", "inf", "1e999", "true", "null", "[]", "{}", "submit_plan:request", ":",
@@ -65,6 +65,14 @@ VALUES = st.fixed_dictionaries(
         "kpis": st.fixed_dictionaries({}, optional={"revenue": REVENUE}),
         "checkins": st.lists(st.dictionaries(st.sampled_from(["checkin_date", "status"]), JSON)),
     },
+)
+
+
+# One period's check-ins as the API takes them.
+CHECKINS = st.dictionaries(
+    st.sampled_from(["kpis.revenue", "kpis.customer_satisfaction", "revenue", ""]),
+    JSON | st.fixed_dictionaries({}, optional={"value": JSON, "note": JSON}),
+    max_size=3,
 )
 
 
@@ -150,7 +158,8 @@ def requests(draw: st.DrawFn, rules: list[Any], ids: dict[str, list[int]]) -> di
         shape = st.fixed_dictionaries(
             {},
             optional={
-                "values": JSON | VALUES,
+                "values": JSON | VALUES | CHECKINS,
+                "period": TEXT,
                 "version": JSON,
                 "trigger": TEXT,
                 "kind": TEXT,

@@ -24,7 +24,7 @@ from werkzeug.test import TestResponse
 from opsperf.config import PROJECT_ROOT
 from opsperf.persistence.models import Appraisal, Cycle, Event, User, Vote, db
 from opsperf.services import demo, passwords
-from tests.helpers import appraisal_of, fire, problems
+from tests.helpers import appraisal_of, fire, problems, record_actuals
 from tests.worlds import open_world
 
 FAST_HASH = "pbkdf2:sha256:1000"
@@ -453,21 +453,44 @@ def _rows() -> list[Row]:
             data={"kpis-revenue-target": "125", "version": v101},
         ),
         Row("s101", "POST", "/appraisals/999999", 404, data={"plan_summary": "x"}),
-        # monitor: the employee records actuals, the manager may only note
+        # monitor: the employee records actuals (revenue checked in by month, satisfaction
+        # typed), the manager may only note
         Row(
             "s103",
             "POST",
             "/appraisals/{s103}",
             302,
             changes=True,
+            data={"kpis-customer_satisfaction-actual": "91", "version": v103},
+        ),
+        Row(
+            "s103",
+            "POST",
+            "/appraisals/{s103}",
+            403,
             data={"kpis-revenue-actual": "130", "version": v103},
+        ),
+        Row(
+            "s103",
+            "POST",
+            "/appraisals/{s103}/checkins",
+            302,
+            changes=True,
+            data={"period": "2026-10", "value:kpis.revenue": "42", "version": v103},
+        ),
+        Row(
+            "s100",
+            "POST",
+            "/appraisals/{s103}/checkins",
+            403,
+            data={"period": "2026-10", "value:kpis.revenue": "1", "version": v103},
         ),
         Row(
             "s100",
             "POST",
             "/appraisals/{s103}",
             403,
-            data={"kpis-revenue-actual": "1", "version": v103},
+            data={"kpis-customer_satisfaction-actual": "1", "version": v103},
         ),
         Row(
             "s100",
@@ -489,7 +512,7 @@ def _rows() -> list[Row]:
             "POST",
             "/appraisals/{s103}",
             403,
-            data={"kpis-revenue-actual": "1", "version": v103},
+            data={"kpis-customer_satisfaction-actual": "1", "version": v103},
             target="s103",
         ),
         # assess.manager: the manager rates; the employee and HR may not
@@ -757,6 +780,10 @@ def _rows() -> list[Row]:
             page(w, 422 if viewer else 403, "/appraisals/{s103}/checkins", "POST",
                  data={"kpi": "revenue"}, target=None if viewer else "s103")
         )  # fmt: skip
+        rows.append(
+            api(w, 422 if viewer else 403, "/api/v1/appraisals/{s103}/checkins", "POST",
+                json={"period": "2026-10"}, target=None if viewer else "s103")
+        )  # fmt: skip
         # PDCA: the world has one cycle, so a viewer finds no earlier targets to copy
         viewer_101 = w in VIEWERS["s101"]
         rows.append(
@@ -1006,6 +1033,7 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/admin/tokens",
         "/admin/tokens/999999/revoke",
         "/appraisals/{s103}/checkins",
+        "/api/v1/appraisals/{s103}/checkins",
         "/appraisals/{s101}/copy-targets",
         "/cycles/{cycle}/goals/production",
         "/cycles/{cycle}/goals/production/workshop_output",
@@ -1035,16 +1063,7 @@ FILL = {
         "s101",
         {"plan_summary": "聚焦重点行业大客户", "key_actions": "每周拜访 3 家重点客户。"},
     ),
-    "monitor": (
-        "s101",
-        {
-            "kpis-revenue-actual": "130",
-            "kpis-revenue_growth-actual": "18",
-            "kpis-new_customers-actual": "13",
-            "kpis-collection_rate-actual": "96",
-            "kpis-customer_satisfaction-actual": "91",
-        },
-    ),
+    "monitor": ("s101", {"kpis-customer_satisfaction-actual": "91"}),
     "assess.self": (
         "s101",
         {"highlights": "销售额完成 110%，新签 3 个年度框架合同。", "self_rating": "4"},
@@ -1091,6 +1110,11 @@ def test_each_step_only_by_its_people(as_user: Any, cycle: int, app: Flask) -> N
                 f"/appraisals/{cycle}", data={**data, "version": appraisal_of("s101").version}
             )
             assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        if state == "monitor":  # the actuals checked in by month
+            actuals = {"revenue": 130, "revenue_growth": 18, "new_customers": 13,
+                       "collection_rate": 96}  # fmt: skip
+            for response in record_actuals(clients["s101"], cycle, actuals):
+                assert response.status_code == 302, response.get_data(as_text=True)[:2000]
         if state == "feedback":
             response = clients["s101"].post(
                 f"/appraisals/{cycle}",

@@ -364,7 +364,7 @@ MALFORMED: list[tuple[str, str, str, dict[str, Any]]] = [
     ("s101", "s101", "", {"kpis-revenue-target-extra": "1", "kpis--target": "2"}),
     ("s101", "s101", "", {"manager_rating": "99"}),
     ("s101", "s101", "", {"plan_summary": "a\x00b"}),
-    ("s103", "s103", "", {"kpis-revenue-actual": "abc"}),
+    ("s103", "s103", "", {"kpis-customer_satisfaction-actual": "abc"}),
     ("s103", "s103", "", {"checkins__rows": "1000000000"}),
     ("s103", "s103", "", {"checkins__rows": "-1"}),
     ("s103", "s103", "", {"checkins__rows": "abc"}),
@@ -412,8 +412,8 @@ def test_malformed_posts_never_500(
 @pytest.mark.parametrize(
     "data",
     [
-        {"kpis-revenue-actual": "abc"},
-        {"kpis-revenue-actual": "1e999"},
+        {"kpis-customer_satisfaction-actual": "abc"},
+        {"kpis-customer_satisfaction-actual": "1e999"},
         {"checkins__rows": "1000000000"},
         {"checkins__rows": "abc", "checkins-0-status": "<script>"},
         {"pipeline_value": "nan"},
@@ -524,7 +524,7 @@ def test_reflected_trigger_is_escaped(as_user: Any, aid: int) -> None:
         ("s101", {"kpis-revenue-target": "nan"}),
         ("s101", {"kpis-revenue-target": "1" + "0" * 400}),
         ("s103", {"pipeline_value": "nan"}),
-        ("s103", {"kpis-revenue-actual": "inf"}),
+        ("s103", {"kpis-customer_satisfaction-actual": "inf"}),
     ],
     ids=["target-nan", "target-1e400", "money-nan", "actual-inf"],
 )
@@ -536,6 +536,18 @@ def test_non_finite_numbers_are_refused_on_the_page(
     status = safe_post(
         as_user(who), f"/appraisals/{target}", data={**data, "version": appraisal_of(who).version}
     )
+    assert status == 422, status
+    assert fingerprint(app) == before
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1" + "0" * 400, "1e999", "-"])
+def test_non_finite_check_ins_are_refused(
+    app: Flask, as_user: Any, monitor_aid: int, value: str
+) -> None:
+    target = appraisal_of("s103")
+    before = fingerprint(app)
+    data = {"period": "2026-10", "value:kpis.revenue": value, "version": target.version}
+    status = safe_post(as_user("s103"), f"/appraisals/{target.id}/checkins", data=data)
     assert status == 422, status
     assert fingerprint(app) == before
 

@@ -297,10 +297,12 @@ def record(
     period: str,
     typed: Mapping[str, tuple[str, str]],
     expected_version: int | None,
+    source: tuple[str, str | None] = ("page", None),
 ) -> Posted:
-    """One period's check-ins from the page, in one save: ``typed`` maps ``table.kpi`` to the
-    value and note typed for it (a KPI left blank is left as it is). ``user`` must be allowed
-    to edit the actual of each KPI now."""
+    """One period's check-ins from the page (or a person's own API call, ``source`` ("api",
+    "API")), in one save: ``typed`` maps ``table.kpi`` to the value and note typed for it (a
+    KPI left blank is left as it is). ``user`` must be allowed to edit the actual of each KPI
+    now."""
     outcome = Posted()
     with one_writer():
         a = get(appraisal_id)
@@ -342,7 +344,7 @@ def record(
         if outcome.errors:
             return outcome
         existing = _existing([a.id]).get(a.id, {})
-        outcome.changes = _apply(a, ctx.form, entries, existing, user, "page", None)
+        outcome.changes = _apply(a, ctx.form, entries, existing, user, *source)
         if outcome.changes:
             db.session.commit()
     return outcome

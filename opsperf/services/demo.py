@@ -279,11 +279,24 @@ def _fill_all(appraisal_id: int, rng: random.Random, today: dt.date) -> None:
         _check_in(appraisal_id, user, rights, rng, today)
 
 
-CHECKIN_NOTES = [
-    "MES 月报：二号线换型时间缩短 20 分钟。",
-    "新员工上岗培训两周，效率略有波动。",
-    "夜班增开一条包装线，产出回升。",
-]
+# A note beside the months of one KPI of each form, as people write them when they check in.
+CHECKIN_NOTES = {
+    "efficiency": [
+        "MES 月报：二号线换型时间缩短 20 分钟。",
+        "新员工上岗培训两周，效率略有波动。",
+        "夜班增开一条包装线，产出回升。",
+    ],
+    "revenue": [
+        "CRM 月报：华东两家渠道商续约，首月回款到位。",
+        "大客户年框合同延后至下月签署，本月略低于进度。",
+        "季末冲刺：三个项目验收确认收入。",
+    ],
+    "first_contact_resolution": [
+        "工单系统月报：知识库新增 12 条常见问题解答。",
+        "新品上市咨询量大，二次来电增多。",
+        "升级流程优化后，一线可直接处理退换货。",
+    ],
+}
 
 
 def _check_in(
@@ -313,7 +326,8 @@ def _check_in(
                 value = share * rng.uniform(0.85, 1.2)
             if kpi.unit in ("个", "起"):
                 value = float(round(value))
-            note = CHECKIN_NOTES[index % len(CHECKIN_NOTES)] if kpi.id == "efficiency" else ""
+            notes = CHECKIN_NOTES.get(kpi.id, [""])
+            note = notes[index % len(notes)]
             months.setdefault(period.key, {})[f"{table.id}.{kpi.id}"] = (f"{value:.1f}", note)
     for month, typed in sorted(months.items()):
         done = checkins.record(a.id, user, month, typed, get_appraisal(a.id).version)

@@ -258,6 +258,37 @@ def save(appraisal_id: int) -> Any:
     return jsonify({"saved": list(outcome.changes), "appraisal": _appraisal_json(ctx, me)})
 
 
+@bp.post("/appraisals/<int:appraisal_id>/checkins")
+def record_checkins(appraisal_id: int) -> Any:
+    """One period's check-ins, as the appraisal page records them: ``{"period": "2026-10",
+    "values": {"kpis.revenue": 42.5 | {"value": 42.5, "note": "…"}}, "version": N}``."""
+    me = _user()
+    svc.require_view(context(get_appraisal(appraisal_id)), me)
+    body = _json()
+    period, values = body.get("period"), body.get("values")
+    if not isinstance(period, str) or not isinstance(values, dict) or not values:
+        raise ValidationFailed(
+            'send {"period": "2026-10", "values": {"kpis.revenue": 42.5}, "version": N}'
+        )
+    typed: dict[str, tuple[str, str]] = {}
+    for ref, entry in values.items():
+        cell = entry if isinstance(entry, dict) else {"value": entry}
+        if set(cell) - {"value", "note"}:
+            raise ValidationFailed("a check-in has a value and a note, nothing else")
+        value, note = cell.get("value"), cell.get("note")
+        if note is not None and not isinstance(note, str):
+            raise ValidationFailed("'note' must be text")
+        typed[str(ref)] = (_cell(value), note or "")
+    outcome = checkins.record(
+        appraisal_id, me, period, typed, _version(body.get("version")), ("api", "API")
+    )
+    if outcome.errors:
+        problems = [{"path": path, "code": code} for path, code in outcome.errors.items()]
+        return jsonify({"error": "invalid check-ins", "status": 422, "problems": problems}), 422
+    ctx = context(get_appraisal(appraisal_id))
+    return jsonify({"recorded": list(outcome.changes), "appraisal": _appraisal_json(ctx, me)})
+
+
 def _problem(error: FieldError) -> dict[str, Any]:
     return {
         "path": error.path,
