@@ -429,3 +429,20 @@ def test_a_head_whose_department_the_cycle_leaves_out(login: Any) -> None:
     assert f"/cycles/{west_only}/alignment" in hr.get("/").get_data(as_text=True)
     refused = hr.get(f"/cycles/{west_only}/alignment?department=east")
     assert refused.status_code == 404
+
+
+def test_a_change_shows_on_the_next_page_however_often_it_was_read(login: Any) -> None:
+    hr, head = login("h01"), login("e00")
+    before = figures(page(hr).get_data(as_text=True))
+    assert figures(page(hr).get_data(as_text=True)) == before  # read again: the same
+    assert before["goal-east.wait"] == ("30 秒", "40 秒", "75%")
+    assert figures(page(head).get_data(as_text=True))["goal-east.wait"] == before["goal-east.wait"]
+    # e01's wait, the longest, falls to 24 s: the longest in east is now e02's 25 s
+    e01 = appraisal_of("e01").id
+    assert save(login("e01"), e01, {"kpis-wait-actual": "24"}).status_code == 302
+    assert figures(page(hr).get_data(as_text=True))["goal-east.wait"] == ("30 秒", "25 秒", "120%")
+    assert figures(page(head).get_data(as_text=True))["goal-east.wait"] == (
+        "30 秒",
+        "25 秒",
+        "120%",
+    )

@@ -167,6 +167,10 @@ class Appraisal(db.Model):  # type: ignore[name-defined,misc]
             "grade",
             "bonus",
         ),
+        # what a cycle's rows add up to (how many, the sum of their versions, the newest
+        # write), read from the index alone: the alignment page's figures are kept until it
+        # changes (services.alignment._figures)
+        Index("ix_appraisals_cycle_fingerprint", "cycle_id", "version", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

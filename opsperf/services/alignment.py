@@ -5,13 +5,15 @@ A person's KPI is read from ``appraisals.values`` (``values[field][kpi]['actual'
 ``['target']``, the target falling back to the KPI's declared one). Those figures are
 aggregated in the database: one GROUP BY over the cycle's appraisals in scope, by pinned form,
 reading each KPI's numbers once per row, so a page costs one aggregate query however many
-people there are. The rules are worked out in Python over the aggregates (docs/DESIGN.md,
-"Goal cascade").
+people there are; its figures are kept until an appraisal of the cycle changes (``_figures``).
+The rules are worked out in Python over the aggregates (docs/DESIGN.md, "Goal cascade").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -437,7 +439,58 @@ def _column(slot: int, column: str) -> str:
     return f"k{slot}_{column}"
 
 
+# Figures of recent pages, each kept with the fingerprint of its cycle when it was worked out
+# (per process; a page worked out again only after an appraisal of the cycle changed).
+KEPT = 64
+_kept: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], dict[int, dict[str, Any]]]] = (
+    OrderedDict()
+)
+_kept_lock = threading.Lock()
+
+
 def _figures(
+    cycle: Cycle, scope: Scope, feeds: list[Feed], goals: dict[str, GoalNode]
+) -> dict[int, dict[str, Any]]:
+    """``_aggregate``'s figures, kept until the cycle's appraisals change.
+
+    A cycle's fingerprint is the number of its appraisals, the sum of their versions and the
+    newest write, read from one index. Every change of an appraisal moves its version (and no
+    appraisal is ever deleted), so a committed change always changes the sum, whatever order
+    concurrent transactions commit in. The figures are the same for the same snapshots, KPIs
+    and rules: snapshots never change.
+    """
+    if not feeds or not scope.departments:
+        return {}
+    key = (
+        db.engine.url.render_as_string(hide_password=True),
+        id(db.engine),
+        cycle.id,
+        scope.departments,
+        tuple((f.snapshot, f.field, f.kpi.id, _dated(f, goals)) for f in feeds),
+        frozenset(node.goal.rollup for node in goals.values()),
+    )
+    fingerprint = tuple(
+        db.session.execute(
+            select(func.count(), func.sum(Appraisal.version), func.max(Appraisal.updated_at)).where(
+                Appraisal.cycle_id == cycle.id
+            )
+        ).one()
+    )
+    with _kept_lock:
+        found = _kept.get(key)
+        if found is not None and found[0] == fingerprint:
+            _kept.move_to_end(key)
+            return found[1]
+    figures = _aggregate(cycle, scope, feeds, goals)
+    with _kept_lock:
+        _kept[key] = (fingerprint, figures)
+        _kept.move_to_end(key)
+        while len(_kept) > KEPT:
+            _kept.popitem(last=False)
+    return figures
+
+
+def _aggregate(
     cycle: Cycle, scope: Scope, feeds: list[Feed], goals: dict[str, GoalNode]
 ) -> dict[int, dict[str, Any]]:
     """Per pinned form: how many people of the scope have it, and for each of its aligned KPIs
