@@ -57,7 +57,7 @@ PEOPLE = [
 # agreed their plans; 孙强's waits for his manager's approval and 王磊 has not written his yet:
 # after the plan deadline theirs are the only late steps, as in a real quarter.
 WALKS: dict[str, list[str]] = {
-    "s100": ["submit_plan"],
+    "s100": ["submit_plan", "@actuals"],
     "m100": ["submit_plan", "@actuals"],
     "p100": ["submit_plan", "@actuals"],
     "c100": ["submit_plan", "@actuals"],
