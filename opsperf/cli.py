@@ -211,6 +211,37 @@ def people_import(file: Path) -> None:
 
 
 @main.group()
+def report() -> None:
+    """Printed reports."""
+
+
+@report.command("pdf")
+@click.argument("appraisal_id", type=int)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+    help="The PDF file to write.",
+)  # fmt: skip
+@click.option(
+    "--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True
+)
+def report_pdf(appraisal_id: int, output: Path, language: str) -> None:
+    """Print an appraisal as a PDF (the configured database; nothing withheld)."""
+    from opsperf.errors import OpsperfError
+    from opsperf.services import reports as reports_svc
+    from opsperf.web import reports
+
+    app = _app()
+    base = str(app.config.get("PUBLIC_URL") or "http://localhost/")
+    with app.test_request_context("/", base_url=base, headers={"Accept-Language": language}):
+        try:
+            data = reports.pdf(reports_svc.report_of(appraisal_id, None), base)
+        except OpsperfError as exc:
+            raise click.ClickException(str(exc)) from exc
+    output.write_bytes(data)
+    click.echo(f"wrote {output} ({len(data) / 1024:.0f} KB)")
+
+
+@main.group()
 def actuals() -> None:
     """KPI actuals recorded period by period (check-ins)."""
 

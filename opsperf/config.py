@@ -41,6 +41,9 @@ class Defaults:
     # The address people open the app at, for links made in the background (a sheet of
     # set-password links); unset, the address of the request that asked for them.
     PUBLIC_URL: str | None = None
+    # The company's name at the head of a printed appraisal; unset, the name of the
+    # department at the top of the person's department tree.
+    COMPANY_NAME: str | None = None
     # Proxies in front of the app (nginx, a load balancer) whose X-Forwarded-For/-Proto to
     # trust: with 0, every client looks like the proxy to per-address throttling.
     TRUSTED_PROXIES = 0

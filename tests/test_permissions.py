@@ -388,9 +388,17 @@ def _rows() -> list[Row]:
                 target="s101",
             )
         )
+    # the printed appraisal: whoever may open it, as a PDF
+    for target in ("s101", "m102"):
+        for w in WHO:
+            ok = 200 if w in VIEWERS[target] else 403
+            url = "{" + target + "}"
+            rows.append(page(w, ok, f"/appraisals/{url}/report.pdf", target=target))
+            rows.append(api(w, ok, f"/api/v1/appraisals/{url}/report.pdf", target=target))
     for w in STAFF:
         rows.append(Row(w, "GET", "/appraisals/999999", 404))
         rows.append(Row(w, "GET", "/api/v1/appraisals/999999", 404))
+        rows.append(Row(w, "GET", "/appraisals/999999/report.pdf", 404))
     rows += [
         Row("s101", "POST", "/appraisals/999999/preview", 404),
         Row("s101", "GET", "/appraisals/abc", 404),
@@ -1035,6 +1043,8 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/appraisals/{s103}/checkins",
         "/api/v1/appraisals/{s103}/checkins",
         "/appraisals/{s101}/copy-targets",
+        "/appraisals/{s101}/report.pdf",
+        "/api/v1/appraisals/{s101}/report.pdf",
         "/cycles/{cycle}/goals/production",
         "/cycles/{cycle}/goals/production/workshop_output",
         "/api/v1/actuals",

@@ -132,6 +132,7 @@ def init_app(app: Flask) -> None:
         goals,
         home,
         jobs,
+        reports,
     )
 
     for module in (
@@ -146,6 +147,7 @@ def init_app(app: Flask) -> None:
         admin,
         actuals,
         jobs,
+        reports,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)

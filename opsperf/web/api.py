@@ -258,6 +258,15 @@ def save(appraisal_id: int) -> Any:
     return jsonify({"saved": list(outcome.changes), "appraisal": _appraisal_json(ctx, me)})
 
 
+@bp.get("/appraisals/<int:appraisal_id>/report.pdf")
+def report_pdf(appraisal_id: int) -> Any:
+    """The appraisal as a PDF, as the caller may see it (``web/reports.py``)."""
+    from opsperf.services import reports as reports_svc
+    from opsperf.web import reports
+
+    return reports.download(reports_svc.report_of(appraisal_id, _user()))
+
+
 @bp.post("/appraisals/<int:appraisal_id>/checkins")
 def record_checkins(appraisal_id: int) -> Any:
     """One period's check-ins, as the appraisal page records them: ``{"period": "2026-10",

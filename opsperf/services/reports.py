@@ -1,0 +1,166 @@
+"""What a printed appraisal holds: the person and cycle, the form as its reader may see it,
+the result with the inputs it was computed from, the sign-off trail, the definition versions
+with their content hashes, and a document id that names exactly this version of it.
+
+The web layer lays this out as HTML and WeasyPrint prints it (``web/reports.py``); the same
+report comes from the page, the API and ``opsperf report pdf``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from opsperf.engine.forms import Evaluation, evaluate
+from opsperf.persistence.models import Appraisal, Event, User, Vote, db
+from opsperf.services import appraisals as appraisals_svc
+from opsperf.services import goals, snapshots
+from opsperf.services.context import Context, context
+from opsperf.services.context import get as get_appraisal
+
+# The events that make the sign-off trail: a step taken, a sign-off asked for, given or
+# declined, a grade changed at calibration.
+TRAIL = ("request", "vote", "decline", "transition", "override")
+TRAIL_LIMIT = 200  # the newest steps of an appraisal worked on for years; none has so many
+
+
+@dataclass(frozen=True)
+class Step:
+    """One entry of the sign-off trail."""
+
+    kind: str
+    trigger: str | None
+    from_state: str | None
+    to_state: str | None
+    by: str | None  # a person's name; None: the system
+    roles: tuple[str, ...]
+    at: dt.datetime
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A definition the appraisal is pinned to."""
+
+    kind: str
+    id: str
+    version: int
+    content_hash: str
+
+
+@dataclass
+class Report:
+    ctx: Context
+    evaluation: Evaluation
+    roles: frozenset[str]  # the reader's roles on the appraisal (empty: the system)
+    trail: list[Step] = field(default_factory=list)
+    definitions: list[Pinned] = field(default_factory=list)
+    document_id: str = ""
+    digest: str = ""
+    printed_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def appraisal(self) -> Appraisal:
+        return self.ctx.appraisal
+
+
+def report_of(appraisal_id: int, reader: User | None) -> Report:
+    """The report of an appraisal as ``reader`` may see it (None: the server's own copy, for
+    the command line: nothing withheld). Raises NotFound or PermissionDenied."""
+    a = get_appraisal(appraisal_id)
+    ctx = context(a)
+    if reader is not None:
+        appraisals_svc.require_view(ctx, reader)
+        viewer = appraisals_svc.viewer(ctx, reader)
+        roles = frozenset(appraisals_svc.roles_of(ctx, reader))
+    else:
+        viewer, roles = None, frozenset()
+    evaluation = evaluate(ctx.form, goals.values_with_goals(ctx), viewer=viewer)
+    report = Report(ctx, evaluation, roles)
+    report.trail = _trail(ctx)
+    report.definitions = _definitions(a)
+    report.digest = digest(a, report.definitions)
+    report.document_id = f"OPS-{a.id:06d}-{a.version}-{report.digest[:8].upper()}"
+    return report
+
+
+def digest(a: Appraisal, definitions: list[Pinned]) -> str:
+    """A hash of what the appraisal says now: its values, result, state and the definitions
+    it is pinned to. Two prints with the same digest say the same."""
+    body = {
+        "appraisal": a.id,
+        "version": a.version,
+        "state": a.state,
+        "values": a.values or {},
+        "score": a.score,
+        "grade": a.grade,
+        "bonus": a.bonus,
+        "override": a.override,
+        "definitions": [(d.kind, d.id, d.version, d.content_hash) for d in definitions],
+    }
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _definitions(a: Appraisal) -> list[Pinned]:
+    found = []
+    for snapshot_id in (
+        a.form_snapshot_id,
+        a.workflow_snapshot_id,
+        a.policy_snapshot_id,
+        a.department_snapshot_id,
+    ):
+        if snapshot_id is None:
+            continue
+        pinned = snapshots.pinned(snapshot_id)
+        found.append(Pinned(pinned.kind, pinned.def_id, pinned.version, pinned.content_hash))
+    return found
+
+
+def _trail(ctx: Context) -> list[Step]:
+    """The steps taken on the appraisal, oldest first, with the roles each signer held: a
+    sign-off's as recorded with it, a step's as the person holds them on the appraisal."""
+    a = ctx.appraisal
+    events = list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.appraisal_id == a.id, Event.kind.in_(TRAIL))
+            .options(joinedload(Event.actor))
+            .order_by(Event.id.desc())
+            .limit(TRAIL_LIMIT)
+        )
+    )
+    events.reverse()
+    votes: dict[tuple[int, str | None, str | None], tuple[str, ...]] = {
+        (v.user_id, v.trigger, v.comment): tuple(v.roles or [])
+        for v in db.session.scalars(select(Vote).where(Vote.appraisal_id == a.id))
+    }
+    roles_now: dict[int, tuple[str, ...]] = {}
+    steps = []
+    for e in events:
+        roles: tuple[str, ...] = ()
+        if e.actor is not None:
+            roles = votes.get((e.actor.id, e.trigger, e.comment)) or ()
+            if not roles:
+                if e.actor.id not in roles_now:
+                    held = appraisals_svc.roles_of(ctx, e.actor)
+                    roles_now[e.actor.id] = tuple(sorted(held))
+                roles = roles_now[e.actor.id]
+        steps.append(
+            Step(
+                e.kind,
+                e.trigger,
+                e.from_state,
+                e.to_state,
+                e.actor.name if e.actor is not None else None,
+                roles,
+                e.at,
+                e.comment,
+            )
+        )
+    return steps
