@@ -395,6 +395,15 @@ def _rows() -> list[Row]:
             url = "{" + target + "}"
             rows.append(page(w, ok, f"/appraisals/{url}/report.pdf", target=target))
             rows.append(api(w, ok, f"/api/v1/appraisals/{url}/report.pdf", target=target))
+    # a batch of PDFs: HR and administrators any department, a head their own (an unknown
+    # department is refused before anything is printed); a batch's ZIP is its maker's
+    for w in WHO:
+        may = w in HR_ADMIN or w in ("s100", "m100")
+        rows.append(
+            page(w, 404 if may else 403, "/cycles/{cycle}/reports", "POST",
+                 data={"department": "nowhere"} if may else {"department": ""})
+        )  # fmt: skip
+        rows.append(page(w, 404, "/jobs/999999/appraisals.zip"))
     for w in STAFF:
         rows.append(Row(w, "GET", "/appraisals/999999", 404))
         rows.append(Row(w, "GET", "/api/v1/appraisals/999999", 404))
@@ -1045,6 +1054,8 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/appraisals/{s101}/copy-targets",
         "/appraisals/{s101}/report.pdf",
         "/api/v1/appraisals/{s101}/report.pdf",
+        "/cycles/{cycle}/reports",
+        "/jobs/999999/appraisals.zip",
         "/cycles/{cycle}/goals/production",
         "/cycles/{cycle}/goals/production/workshop_output",
         "/api/v1/actuals",

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -267,3 +268,98 @@ NAMES = {"kpis.score": "KPI 得分", "manager_rating": "上级评分", "actual":
 )  # fmt: skip
 def test_a_formula_reads_as_words(expression: str, values: Any, shown: str | None) -> None:
     assert readable(expression, lambda path: NAMES.get(path, path), WORDS, values) == shown
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def cycle_id(app: Flask) -> int:
+    with app.app_context():
+        a = db.session.get(Appraisal, appraisal_id(app, "s101"))
+        assert a is not None
+        return int(a.cycle_id)
+
+
+def in_cycle(app: Flask, departments: set[str] | None = None) -> dict[str, str]:
+    """employee_no → name of every appraisal of the demo's current cycle (of ``departments``)."""
+    with app.app_context():
+        rows = (
+            db.session.query(User.employee_no, User.name, Appraisal.department_id)
+            .join(Appraisal, Appraisal.employee_id == User.id)
+            .filter(Appraisal.cycle_id == cycle_id(app))
+            .all()
+        )
+    return {no: name for no, name, dept in rows if departments is None or dept in departments}
+
+
+def print_batch(app: Flask, who: str, department: str = "") -> Any:
+    client = login(app.test_client(), who)
+    response = client.post(f"/cycles/{cycle_id(app)}/reports", data={"department": department})
+    return client, response
+
+
+def zipped(client: Any, job_page: Any, tmp_path: Path) -> dict[str, str]:
+    """The ZIP a finished batch offers: each file's name → the text of its PDF."""
+    assert job_page.status_code == 302, job_page.get_data(as_text=True)[:1000]
+    page = client.get(job_page.headers["Location"]).get_data(as_text=True)
+    job = int(job_page.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    assert f"/jobs/{job}/appraisals.zip" in page
+    response = client.get(f"/jobs/{job}/appraisals.zip")
+    assert response.status_code == 200
+    assert response.mimetype == "application/zip"
+    path = tmp_path / "batch.zip"
+    path.write_bytes(response.data)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        return {name: text_of(archive.read(name), tmp_path) for name in archive.namelist()}
+
+
+def test_hr_prints_a_department_into_one_zip(world: Flask, tmp_path: Path) -> None:
+    client, response = print_batch(world, "hr01", "sales")
+    files = zipped(client, response, tmp_path)
+    people = in_cycle(world, {"sales"})
+    assert sorted(files) == sorted(f"sales/{no}-{name}.pdf" for no, name in people.items())
+    for no, name in people.items():
+        assert name in files[f"sales/{no}-{name}.pdf"], name
+    # downloaded again later: the same files
+    job = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    again = client.get(f"/jobs/{job}/appraisals.zip")
+    assert again.status_code == 200
+    assert len(again.data) == len(client.get(f"/jobs/{job}/appraisals.zip").data)
+
+
+def test_a_head_prints_only_their_own_department(world: Flask, tmp_path: Path) -> None:
+    client, response = print_batch(world, "m100")
+    files = zipped(client, response, tmp_path)
+    assert {name.split("/")[0] for name in files} == {"marketing"}
+    assert len(files) == len(in_cycle(world, {"marketing"}))
+    assert print_batch(world, "m100", "sales")[1].status_code == 403
+    assert print_batch(world, "s101")[1].status_code == 403  # not a head
+    assert print_batch(world, "hr01", "nowhere")[1].status_code == 404
+    anonymous = world.test_client().post(f"/cycles/{cycle_id(world)}/reports")
+    assert anonymous.status_code == 302
+    assert "/login" in anonymous.headers["Location"]
+    # someone else's batch: not theirs to download
+    job = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    other = login(world.test_client(), "s100").get(f"/jobs/{job}/appraisals.zip")
+    assert other.status_code == 403
+    hr = login(world.test_client(), "hr01")
+    assert hr.get("/jobs/999999/appraisals.zip").status_code == 404
+
+
+def test_a_large_batch_is_printed_by_several_processes(
+    world: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsperf.web import reports
+
+    monkeypatch.setattr(reports, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(reports, "CHUNK", 5)
+    world.config["REPORT_PROCESSES"] = 2
+    try:
+        client, response = print_batch(world, "hr01")
+        files = zipped(client, response, tmp_path)
+    finally:
+        world.config.pop("REPORT_PROCESSES")
+    people = in_cycle(world)
+    assert len(files) == len(people) > 10
+    assert {name.split("/", 1)[1].split("-", 1)[0] for name in files} == set(people)

@@ -250,6 +250,21 @@ class Event(db.Model):  # type: ignore[name-defined,misc]
     actor: Mapped[User | None] = relationship()
 
 
+class ReportFile(db.Model):  # type: ignore[name-defined,misc]
+    """One printed appraisal of a batch job (web.reports): kept with the job, so that the ZIP
+    is put together from the rows as it is downloaded, as often as wanted."""
+
+    __tablename__ = "report_files"
+    __table_args__ = (UniqueConstraint("job_id", "appraisal_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id"))
+    name: Mapped[str] = mapped_column(String(300))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class FollowUp(db.Model):  # type: ignore[name-defined,misc]
     """An action a final grade calls for (coaching, a promotion nomination…), tracked to its end.
 

@@ -12,16 +12,30 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from opsperf.definitions.loader import DefinitionSet
 from opsperf.engine.forms import Evaluation, evaluate
-from opsperf.persistence.models import Appraisal, Event, User, Vote, db
+from opsperf.errors import NotFound, PermissionDenied, ValidationFailed
+from opsperf.persistence.models import (
+    Appraisal,
+    Cycle,
+    Event,
+    Job,
+    ReportFile,
+    User,
+    Vote,
+    db,
+)
 from opsperf.services import appraisals as appraisals_svc
-from opsperf.services import goals, snapshots
+from opsperf.services import goals, jobs, snapshots
+from opsperf.services.calibration import headed, is_company_wide
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
+from opsperf.services.cycles import subtree
 
 # The events that make the sign-off trail: a step taken, a sign-off asked for, given or
 # declined, a grade changed at calibration.
@@ -164,3 +178,94 @@ def _trail(ctx: Context) -> list[Step]:
             )
         )
     return steps
+
+
+# --------------------------------------------------------------------------- batches
+
+BATCH_JOB = "report_batch"
+MAX_BATCH = 20_000  # appraisals of one batch: a cycle of a very large company
+
+
+@dataclass(frozen=True)
+class BatchScope:
+    """The appraisals of a batch: a cycle's, of ``departments`` (None: all of them)."""
+
+    root: str | None
+    departments: tuple[str, ...] | None
+
+
+def batch_scope(defs: DefinitionSet, user: User, cycle: Cycle, department: str) -> BatchScope:
+    """What ``user`` may print of ``cycle``: HR and administrators the whole cycle or any
+    department with those below it, a department head their own subtree."""
+    if department and department not in defs.departments:
+        raise NotFound("there is no department '%(id)s'", id=department[:64])
+    if is_company_wide(user):
+        if not department:
+            return BatchScope(None, None)
+        return BatchScope(department, tuple(subtree(defs, [department])))
+    own = headed(defs, user)
+    if own is None:
+        raise PermissionDenied("only HR and department heads print a department's appraisals")
+    if department and department not in subtree(defs, [own]):
+        raise PermissionDenied("you print only your own department and those below it")
+    root = department or own
+    return BatchScope(root, tuple(subtree(defs, [root])))
+
+
+def batch_ids(cycle: Cycle, scope: BatchScope) -> list[int]:
+    """The appraisals of the batch, by department and employee number (one indexed query)."""
+    query = (
+        select(Appraisal.id)
+        .join(User, Appraisal.employee_id == User.id)
+        .where(Appraisal.cycle_id == cycle.id)
+        .order_by(Appraisal.department_id, User.employee_no)
+    )
+    if scope.departments is not None:
+        query = query.where(Appraisal.department_id.in_(scope.departments))
+    return list(db.session.scalars(query.limit(MAX_BATCH + 1)))
+
+
+def create_batch(user: User, cycle: Cycle, scope: BatchScope, language: str) -> Job:
+    count = len(batch_ids(cycle, scope))
+    if not count:
+        raise ValidationFailed("there is no appraisal to print here")
+    if count > MAX_BATCH:
+        raise ValidationFailed(
+            "a batch prints at most %(max)s appraisals: choose a department", max=MAX_BATCH
+        )
+    params = {"cycle_id": cycle.id, "root": scope.root or "", "language": language}
+    return jobs.create(BATCH_JOB, user, params=params, subject=batch_subject(cycle, scope))
+
+
+def batch_subject(cycle: Cycle, scope: BatchScope) -> str:
+    return f"reports:{cycle.id}:{scope.root or ''}"[:64]
+
+
+def file_name(a: Appraisal) -> str:
+    """Where an appraisal's PDF goes in the ZIP: its department, then the person."""
+    safe = "".join(
+        c for c in f"{a.employee.employee_no}-{a.employee.name}" if c not in '/\\:*?"<>|'
+    )
+    return f"{a.department_id}/{safe[:120]}.pdf"
+
+
+def keep(job_id: int, appraisal_id: int, name: str, data: bytes) -> None:
+    """Store one PDF of a batch (committed by the caller)."""
+    db.session.add(ReportFile(job_id=job_id, appraisal_id=appraisal_id, name=name, data=data))
+
+
+def kept_ids(job_id: int) -> set[int]:
+    """The appraisals a batch has printed so far (a retried job goes on from there)."""
+    return set(
+        db.session.scalars(select(ReportFile.appraisal_id).where(ReportFile.job_id == job_id))
+    )
+
+
+def kept(job_id: int) -> Any:
+    """The PDFs of a batch, by name, read a few at a time."""
+    return db.session.execute(
+        select(ReportFile.name, ReportFile.data)
+        .where(ReportFile.job_id == job_id)
+        .order_by(ReportFile.name, ReportFile.id)
+        .execution_options(yield_per=20)
+    )

@@ -13,7 +13,7 @@ from opsperf.engine.workflow import CompiledWorkflow
 from opsperf.errors import NotFound, ValidationFailed
 from opsperf.persistence.models import Cycle, utcnow
 from opsperf.services import cycles as svc
-from opsperf.services import jobs
+from opsperf.services import jobs, reports
 from opsperf.services.context import compiled_workflow
 from opsperf.web.helpers import (
     defs,
@@ -116,6 +116,7 @@ def view(cycle_id: int) -> Any:
     cycle = svc.get(cycle_id)
     workflow = _workflow(cycle)
     launch_job = jobs.latest(f"cycle:{cycle.id}")
+    print_job = jobs.latest(reports.batch_subject(cycle, reports.BatchScope(None, None)))
     only = _filter(cycle, workflow)
     page = svc.appraisals_page(cycle, only, int_arg("page", 1), int_arg("per_page", 50, 10, 200))
     by_state = svc.progress([cycle.id])[cycle.id]
@@ -126,6 +127,7 @@ def view(cycle_id: int) -> Any:
         cycle=cycle,
         workflow=workflow,
         launch_job=launch_job,
+        print_job=print_job,
         page=page,
         only=only,
         filtered=only != svc.AppraisalFilter(sort=only.sort),

@@ -9,23 +9,39 @@ from __future__ import annotations
 
 import base64
 import io
+import multiprocessing
+import os
 import threading
+import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 import segno
-from flask import Blueprint, Response, current_app, request, send_file
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import login_required
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
+from opsperf import worker
 from opsperf.definitions import org
 from opsperf.definitions.schema import KpiTableField, TableField
 from opsperf.engine.forms import NOTHING
 from opsperf.engine.readable import Words, number, readable
-from opsperf.errors import N_
-from opsperf.services import reports
+from opsperf.errors import N_, NotFound, PermissionDenied
+from opsperf.persistence.models import Job, User, db
+from opsperf.services import cycles, jobs, reports
 from opsperf.web import appraisal_view
 from opsperf.web.helpers import defs, label, lang, render, texts, user
 from opsperf.web.vocabulary import form_label, formula
@@ -278,3 +294,162 @@ def download(report: reports.Report) -> Response:
 def appraisal_pdf(appraisal_id: int) -> Any:
     """The appraisal as a PDF, as the reader may see it."""
     return download(reports.report_of(appraisal_id, user()))
+
+
+# --------------------------------------------------------------------------- batches
+
+# A batch of more appraisals than this is printed by several processes at once (WeasyPrint
+# holds the interpreter: threads would take turns); ``REPORT_PROCESSES`` sets how many
+# (default: one per core).
+PARALLEL_FROM = 40
+CHUNK = 20  # appraisals a process prints before it reports back
+# What a printing process needs of the app's configuration to make its own.
+CHILD_CONFIG = ("SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", "DEFINITION_ROOTS",
+                "SECRET_KEY", "PUBLIC_URL", "COMPANY_NAME", "BABEL_DEFAULT_TIMEZONE")  # fmt: skip
+
+
+def _print_some(
+    job_id: int, ids: list[int], reader_id: int | None, language: str, base: str
+) -> int:
+    """Print ``ids`` into the batch ``job_id`` as ``reader_id`` may see them; each PDF is
+    committed as it is made. Returns how many were printed."""
+    printed = 0
+    with current_app.test_request_context(
+        "/", base_url=base, headers={"Accept-Language": language}
+    ):
+        reader = db.session.get(User, reader_id) if reader_id is not None else None
+        for appraisal_id in ids:
+            try:
+                report = reports.report_of(appraisal_id, reader)
+            except (NotFound, PermissionDenied):
+                continue  # gone, or moved out of the reader's reach since the batch began
+            reports.keep(
+                job_id, appraisal_id, reports.file_name(report.appraisal), pdf(report, base)
+            )
+            db.session.commit()
+            printed += 1
+    return printed
+
+
+_child_app: Any = None
+
+
+def _child_start(config: dict[str, Any]) -> None:
+    global _child_app
+    from opsperf import create_app
+
+    _child_app = create_app({**config, "JOBS_QUEUE": "immediate"})
+
+
+def _child_print(
+    job_id: int, ids: list[int], reader_id: int | None, language: str, base: str
+) -> int:
+    with _child_app.app_context():
+        try:
+            return _print_some(job_id, ids, reader_id, language, base)
+        finally:
+            db.session.remove()
+
+
+@jobs.handler(reports.BATCH_JOB)
+def batch_job(defs: Any, job: Job, progress: jobs.Progress) -> dict[str, Any]:
+    """Print every appraisal of the batch's cycle and departments the job's creator may see."""
+    params = job.params
+    cycle = cycles.get(int(params["cycle_id"]))
+    reader = job.created_by
+    root = str(params.get("root") or "")
+    scope = (
+        reports.batch_scope(defs, reader, cycle, root)
+        if reader
+        else reports.BatchScope(root or None, tuple(cycles.subtree(defs, [root])) if root else None)
+    )
+    ids = reports.batch_ids(cycle, scope)
+    done = reports.kept_ids(job.id)
+    todo = [i for i in ids if i not in done]
+    total = len(ids)
+    language = str(params.get("language") or "zh")
+    base = str(current_app.config.get("PUBLIC_URL") or "http://localhost/")
+    reader_id = reader.id if reader else None
+    progress(len(done), total)
+    processes = int(current_app.config.get("REPORT_PROCESSES") or os.cpu_count() or 1)
+    count = len(done)
+    if len(todo) < PARALLEL_FROM or processes < 2:
+        for start in range(0, len(todo), CHUNK):
+            count += _print_some(job.id, todo[start : start + CHUNK], reader_id, language, base)
+            progress(count, total)
+    else:
+        config = {key: current_app.config.get(key) for key in CHILD_CONFIG}
+        chunks = [todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK)]
+        with ProcessPoolExecutor(
+            max_workers=min(processes, len(chunks)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_child_start,
+            initargs=(config,),
+        ) as pool:
+            futures = [
+                pool.submit(_child_print, job.id, chunk, reader_id, language, base)
+                for chunk in chunks
+            ]
+            for future in as_completed(futures):
+                count += future.result()
+                progress(count, total)
+    job.output_name = f"appraisals-{cycle.id}{'-' + root if root else ''}.zip"
+    return {"printed": count, "appraisals": total, "skipped": total - count}
+
+
+class _Sink(io.RawIOBase):
+    """What zipfile writes, handed on a piece at a time (the ZIP is never whole in memory)."""
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.pieces.append(bytes(data))
+        return len(data)
+
+    def drain(self) -> Iterator[bytes]:
+        pieces, self.pieces = self.pieces, []
+        yield from pieces
+
+
+def _zipped(job_id: int) -> Iterator[bytes]:
+    sink = _Sink()
+    seen: set[str] = set()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as archive:  # PDFs are compressed
+        for name, data in reports.kept(job_id):
+            unique, number = name, 1
+            while unique in seen:  # two people of one name and number cannot meet, but still
+                number += 1
+                unique = name.removesuffix(".pdf") + f"-{number}.pdf"
+            seen.add(unique)
+            archive.writestr(zipfile.ZipInfo(unique, date_time=(2026, 1, 1, 0, 0, 0)), data)
+            yield from sink.drain()
+    yield from sink.drain()
+
+
+@bp.post("/cycles/<int:cycle_id>/reports")
+@login_required
+def print_batch(cycle_id: int) -> Any:
+    """Print a cycle's appraisals (or a department's) into a ZIP, in the background."""
+    me = user()
+    cycle = cycles.get(cycle_id)
+    scope = reports.batch_scope(defs(), me, cycle, (request.form.get("department") or "")[:64])
+    job = reports.create_batch(me, cycle, scope, lang())
+    worker.enqueue(job.id)
+    return redirect(url_for("jobs.view", job_id=job.id))
+
+
+@bp.get("/jobs/<int:job_id>/appraisals.zip")
+@login_required
+def batch_zip(job_id: int) -> Any:
+    """The PDFs of a finished batch as one ZIP, put together as it is sent."""
+    job = jobs.get(job_id, user())
+    if job.kind != reports.BATCH_JOB or job.status != "done":
+        raise NotFound("this job has no PDFs to download")
+    response = Response(stream_with_context(_zipped(job.id)), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{job.output_name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
