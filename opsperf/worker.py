@@ -18,7 +18,7 @@ from huey.consumer import Consumer
 
 from opsperf.definitions.loader import DefinitionSet
 from opsperf.persistence.models import Job
-from opsperf.services import cycles, jobs, passwords, payout, people  # noqa: F401  (handlers register)
+from opsperf.services import cycles, jobs, passwords, payout, people, results  # noqa: F401
 
 POLL = 1.0  # seconds an idle worker waits at most before looking at the queue again
 

@@ -404,6 +404,8 @@ def _rows() -> list[Row]:
                  data={"department": "nowhere"} if may else {"department": ""})
         )  # fmt: skip
         rows.append(page(w, 404, "/jobs/999999/appraisals.zip"))
+        rows.append(page(w, 200 if w in HR_ADMIN else 403, "/cycles/{cycle}/results.csv"))
+        rows.append(page(w, 200 if w in HR_ADMIN else 403, "/cycles/{cycle}/results.xlsx"))
     for w in STAFF:
         rows.append(Row(w, "GET", "/appraisals/999999", 404))
         rows.append(Row(w, "GET", "/api/v1/appraisals/999999", 404))
@@ -1055,6 +1057,8 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/appraisals/{s101}/report.pdf",
         "/api/v1/appraisals/{s101}/report.pdf",
         "/cycles/{cycle}/reports",
+        "/cycles/{cycle}/results.csv",
+        "/cycles/{cycle}/results.xlsx",
         "/jobs/999999/appraisals.zip",
         "/cycles/{cycle}/goals/production",
         "/cycles/{cycle}/goals/production/workshop_output",

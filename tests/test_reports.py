@@ -6,6 +6,8 @@ The demo's 李娜 (s101) is in feedback: scored, graded, signed off by 张伟 an
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -15,9 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from flask import Flask
 from PIL import Image, ImageChops
+from sqlalchemy import func
 
 from opsperf.config import PROJECT_ROOT
 from opsperf.engine.readable import Words, readable
@@ -363,3 +367,67 @@ def test_a_large_batch_is_printed_by_several_processes(
     people = in_cycle(world)
     assert len(files) == len(people) > 10
     assert {name.split("/", 1)[1].split("-", 1)[0] for name in files} == set(people)
+
+
+# --------------------------------------------------------------------------- results sheets
+
+
+def test_the_cycle_results_as_csv_and_xlsx_with_the_pages_filters(
+    world: Flask, tmp_path: Path
+) -> None:
+    with world.app_context():  # a name a spreadsheet would run as a formula
+        m101 = db.session.query(User).filter_by(employee_no="m101").one()
+        m101.name = '=HYPERLINK("http://x","孙强")'
+        db.session.commit()
+    hr = login(world.test_client(), "hr01")
+    base = f"/cycles/{cycle_id(world)}/results"
+    response = hr.get(f"{base}.csv?department=sales")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:3] == ["工号", "姓名", "部门"]
+    assert sorted(r[0] for r in rows[1:]) == sorted(in_cycle(world, {"sales"}))
+    lina = next(r for r in rows if r[0] == "s101")
+    with world.app_context():
+        a = db.session.get(Appraisal, appraisal_id(world, "s101"))
+        assert a is not None
+        assert (float(lina[7]), lina[8]) == (a.score, a.grade)
+    assert "销售额" in lina[10]
+    # XLSX of the marketing department: the formula is text
+    book = openpyxl.load_workbook(io.BytesIO(hr.get(f"{base}.xlsx?department=marketing").data))
+    names = [row[1] for row in book.active.iter_rows(min_row=2, values_only=True)]
+    assert '\'=HYPERLINK("http://x","孙强")' in names
+    assert all(not str(n).startswith("=") for n in names)
+    # the grade filter of the page
+    graded = hr.get(f"{base}.csv?grade=S").get_data(as_text=True)
+    with world.app_context():
+        s_grades = (
+            db.session.query(func.count(Appraisal.id))
+            .filter(Appraisal.cycle_id == cycle_id(world), Appraisal.grade == "S")
+            .scalar()
+        )
+    assert len(graded.strip().splitlines()) == 1 + s_grades
+
+
+def test_a_long_results_sheet_is_made_in_the_background(world: Flask) -> None:
+    world.config["PAYOUT_INLINE_ROWS"] = 1
+    try:
+        hr = login(world.test_client(), "hr01")
+        response = hr.get(f"/cycles/{cycle_id(world)}/results.xlsx")
+    finally:
+        world.config["PAYOUT_INLINE_ROWS"] = 2000
+    assert response.status_code == 302
+    job = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    assert "/jobs/" in response.headers["Location"]
+    sheet = hr.get(f"/jobs/{job}/file")
+    assert sheet.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(sheet.data))
+    assert book.active.max_row == 1 + len(in_cycle(world))
+
+
+def test_only_hr_exports_a_cycles_results(world: Flask) -> None:
+    url = f"/cycles/{cycle_id(world)}/results.csv"
+    for who in ("s101", "s100", "ceo"):
+        assert login(world.test_client(), who).get(url).status_code == 403, who
+    assert world.test_client().get(url).status_code == 302
+    assert login(world.test_client(), "hr01").get("/cycles/999999/results.csv").status_code == 404

@@ -371,7 +371,7 @@ SORTS: dict[str, Any] = {
 }
 
 
-def _filtered(cycle: Cycle, only: AppraisalFilter, now: dt.datetime, what: Any) -> Select[Any]:
+def filtered(cycle: Cycle, only: AppraisalFilter, now: dt.datetime, what: Any) -> Select[Any]:
     """``what`` of the cycle's appraisals that pass the filter (people joined only to search)."""
     query = select(what).where(Appraisal.cycle_id == cycle.id)
     if only.search or only.sort == "name":
@@ -399,12 +399,12 @@ def appraisals_page(
 ) -> Page[Appraisal]:
     """The appraisals of a cycle that pass the filter, sorted, one page."""
     now = now or utcnow()
-    total = db.session.scalar(_filtered(cycle, only, now, func.count(Appraisal.id))) or 0
+    total = db.session.scalar(filtered(cycle, only, now, func.count(Appraisal.id))) or 0
     current: Page[Appraisal] = Page.of(page, per_page, total)
     order = SORTS.get(only.sort, SORTS["employee_no"])
     current.items = list(
         db.session.scalars(
-            _filtered(cycle, only, now, Appraisal)
+            filtered(cycle, only, now, Appraisal)
             .options(joinedload(Appraisal.employee))
             .order_by(*order)
             .limit(current.per_page)

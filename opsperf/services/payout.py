@@ -4,9 +4,7 @@ a spreadsheet would run is written as text (``services.exports``)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -158,17 +156,7 @@ def xlsx(defs: DefinitionSet, cycle: Cycle, scope: Scope, language: str) -> byte
 
 def csv_text(defs: DefinitionSet, cycle: Cycle, scope: Scope, language: str) -> str:
     """The sheet as CSV, with a byte-order mark first (Excel then reads UTF-8)."""
-    return _csv(header(language), rows(defs, cycle, scope, language))
-
-
-def _csv(head: Sequence[str], body: Iterable[Sequence[Any]]) -> str:
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(head)
-    for row in body:
-        writer.writerow(["" if v is None else exports.safe_cell(v) for v in row])
-    return out.getvalue()
+    return exports.csv_text(header(language), rows(defs, cycle, scope, language))
 
 
 def create_job(actor: User, cycle: Cycle, scope: Scope, kind: str, language: str) -> Job:
@@ -203,7 +191,7 @@ def payout_job(defs: DefinitionSet, job: Job, progress: jobs.Progress) -> dict[s
             yield row
 
     if kind == "csv":
-        job.output = _csv(header(language), counted()).encode("utf-8")
+        job.output = exports.csv_text(header(language), counted()).encode("utf-8")
     else:
         job.output = exports.xlsx("payout", header(language), counted())
     job.output_name = filename(cycle, scope, kind)

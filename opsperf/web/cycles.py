@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 from flask_login import login_required
 
 from opsperf import worker
@@ -13,13 +13,14 @@ from opsperf.engine.workflow import CompiledWorkflow
 from opsperf.errors import NotFound, ValidationFailed
 from opsperf.persistence.models import Cycle, utcnow
 from opsperf.services import cycles as svc
-from opsperf.services import jobs, reports
+from opsperf.services import jobs, reports, results
 from opsperf.services.context import compiled_workflow
 from opsperf.web.helpers import (
     defs,
     error_text,
     int_arg,
     label,
+    lang,
     render,
     roles_required,
     text_arg,
@@ -27,6 +28,7 @@ from opsperf.web.helpers import (
 )
 
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.get("/")
@@ -107,6 +109,28 @@ def _filter(cycle: Cycle, workflow: CompiledWorkflow | None) -> svc.AppraisalFil
         search=text_arg("q"),
         sort=sort if sort in svc.SORTS else "employee_no",
     )
+
+
+@bp.get("/<int:cycle_id>/results.<any(xlsx, csv):kind>")
+@login_required
+@roles_required("hr", "admin")
+def results_sheet(cycle_id: int, kind: str) -> Any:
+    """The appraisals the cycle page lists with its filters, as a spreadsheet (in the
+    background when it is long)."""
+    cycle = svc.get(cycle_id)
+    only = _filter(cycle, _workflow(cycle))
+    if results.count(cycle, only) > int(current_app.config["PAYOUT_INLINE_ROWS"]):
+        job = results.create_job(user(), cycle, only, kind, lang())
+        worker.enqueue(job.id)
+        return redirect(url_for("jobs.view", job_id=job.id))
+    body = results.sheet(defs(), cycle, only, kind, lang())
+    mimetype = "text/csv; charset=utf-8" if kind == "csv" else XLSX
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{results.filename(cycle, kind)}"'
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/<int:cycle_id>")
