@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -29,4 +30,16 @@ def xlsx(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> by
         sheet.append([safe_cell(v) for v in row])
     out = io.BytesIO()
     book.save(out)
+    return out.getvalue()
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """The rows as CSV, a byte-order mark first (Excel then reads UTF-8), every text cell
+    made safe; an empty cell for None."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow([safe_cell(h) for h in header])
+    for row in rows:
+        writer.writerow(["" if v is None else safe_cell(v) for v in row])
     return out.getvalue()
