@@ -4,8 +4,9 @@ the same figures; every table downloads as CSV or XLSX (services.exports)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, redirect, url_for
@@ -46,7 +47,12 @@ class Table:
     caption: str
     header: list[str]
     rows: list[list[Cell]] = field(default_factory=list)
-    chart: str = ""  # the SVG drawn from the same figures
+    # the SVG drawn from the same figures, drawn only for the page (never for a download)
+    charts: list[Callable[[], str]] = field(default_factory=list)
+
+    def chart(self) -> str:
+        return "".join(draw() for draw in self.charts)
+
     numeric: set[int] = field(default_factory=set)  # columns aligned right
 
     def values(self) -> list[list[Any]]:
@@ -183,14 +189,16 @@ def _states(figures: svc.Overview, links: _Links | None) -> Table:
     names = [state_label(s, workflow) if workflow else s for s, _n in figures.states]
     for name, (state, n) in zip(names, figures.states, strict=True):
         table.rows.append([Cell(name), Cell(n, _link(links, state=state)), _pct(n / total * 100)])
-    table.chart = charts.bar(
-        table.caption,
-        names,
-        [(_("Appraisals"), [n for _s, n in figures.states])],
-        _("No appraisals"),
-        horizontal=True,
-        counts=True,
-        show_legend=False,
+    table.charts.append(
+        lambda: charts.bar(
+            table.caption,
+            names,
+            [(_("Appraisals"), [n for _s, n in figures.states])],
+            _("No appraisals"),
+            horizontal=True,
+            counts=True,
+            show_legend=False,
+        )
     )
     return table
 
@@ -228,31 +236,34 @@ def _departments(figures: svc.Overview, links: _Links | None) -> Table:
         )
     lines = figures.departments
     open_on_time = [max(x.total - x.closed - x.overdue, 0) for x in lines]
-    completion = charts.bar(
-        _("Completion by department"),
-        names,
-        [
-            (_("Closed"), [x.closed for x in lines]),
-            (_("Open, on time"), open_on_time),
-            (_("Overdue"), [x.overdue for x in lines]),
-        ],
-        _("No appraisals"),
-        horizontal=True,
-        stacked=True,
-        counts=True,
-        colors=("#1a7f37", "#8c959f", "#cf222e"),
+    table.charts.append(
+        lambda: charts.bar(
+            _("Completion by department"),
+            names,
+            [
+                (_("Closed"), [x.closed for x in lines]),
+                (_("Open, on time"), open_on_time),
+                (_("Overdue"), [x.overdue for x in lines]),
+            ],
+            _("No appraisals"),
+            horizontal=True,
+            stacked=True,
+            counts=True,
+            colors=("#1a7f37", "#8c959f", "#cf222e"),
+        )
     )
-    scores = charts.bar(
-        _("Average score and KPI attainment by department"),
-        names,
-        [
-            (_("Average score"), [x.average_score for x in lines]),
-            (_("Average KPI attainment (%)"), [x.average_attainment for x in lines]),
-        ],
-        _("No scores yet"),
-        horizontal=True,
+    table.charts.append(
+        lambda: charts.bar(
+            _("Average score and KPI attainment by department"),
+            names,
+            [
+                (_("Average score"), [x.average_score for x in lines]),
+                (_("Average KPI attainment (%)"), [x.average_attainment for x in lines]),
+            ],
+            _("No scores yet"),
+            horizontal=True,
+        )
     )
-    table.chart = completion + scores
     return table
 
 
@@ -291,18 +302,21 @@ def _grade_tables(figures: svc.Overview, links: _Links | None) -> list[Table]:
                     Cell(within),
                 ]
             )
-        names = [g.grade for g in grades.shares]
-        table.chart = charts.bar(
-            table.caption,
-            names,
-            [
-                (_("Share (%)"), [g.share for g in grades.shares]),
-                (_("Quota at least (%)"), [g.quota_min for g in grades.shares]),
-                (_("Quota at most (%)"), [g.quota_max for g in grades.shares]),
-            ],
-            _("No grades yet"),
-            percent=True,
-            colors=("#1f5cc8", "#aceebb", "#ffcecb"),
+        series = [
+            (_("Share (%)"), [g.share for g in grades.shares]),
+            (_("Quota at least (%)"), [g.quota_min for g in grades.shares]),
+            (_("Quota at most (%)"), [g.quota_max for g in grades.shares]),
+        ]
+        table.charts.append(
+            partial(
+                charts.bar,
+                table.caption,
+                [g.grade for g in grades.shares],
+                series,
+                _("No grades yet"),
+                percent=True,
+                colors=("#1f5cc8", "#aceebb", "#ffcecb"),
+            )
         )
         out.append(table)
     return out
@@ -338,26 +352,29 @@ def _trend(figures: svc.Overview) -> Table:
             ]
         )
     names = [p.cycle.name for p in figures.trend]
-    score = charts.bar(
-        _("Average score by cycle"),
-        names,
-        [(_("Average score"), [p.line.average_score for p in figures.trend])],
-        _("No scores yet"),
-        show_legend=False,
+    table.charts.append(
+        lambda: charts.bar(
+            _("Average score by cycle"),
+            names,
+            [(_("Average score"), [p.line.average_score for p in figures.trend])],
+            _("No scores yet"),
+            show_legend=False,
+        )
     )
-    mix = charts.bar(
-        _("Grade mix by cycle (%)"),
-        names,
-        [
-            (g, [_share(p.grades.get(g, 0), sum(p.grades.values())) for p in figures.trend])
-            for g in grades
-        ],
-        _("No grades yet"),
-        stacked=True,
-        percent=True,
-        colors=charts.grade_colors(grades),
+    table.charts.append(
+        lambda: charts.bar(
+            _("Grade mix by cycle (%)"),
+            names,
+            [
+                (g, [_share(p.grades.get(g, 0), sum(p.grades.values())) for p in figures.trend])
+                for g in grades
+            ],
+            _("No grades yet"),
+            stacked=True,
+            percent=True,
+            colors=charts.grade_colors(grades),
+        )
     )
-    table.chart = score + mix
     return table
 
 
@@ -460,12 +477,14 @@ def _my_tables() -> list[Table]:
                 Cell(_("yes") if row.provisional else ""),
             ]
         )
-    scores.chart = charts.bar(
-        _("My score by cycle"),
-        names,
-        [(_("Score"), [row.appraisal.score for row in mine.cycles])],
-        _("No scores yet"),
-        show_legend=False,
+    scores.charts.append(
+        lambda: charts.bar(
+            _("My score by cycle"),
+            names,
+            [(_("Score"), [row.appraisal.score for row in mine.cycles])],
+            _("No scores yet"),
+            show_legend=False,
+        )
     )
     kpis = Table(
         "kpis",
@@ -475,12 +494,17 @@ def _my_tables() -> list[Table]:
     )
     for key, kpi in mine.kpis:
         kpis.rows.append([Cell(label(kpi.name)), *[_pct(row.kpis.get(key)) for row in mine.cycles]])
-    kpis.chart = charts.bar(
-        kpis.caption + " (%)",
-        names,
-        [(label(kpi.name), [row.kpis.get(key) for row in mine.cycles]) for key, kpi in mine.kpis],
-        _("No KPI figures yet"),
-        percent=True,
+    kpis.charts.append(
+        lambda: charts.bar(
+            kpis.caption + " (%)",
+            names,
+            [
+                (label(kpi.name), [row.kpis.get(key) for row in mine.cycles])
+                for key, kpi in mine.kpis
+            ],
+            _("No KPI figures yet"),
+            percent=True,
+        )
     )
     return [scores, kpis]
 
