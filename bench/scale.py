@@ -11,8 +11,8 @@ given (each company in a schema of its own; the URL's database is used, its sche
 companies, it times through the real Flask app (test client, in this process): HR's home, a
 team lead's home, a department head's home, the cycle page (first page and a filtered page),
 the cycles index, the people page (first and filtered), the API task list, an appraisal
-page, the calibration boards and the goal alignment pages; it also times the launch of the
-cycles. It prints p50 and p95 per page for both sizes and their ratio.
+page, the calibration boards, the goal alignment pages and the dashboards; it also times the
+launch of the cycles. It prints p50 and p95 per page for both sizes and their ratio.
 
 Targets: every page p50 under 150 ms at 10,000 × 4, and no page more than 3× slower at 10,000
 people than at 200. With ``--gunicorn`` it also serves the large SQLite company with gunicorn
@@ -226,6 +226,17 @@ PAGES = [
     ),
     ("department goals recorded by hand (HR)", "hr", "/cycles/{cycle}/goals/production"),
     ("import actuals page (HR)", "hr", "/cycles/{cycle}/actuals"),
+    # Dashboards: one GROUP BY over the cycle and the three before it, the KPI attainment
+    # kept until the cycle changes, a page of the heat table and the movers limited in SQL.
+    ("dashboard, company (HR)", "hr", "/dashboards/company?cycle={cycle}"),
+    ("dashboard, department head", "head", "/dashboards/company?cycle={cycle}"),
+    (
+        "dashboard, a department's position",
+        "hr",
+        "/dashboards/company?cycle={cycle}&department=sales&position=sales_rep",
+    ),
+    ("dashboard table as CSV (HR)", "hr", "/dashboards/company.csv?cycle={cycle}&table=trend"),
+    ("my dashboard", "lead", "/dashboards/me"),
 ]
 
 

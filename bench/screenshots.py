@@ -40,6 +40,11 @@ Writes ``<lang>-NN-<name>.png`` (lang ``zh`` or ``en``) into the output folder:
 22-api-tokens             an administrator's new API token, shown once
 23-department-goals       生产部's goals recorded once a cycle, as the workshop's recorder 王磊
 24-appraisal-previous     王磊's plan with last quarter beside it (PDCA) and the shared team KPI
+25-dashboard-company      the whole company's dashboard, as hr01: completion, grades against
+                          the quotas, scores and KPI attainment by department, the trend
+26-dashboard-department   生产部's dashboard as its head p100: the people × KPIs heat table and
+                          the movers since last quarter
+27-dashboard-me           p101's own dashboard: score, grade and KPI attainment by cycle
 """
 
 from __future__ import annotations
@@ -251,6 +256,9 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         ("22-api-tokens", "admin", tokens),
         ("23-department-goals", "p102", lambda page: page.goto(goals)),
         ("24-appraisal-previous", "p102", lambda page: page.goto(f"/appraisals/{p102}")),
+        ("25-dashboard-company", "hr01", lambda page: page.goto("/dashboards/company")),
+        ("26-dashboard-department", "p100", lambda page: page.goto("/dashboards/company")),
+        ("27-dashboard-me", "p101", lambda page: page.goto("/dashboards/me")),
     ]
 
 

@@ -33,13 +33,15 @@ KEYS = ["page", "per_page", "q", "sort", "state", "department", "grade", "overdu
         "version", "action", "trigger", "kind", "comment", "login", "password", "name",
         "workflow", "period_start", "period_end", "departments", "plan_summary",
         "kpis-revenue-actual", "kpis-revenue-note", "checkins__rows", "values", "next",
-        "goal", "kpi", "period", "value:kpis.revenue", "note:kpis.revenue"]  # fmt: skip
+        "goal", "kpi", "period", "value:kpis.revenue", "note:kpis.revenue", "cycle",
+        "position", "table"]  # fmt: skip
 HOSTILE = ["", "0", "-1", "1.5", "99999999999999999999", "1" * 400, "²", "a\x00b", "\x1b[2J",
            "<script>alert(1)</script>", "' OR 1=1 --", "李" * 300, "%", "%ED%A0%80", "../../etc",
            "NaN", "inf", "1e999", "true", "null", "[]", "{}", "submit_plan:request", ":",
            "2026-02-30", "sales", "hr", "assess.calibration", "-score",
            "//evil.example", "sales.quarterly_revenue", "sales_quarterly.kpis.revenue",
-           "company.annual_revenue", "-actual", "sales_quarterly.kpis"]  # fmt: skip
+           "company.annual_revenue", "-actual", "sales_quarterly.kpis", "sales_rep", "heat",
+           "departments"]  # fmt: skip
 # Text a form or URL can carry (UTF-8 cannot carry a lone surrogate; JSON can).
 TEXT = st.one_of(
     st.sampled_from(HOSTILE), st.text(st.characters(exclude_categories=("Cs",)), max_size=40)

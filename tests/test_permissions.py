@@ -833,6 +833,26 @@ def _rows() -> list[Row]:
     rows.append(page("hr01", 404, "/cycles/{cycle}/alignment?department=production"))
     rows.append(page("hr01", 404, "/cycles/999999/alignment"))
 
+    # -- dashboards: HR and administrators the whole company, a department head their subtree;
+    # everyone their own
+    for w in WHO:
+        ok = 200 if w in HR_ADMIN | {"s100", "m100"} else 403
+        rows.append(page(w, 302, "/dashboards/"))
+        rows.append(page(w, ok, "/dashboards/company"))
+        rows.append(page(w, ok, "/dashboards/company.csv?table=states"))
+        rows.append(page(w, ok, "/dashboards/company.xlsx?table=departments"))
+        rows.append(page(w, 200, "/dashboards/me"))
+        rows.append(page(w, 200, "/dashboards/me.csv?table=scores"))
+        rows.append(page(w, 200, "/dashboards/me.xlsx?table=kpis"))
+    rows.append(page("s100", 403, "/dashboards/company?department=marketing"))
+    rows.append(page("m100", 200, "/dashboards/company?department=marketing"))
+    rows.append(page("s100", 403, "/dashboards/company.csv?department=marketing&table=heat"))
+    rows.append(page("hr01", 404, "/dashboards/company?department=nowhere"))
+    rows.append(page("hr01", 404, "/dashboards/company?department=production"))
+    rows.append(page("hr01", 404, "/dashboards/company?cycle=999999"))
+    rows.append(page("hr01", 404, "/dashboards/company?position=nowhere"))
+    rows.append(page("hr01", 404, "/dashboards/company.csv?table=nowhere"))
+
     # -- the JSON API: the same checks
     values = {"values": {"plan_summary": "API 保存"}, "version": v101}
     for w in WHO:
@@ -1033,6 +1053,13 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/cycles/{cycle}/payout.csv",
         "/cycles/{cycle}/alignment",
         PEOPLE_OF_REVENUE,
+        "/dashboards/",
+        "/dashboards/company",
+        "/dashboards/company.csv?table=states",
+        "/dashboards/company.xlsx?table=departments",
+        "/dashboards/me",
+        "/dashboards/me.csv?table=scores",
+        "/dashboards/me.xlsx?table=kpis",
         "/api/v1/cycles/{cycle}/calibration",
         "/api/v1/cycles/{cycle}/calibration/sign-off",
         "/api/v1/appraisals/{m102}/override",

@@ -171,6 +171,20 @@ class Appraisal(db.Model):  # type: ignore[name-defined,misc]
         # write), read from the index alone: the alignment page's figures are kept until it
         # changes (services.alignment._figures)
         Index("ix_appraisals_cycle_fingerprint", "cycle_id", "version", "updated_at"),
+        # the dashboards' one GROUP BY over a cycle (or the last few) by department, state,
+        # grade and policy, with scores, deadlines and positions, from the index alone
+        # (services.dashboards._tally)
+        Index(
+            "ix_appraisals_cycle_dashboard",
+            "cycle_id",
+            "department_id",
+            "state",
+            "grade",
+            "policy_snapshot_id",
+            "position_id",
+            "score",
+            "due_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

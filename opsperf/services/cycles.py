@@ -357,6 +357,7 @@ class AppraisalFilter:
     grade: str = ""
     search: str = ""
     sort: str = "employee_no"
+    position: str = ""
 
 
 # Appraisals are created in employee-number order, so their id keeps it without a join.
@@ -385,6 +386,8 @@ def filtered(cycle: Cycle, only: AppraisalFilter, now: dt.datetime, what: Any) -
         conditions.append(Appraisal.due_at < now)
     if only.grade:
         conditions.append(Appraisal.grade == only.grade)
+    if only.position:
+        conditions.append(Appraisal.position_id == only.position)
     if only.search:
         conditions.append(or_(like(User.name, only.search), like(User.employee_no, only.search)))
     return query.where(*conditions)

@@ -34,11 +34,12 @@ def xlsx(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> by
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """CSV with a byte-order mark first (Excel then reads UTF-8), every text cell made safe."""
+    """The rows as CSV, a byte-order mark first (Excel then reads UTF-8), every text cell
+    made safe; an empty cell for None."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(header)
+    writer.writerow([safe_cell(h) for h in header])
     for row in rows:
         writer.writerow(["" if v is None else safe_cell(v) for v in row])
     return out.getvalue()

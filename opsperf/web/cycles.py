@@ -108,6 +108,7 @@ def _filter(cycle: Cycle, workflow: CompiledWorkflow | None) -> svc.AppraisalFil
         grade=text_arg("grade", 16),
         search=text_arg("q"),
         sort=sort if sort in svc.SORTS else "employee_no",
+        position=text_arg("position", 64),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint
 from flask_login import login_required
 
-from opsperf.services import alignment, calibration, cycles, follow_ups, goals, tasks
+from opsperf.services import alignment, calibration, cycles, dashboards, follow_ups, goals, tasks
 from opsperf.services.context import compiled_workflow
 from opsperf.web.helpers import defs, int_arg, render, text_arg, user
 
@@ -59,6 +59,7 @@ def index() -> Any:
         due=follow_ups.due_for(me),
         boards=calibration.boards_for(defs(), me),
         alignments=alignment.pages_for(defs(), me),
+        organisation_dashboard=dashboards.may_open(defs(), me),
         # a data steward's way to the imports (HR and administrators go by the cycle page)
         goal_pages=goals.pages_for(defs(), me),
         import_cycles=(
