@@ -68,8 +68,9 @@ def _config(title: str, labels: Sequence[str], **options: Any) -> dict[str, Any]
         "width": options.pop("width", 640),
         "height": options.pop("height", 300),
         "legend_at_bottom": True,
-        "legend_at_bottom_columns": options.pop("legend_columns", 4),
-        "truncate_legend": 24,
+        # three names a row fit 640 px at 13 px, Chinese or English, without running together
+        "legend_at_bottom_columns": options.pop("legend_columns", 3),
+        "truncate_legend": 22,
         "truncate_label": MAX_LABEL,
         "print_values": False,
         "show_y_guides": True,

@@ -147,13 +147,15 @@ def seed(
 
 
 # Last quarter's appraisals of 生产部, closed: beside this quarter's plans they show what was
-# reached and the improvement plans agreed (PDCA).
+# reached and the improvement plans agreed (PDCA); against them the dashboards draw the trend and
+# who rose or fell since.
 LAST_QUARTER = ["submit_plan", "start_assessment", "submit_self", "submit_review", "sign_off",
                 "acknowledge"]  # fmt: skip
 
 
 def _last_quarter(defs: DefinitionSet, workflow: str, quarter_start: dt.date, hr: User) -> None:
-    if "production" not in defs.departments:
+    top = [d.id for d in defs.departments.values() if d.parent is None]
+    if not top:
         return
     end = quarter_start - dt.timedelta(days=1)
     start = dt.date(end.year, 3 * ((end.month - 1) // 3) + 1, 1)
@@ -163,7 +165,7 @@ def _last_quarter(defs: DefinitionSet, workflow: str, quarter_start: dt.date, hr
         workflow_id=workflow,
         period_start=start,
         period_end=end,
-        department_ids=["production"],
+        department_ids=top,
         actor=hr,
     )
     _record_output(defs, launched.cycle, start, end, end)
@@ -373,6 +375,8 @@ FIGURES = {
     "labor_hours": "56.5",
     "inspected_qty": "2400",
     "passed_qty": "2366",
+    "tickets_handled": "1260",
+    "complaint_tickets": "3",
     "incident_report": "本季度无可记录安全事故；完成两次消防演练和一次设备点检。",
     "owner": "本人，班组长跟进",
 }
