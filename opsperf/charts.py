@@ -113,6 +113,12 @@ def bar(
     if horizontal:
         bars = len(labels) * (1 if stacked else max(len(series), 1))
         options.setdefault("height", 90 + (60 if legend else 0) + 28 * bars)
+        # pygal sizes the labels' room for Latin letters: a Chinese character is about twice
+        # as wide, so give the labels on the left what their widest one lacks
+        wide = max(
+            (sum(1 for c in _short(label) if ord(c) > 0x2E7F) for label in labels), default=0
+        )
+        options.setdefault("margin_left", 12 + 7 * wide)
     if counts:
         options["y_labels"] = _whole_steps(series, stacked)
     chart = kind(**_config(title, labels, no_data_text=no_data, max_scale=6, **options))
