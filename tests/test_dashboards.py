@@ -8,12 +8,15 @@ import csv
 import datetime as dt
 import io
 import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
+from PIL import Image
 from sqlalchemy import text
 
 from opsperf.persistence.models import db
@@ -32,7 +35,7 @@ CALIBRATED = ("assess.calibration", "feedback", "closed")
 
 @pytest.fixture
 def seeded(app: Flask) -> dict[str, int]:
-    """The demo; the ids of its two cycles (``last``: 生产部's closed quarter)."""
+    """The demo; the ids of its two cycles (``last``: the closed last quarter)."""
     with app.app_context():
         demo.seed(app.extensions["opsperf.registry"].current, password_method=FAST_HASH)
         ids = [r[0] for r in db.session.execute(text("SELECT id FROM cycles ORDER BY id"))]
@@ -297,3 +300,52 @@ def test_charts_are_plain_svg_in_the_readers_language(app: Flask, seeded: dict[s
     me = login(app.test_client(), "p101").get("/dashboards/me").get_data(as_text=True)
     assert len(_charts(me)) == 2
     assert all("<script" not in svg for svg in _charts(me))
+
+
+def _pdf_text(data: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "dashboard.pdf"
+    path.write_bytes(data)
+    done = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_a_dashboard_prints_with_its_charts_and_tables(
+    app: Flask, seeded: dict[str, int], tmp_path: Path
+) -> None:
+    """The PDF carries the same SVG charts as the page (WeasyPrint draws them) and the same
+    figures in its tables."""
+    hr = login(app.test_client(), "hr01")
+    response = hr.get("/dashboards/company.pdf?department=sales")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    text = _pdf_text(response.data, tmp_path)
+    page = hr.get("/dashboards/company?department=sales").get_data(as_text=True)
+    for caption in ("各环节考核数", "每人 KPI 达成率", "近几个周期趋势"):
+        assert caption in page
+        assert caption in text
+    names = _sql(
+        app,
+        "SELECT u.name FROM appraisals a JOIN users u ON u.id = a.employee_id "
+        "WHERE a.cycle_id = :cycle AND a.department_id = 'sales'",
+        cycle=seeded["current"],
+    )
+    for (name,) in names:
+        assert name in text, name
+    assert "客服部" not in text  # the page's department only
+    # page one is mostly drawn, not blank: the charts are there
+    subprocess.run(
+        ["pdftoppm", "-r", "30", "-gray", "-png", "-f", "1", "-l", "1", "-singlefile",
+         str(tmp_path / "dashboard.pdf"), str(tmp_path / "one")],
+        check=True,
+    )  # fmt: skip
+    ink = Image.open(tmp_path / "one.png").convert("L").point(lambda v: 255 if v < 200 else 0)
+    assert ink.histogram()[255] > 2000
+    # the reader's own, and the doors closed as on the page
+    mine = login(app.test_client(), "s101").get(
+        "/dashboards/me.pdf", headers={"Accept-Language": "en"}
+    )
+    assert mine.status_code == 200
+    assert "My score and grade by cycle" in _pdf_text(mine.data, tmp_path)
+    assert login(app.test_client(), "s101").get("/dashboards/company.pdf").status_code == 403
+    head = login(app.test_client(), "s100")
+    assert head.get("/dashboards/company.pdf?department=marketing").status_code == 403

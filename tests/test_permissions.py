@@ -844,6 +844,8 @@ def _rows() -> list[Row]:
         rows.append(page(w, 200, "/dashboards/me"))
         rows.append(page(w, 200, "/dashboards/me.csv?table=scores"))
         rows.append(page(w, 200, "/dashboards/me.xlsx?table=kpis"))
+        rows.append(page(w, ok, "/dashboards/company.pdf"))
+        rows.append(page(w, 200, "/dashboards/me.pdf"))
     rows.append(page("s100", 403, "/dashboards/company?department=marketing"))
     rows.append(page("m100", 200, "/dashboards/company?department=marketing"))
     rows.append(page("s100", 403, "/dashboards/company.csv?department=marketing&table=heat"))
@@ -852,6 +854,7 @@ def _rows() -> list[Row]:
     rows.append(page("hr01", 404, "/dashboards/company?cycle=999999"))
     rows.append(page("hr01", 404, "/dashboards/company?position=nowhere"))
     rows.append(page("hr01", 404, "/dashboards/company.csv?table=nowhere"))
+    rows.append(page("s100", 403, "/dashboards/company.pdf?department=marketing"))
 
     # -- the JSON API: the same checks
     values = {"values": {"plan_summary": "API 保存"}, "version": v101}
@@ -1057,6 +1060,8 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/dashboards/company",
         "/dashboards/company.csv?table=states",
         "/dashboards/company.xlsx?table=departments",
+        "/dashboards/company.pdf",
+        "/dashboards/me.pdf",
         "/dashboards/me",
         "/dashboards/me.csv?table=scores",
         "/dashboards/me.xlsx?table=kpis",

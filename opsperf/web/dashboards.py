@@ -15,10 +15,11 @@ from flask_login import login_required
 
 from opsperf import charts
 from opsperf.errors import NotFound
-from opsperf.persistence.models import Cycle
+from opsperf.persistence.models import Cycle, utcnow
 from opsperf.services import dashboards as svc
 from opsperf.services import exports
 from opsperf.services.calibration import is_company_wide
+from opsperf.web import reports
 from opsperf.web.helpers import MAX_ID, defs, int_arg, label, render, state_label, text_arg, user
 
 bp = Blueprint("dashboards", __name__, url_prefix="/dashboards")
@@ -110,6 +111,22 @@ def company() -> Any:
         heat_page=heat_page,
         company_wide=is_company_wide(user()),
     )
+
+
+@bp.get("/company.pdf")
+@login_required
+def company_pdf() -> Any:
+    """The organisation dashboard printed: the same charts (the same SVG) and tables."""
+    scope = _scope()
+    if scope is None:
+        raise NotFound("there is no cycle to show yet")
+    tables, _page = _company_tables(scope, int_arg("page", 1))
+    where = _department(scope.root) if scope.root else _("Whole company")
+    subtitle = f"{scope.cycle.name} · {scope.cycle.period_start} – {scope.cycle.period_end}"
+    page = render("reports/dashboard.html", title=f"{_('Dashboard')} · {where}",
+                  subtitle=subtitle, tables=tables, now=utcnow())  # fmt: skip
+    name = f"dashboard-{scope.cycle.id}-{scope.root or 'company'}.pdf"
+    return reports.send_pdf(reports.printed(page), name)
 
 
 @bp.get("/company.<any(csv, xlsx):kind>")
@@ -444,6 +461,16 @@ def _movers(ident: str, caption: str, found: Sequence[svc.Mover], previous: Cycl
 def me() -> Any:
     """The reader's own score, grade and KPI attainment across their cycles."""
     return render("dashboards/me.html", tables=_my_tables())
+
+
+@bp.get("/me.pdf")
+@login_required
+def me_pdf() -> Any:
+    me = user()
+    page = render("reports/dashboard.html", title=_("My dashboard"),
+                  subtitle=f"{me.name} · {me.employee_no}", tables=_my_tables(),
+                  now=utcnow())  # fmt: skip
+    return reports.send_pdf(reports.printed(page), "my-dashboard.pdf")
 
 
 @bp.get("/me.<any(csv, xlsx):kind>")

@@ -269,9 +269,22 @@ def _company(report: reports.Report) -> str:
 
 
 def pdf(report: reports.Report, base_url: str) -> bytes:
+    return printed(html(report, base_url))
+
+
+def printed(page: str) -> bytes:
+    """An HTML page as a PDF, with the report stylesheet and the vendored fonts."""
     fonts, sheets = _styles()
-    document = HTML(string=html(report, base_url), base_url=str(FONTS))
+    document = HTML(string=page, base_url=str(FONTS))
     return bytes(document.write_pdf(stylesheets=sheets, font_config=fonts))
+
+
+def send_pdf(data: bytes, name: str) -> Response:
+    response = send_file(
+        io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def public_url() -> str:
@@ -281,12 +294,9 @@ def public_url() -> str:
 def download(report: reports.Report) -> Response:
     data = pdf(report, public_url())
     a = report.appraisal
-    name = f"appraisal-{a.employee.employee_no}-{a.cycle_id}-{report.document_id}.pdf"
-    response = send_file(
-        io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name
+    return send_pdf(
+        data, f"appraisal-{a.employee.employee_no}-{a.cycle_id}-{report.document_id}.pdf"
     )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @bp.get("/appraisals/<int:appraisal_id>/report.pdf")
