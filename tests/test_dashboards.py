@@ -349,3 +349,47 @@ def test_a_dashboard_prints_with_its_charts_and_tables(
     assert login(app.test_client(), "s101").get("/dashboards/company.pdf").status_code == 403
     head = login(app.test_client(), "s100")
     assert head.get("/dashboards/company.pdf?department=marketing").status_code == 403
+
+
+def test_a_heads_numbers_open_the_appraisals_behind_them(
+    app: Flask, seeded: dict[str, int]
+) -> None:
+    """A department head cannot open the cycle page: their numbers open the dashboard's own
+    list, of their subtree only."""
+    head = login(app.test_client(), "s100")
+    page = head.get("/dashboards/company").get_data(as_text=True)
+    links = sorted(set(re.findall(r'href="(/dashboards/appraisals\?[^"]*)"', page)))
+    assert links
+    assert "/cycles/" not in page
+    sales = {
+        name
+        for (name,) in _sql(
+            app,
+            "SELECT u.name FROM appraisals a JOIN users u ON u.id = a.employee_id "
+            "WHERE a.cycle_id = :cycle AND a.department_id = 'sales'",
+            cycle=seeded["current"],
+        )
+    }
+    for link in links:
+        response = head.get(link.replace("&amp;", "&"))
+        assert response.status_code == 200, link
+        listed = set(re.findall(r'/appraisals/\d+">([^<]+)</a>', response.get_data(as_text=True)))
+        assert listed <= sales, link
+    # the department row of 销售部: every appraisal of it
+    everyone = head.get(
+        f"/dashboards/appraisals?cycle={seeded['current']}&department=sales&exact=1"
+    )
+    assert (
+        set(re.findall(r'/appraisals/\d+">([^<]+)</a>', everyone.get_data(as_text=True))) == sales
+    )
+    # monitor only: as SQL counts it
+    monitor = _sql(
+        app,
+        "SELECT count(*) FROM appraisals WHERE cycle_id = :cycle AND department_id = 'sales' "
+        "AND state = 'monitor'",
+        cycle=seeded["current"],
+    )[0][0]
+    shown = head.get(f"/dashboards/appraisals?cycle={seeded['current']}&state=monitor")
+    assert len(re.findall(r'/appraisals/\d+">', shown.get_data(as_text=True))) == monitor
+    assert head.get("/dashboards/appraisals?department=marketing").status_code == 403
+    assert login(app.test_client(), "s101").get("/dashboards/appraisals").status_code == 403

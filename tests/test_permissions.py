@@ -845,6 +845,7 @@ def _rows() -> list[Row]:
         rows.append(page(w, 200, "/dashboards/me.csv?table=scores"))
         rows.append(page(w, 200, "/dashboards/me.xlsx?table=kpis"))
         rows.append(page(w, ok, "/dashboards/company.pdf"))
+        rows.append(page(w, ok, "/dashboards/appraisals?state=monitor"))
         rows.append(page(w, 200, "/dashboards/me.pdf"))
     rows.append(page("s100", 403, "/dashboards/company?department=marketing"))
     rows.append(page("m100", 200, "/dashboards/company?department=marketing"))
@@ -855,6 +856,8 @@ def _rows() -> list[Row]:
     rows.append(page("hr01", 404, "/dashboards/company?position=nowhere"))
     rows.append(page("hr01", 404, "/dashboards/company.csv?table=nowhere"))
     rows.append(page("s100", 403, "/dashboards/company.pdf?department=marketing"))
+    rows.append(page("s100", 403, "/dashboards/appraisals?department=marketing"))
+    rows.append(page("hr01", 404, "/dashboards/appraisals?state=nowhere"))
 
     # -- the JSON API: the same checks
     values = {"values": {"plan_summary": "API 保存"}, "version": v101}
@@ -1062,6 +1065,7 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/dashboards/company.xlsx?table=departments",
         "/dashboards/company.pdf",
         "/dashboards/me.pdf",
+        "/dashboards/appraisals?state=monitor",
         "/dashboards/me",
         "/dashboards/me.csv?table=scores",
         "/dashboards/me.xlsx?table=kpis",

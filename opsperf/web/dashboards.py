@@ -16,6 +16,7 @@ from flask_login import login_required
 from opsperf import charts
 from opsperf.errors import NotFound
 from opsperf.persistence.models import Cycle, utcnow
+from opsperf.services import cycles as cycles_svc
 from opsperf.services import dashboards as svc
 from opsperf.services import exports
 from opsperf.services.calibration import is_company_wide
@@ -148,7 +149,7 @@ def _company_tables(scope: svc.Scope, page: int) -> tuple[list[Table], Any]:
     figures = svc.overview(defs(), scope, user())
     heat = svc.heat(scope, user(), page, HEAT_PER_PAGE)
     rising, falling = svc.movers(scope, figures.previous)
-    links = _Links(scope) if is_company_wide(user()) else None
+    links = _Links(scope, is_company_wide(user()))
     tables = [
         _states(figures, links),
         _departments(figures, links),
@@ -162,12 +163,26 @@ def _company_tables(scope: svc.Scope, page: int) -> tuple[list[Table], Any]:
 
 
 class _Links:
-    """Links to the cycle page's list, filtered to the appraisals behind a figure (HR's)."""
+    """Links to the list of the appraisals behind a figure: for HR the cycle page's list,
+    filtered; for a department head the dashboard's own list of their subtree."""
 
-    def __init__(self, scope: svc.Scope) -> None:
+    def __init__(self, scope: svc.Scope, company_wide: bool) -> None:
         self.scope = scope
+        self.company_wide = company_wide
 
     def to(self, department: str | None = None, **only: Any) -> str:
+        kept = {k: v for k, v in only.items() if v}
+        if not self.company_wide:
+            return str(
+                url_for(
+                    "dashboards.appraisals",
+                    cycle=self.scope.cycle.id,
+                    department=department or self.scope.root,
+                    exact="1" if department else None,
+                    position=self.scope.position or None,
+                    **kept,
+                )
+            )
         departments = (
             [department]
             if department
@@ -179,7 +194,7 @@ class _Links:
                 cycle_id=self.scope.cycle.id,
                 department=departments,
                 position=self.scope.position or None,
-                **{k: v for k, v in only.items() if v},
+                **kept,
             )
         )
 
@@ -454,6 +469,39 @@ def _movers(ident: str, caption: str, found: Sequence[svc.Mover], previous: Cycl
 
 
 # --------------------------------------------------------------------------- my own
+
+
+@bp.get("/appraisals")
+@login_required
+def appraisals() -> Any:
+    """The appraisals behind a dashboard figure, a page at a time: the scope of the dashboard
+    (a head's subtree at most), narrowed by step, grade or overdue (``exact``: the named
+    department alone, not those below it)."""
+    scope = _scope()
+    if scope is None:
+        raise NotFound("there is no cycle to show yet")
+    departments = scope.departments
+    if text_arg("exact", 1) == "1" and scope.root:
+        departments = (scope.root,)
+    workflow = _workflow(scope.cycle)
+    state = text_arg("state", 128)
+    if state and (workflow is None or state not in workflow.leaves):
+        raise NotFound("there is no step '%(state)s' in this cycle", state=state)
+    only = cycles_svc.AppraisalFilter(
+        departments=() if scope.whole else departments,
+        state=state,
+        overdue=text_arg("overdue", 1) == "1",
+        grade=text_arg("grade", 16),
+        position=scope.position,
+    )
+    page = cycles_svc.appraisals_page(
+        scope.cycle, only, int_arg("page", 1), int_arg("per_page", 50, 10, 200)
+    )
+    where = _department(scope.root) if scope.root else _("Whole company")
+    return render(
+        "dashboards/appraisals.html", scope=scope, where=where, page=page, only=only,
+        workflow=workflow,
+    )  # fmt: skip
 
 
 @bp.get("/me")
