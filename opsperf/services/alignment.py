@@ -12,8 +12,6 @@ The rules are worked out in Python over the aggregates (docs/DESIGN.md, "Goal ca
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +26,7 @@ from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import Department, Form, Goal, Kpi, KpiTableField
 from opsperf.engine.forms import withheld
 from opsperf.errors import NotFound, PermissionDenied
+from opsperf.persistence.cache import KeptPerCycle
 from opsperf.persistence.models import Appraisal, Cycle, GoalActual, Snapshot, User, db
 from opsperf.services import appraisals as appraisals_svc
 from opsperf.services import cycles as cycles_svc
@@ -56,12 +55,19 @@ def may_open(defs: DefinitionSet, user: User) -> bool:
     return is_company_wide(user) or headed(defs, user) is not None
 
 
-def scope_for(defs: DefinitionSet, user: User, cycle: Cycle, department: str) -> Scope:
+def scope_for(
+    defs: DefinitionSet,
+    user: User,
+    cycle: Cycle,
+    department: str,
+    refused: PermissionDenied | None = None,
+) -> Scope:
     """What ``user`` sees of ``cycle`` for ``department`` ('': the widest they may see): HR and
-    administrators the whole cycle or any department in it, a department head their subtree."""
+    administrators the whole cycle or any department in it, a department head their subtree
+    (the dashboards ask too, with their own ``refused`` for anyone else)."""
     own = None if is_company_wide(user) else headed(defs, user)
     if own is None and not is_company_wide(user):
-        raise PermissionDenied("only HR and department heads see how goals align")
+        raise refused or PermissionDenied("only HR and department heads see how goals align")
     if department and department not in cycle.departments:
         if department in defs.departments:
             raise NotFound("department '%(id)s' is not part of this cycle", id=department)
@@ -439,55 +445,23 @@ def _column(slot: int, column: str) -> str:
     return f"k{slot}_{column}"
 
 
-# Figures of recent pages, each kept with the fingerprint of its cycle when it was worked out
-# (per process; a page worked out again only after an appraisal of the cycle changed).
-KEPT = 64
-_kept: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], dict[int, dict[str, Any]]]] = (
-    OrderedDict()
-)
-_kept_lock = threading.Lock()
+# Figures of recent pages, kept until an appraisal of the cycle changes.
+_kept = KeptPerCycle()
 
 
 def _figures(
     cycle: Cycle, scope: Scope, feeds: list[Feed], goals: dict[str, GoalNode]
 ) -> dict[int, dict[str, Any]]:
-    """``_aggregate``'s figures, kept until the cycle's appraisals change.
-
-    A cycle's fingerprint is the number of its appraisals, the sum of their versions and the
-    newest write, read from one index. Every change of an appraisal moves its version (and no
-    appraisal is ever deleted), so a committed change always changes the sum, whatever order
-    concurrent transactions commit in. The figures are the same for the same snapshots, KPIs
-    and rules: snapshots never change.
-    """
+    """``_aggregate``'s figures, kept until the cycle's appraisals change (the figures are
+    the same for the same snapshots, KPIs and rules: snapshots never change)."""
     if not feeds or not scope.departments:
         return {}
     key = (
-        db.engine.url.render_as_string(hide_password=True),
-        id(db.engine),
-        cycle.id,
         scope.departments,
         tuple((f.snapshot, f.field, f.kpi.id, _dated(f, goals)) for f in feeds),
         frozenset(node.goal.rollup for node in goals.values()),
     )
-    fingerprint = tuple(
-        db.session.execute(
-            select(func.count(), func.sum(Appraisal.version), func.max(Appraisal.updated_at)).where(
-                Appraisal.cycle_id == cycle.id
-            )
-        ).one()
-    )
-    with _kept_lock:
-        found = _kept.get(key)
-        if found is not None and found[0] == fingerprint:
-            _kept.move_to_end(key)
-            return found[1]
-    figures = _aggregate(cycle, scope, feeds, goals)
-    with _kept_lock:
-        _kept[key] = (fingerprint, figures)
-        _kept.move_to_end(key)
-        while len(_kept) > KEPT:
-            _kept.popitem(last=False)
-    return figures
+    return _kept.get(cycle.id, key, lambda: _aggregate(cycle, scope, feeds, goals))
 
 
 def _aggregate(

@@ -12,8 +12,7 @@ KPIs heat table and the movers are pages and limits in SQL (docs/DESIGN.md, "Das
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,10 +25,11 @@ from opsperf.definitions.loader import DefinitionSet
 from opsperf.definitions.schema import Form, IncentivePolicy, Kpi, KpiTableField
 from opsperf.engine.forms import withheld
 from opsperf.errors import NotFound, PermissionDenied
+from opsperf.persistence.cache import KeptPerCycle
 from opsperf.persistence.models import Appraisal, Cycle, Snapshot, User, db, utcnow
+from opsperf.services import alignment, calibration, snapshots
 from opsperf.services import appraisals as appraisals_svc
-from opsperf.services import calibration, snapshots
-from opsperf.services.alignment import attainment, below
+from opsperf.services.alignment import attainment
 from opsperf.services.calibration import board_roles, headed, is_company_wide
 from opsperf.services.context import compiled_workflow, context
 from opsperf.services.cycles import subtree
@@ -94,19 +94,11 @@ def scope_for(
     """What ``user`` sees of ``cycle`` for ``department`` ('': the widest they may see): HR
     and administrators the whole cycle or any department in it, a head their subtree."""
     own = None if is_company_wide(user) else headed(defs, user)
-    if own is None and not is_company_wide(user):
-        raise PermissionDenied("only HR and department heads see the dashboards of a cycle")
-    if department and department not in cycle.departments:
-        if department in defs.departments:
-            raise NotFound("department '%(id)s' is not part of this cycle", id=department)
-        raise NotFound("there is no department '%(id)s'", id=department)
-    if own is not None and department and department not in subtree(defs, [own]):
-        raise PermissionDenied("you see only your own department and those below it")
     if own is not None and own not in cycle.departments and not department:
         raise NotFound("your department is not part of cycle %(id)s", id=cycle.id)
-    root = department or own
-    found = below(defs, cycle, root) if root else None
-    departments = found.departments if found else tuple(cycle.departments)
+    refused = PermissionDenied("only HR and department heads see the dashboards of a cycle")
+    found = alignment.scope_for(defs, user, cycle, department, refused)
+    root, departments = found.root, found.departments
     if position and position not in {p for p, _ in positions(defs, departments)}:
         raise NotFound("there is no position '%(id)s' in these departments", id=position)
     return Scope(cycle, root, departments, position)
@@ -427,49 +419,23 @@ def _columns(roles: frozenset[str] | None) -> dict[int, list[Column]]:
     return out
 
 
-KEPT = 64
-_kept: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], dict[str, tuple[int, float]]]] = (
-    OrderedDict()
-)
-_kept_lock = threading.Lock()
+_kept = KeptPerCycle()  # attainment by department, until an appraisal of the cycle changes
 
 
 def attainment_by_department(
     scope: Scope, roles: frozenset[str] | None = None
 ) -> dict[str, tuple[int, float]]:
     """(how many KPI figures have an attainment, their sum) per department of the scope,
-    kept until an appraisal of the cycle changes (the cycle's fingerprint, as the alignment
-    page keeps its figures)."""
+    kept until an appraisal of the cycle changes (as the alignment page keeps its figures)."""
     columns = _columns(roles)
     if not columns:
         return {}
     key = (
-        db.engine.url.render_as_string(hide_password=True),
-        id(db.engine),
-        scope.cycle.id,
         scope.departments if not scope.whole else None,
         scope.position,
         tuple((s, c.key) for s, cs in columns.items() for c in cs),
     )
-    fingerprint = tuple(
-        db.session.execute(
-            select(func.count(), func.sum(Appraisal.version), func.max(Appraisal.updated_at)).where(
-                Appraisal.cycle_id == scope.cycle.id
-            )
-        ).one()
-    )
-    with _kept_lock:
-        found = _kept.get(key)
-        if found is not None and found[0] == fingerprint:
-            _kept.move_to_end(key)
-            return found[1]
-    figures = _attainment_query(scope, columns)
-    with _kept_lock:
-        _kept[key] = (fingerprint, figures)
-        _kept.move_to_end(key)
-        while len(_kept) > KEPT:
-            _kept.popitem(last=False)
-    return figures
+    return _kept.get(scope.cycle.id, key, lambda: _attainment_query(scope, columns))
 
 
 def _attainment_query(
