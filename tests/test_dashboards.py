@@ -393,3 +393,24 @@ def test_a_heads_numbers_open_the_appraisals_behind_them(
     assert len(re.findall(r'/appraisals/\d+">', shown.get_data(as_text=True))) == monitor
     assert head.get("/dashboards/appraisals?department=marketing").status_code == 403
     assert login(app.test_client(), "s101").get("/dashboards/appraisals").status_code == 403
+
+
+def test_query_arguments_named_like_url_options_never_break_a_page(
+    app: Flask, seeded: dict[str, int]
+) -> None:
+    """The download links keep the page's query; names url_for reads itself are not passed on."""
+    hr = login(app.test_client(), "hr01")
+    for query in ("kind=x", "endpoint=x", "_external=1", "table=x&kind=csv", "_anchor=x"):
+        for url in ("/dashboards/company", "/dashboards/me"):
+            response = hr.get(f"{url}?{query}")
+            assert response.status_code == 200, (url, query)
+            assert "dashboards/" in response.get_data(as_text=True)
+
+
+def test_a_pager_keeps_the_query_but_not_url_fors_own_names(
+    app: Flask, seeded: dict[str, int]
+) -> None:
+    hr = login(app.test_client(), "hr01")
+    response = hr.get(f"/cycles/{seeded['current']}?endpoint=x&per_page=10")
+    assert response.status_code == 200
+    assert "page=2" in response.get_data(as_text=True)  # the pager's link, made from the query

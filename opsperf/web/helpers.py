@@ -274,6 +274,18 @@ def text_arg(name: str, limit: int = 100, source: Any = None) -> str:
     return "".join(c for c in raw if c >= " " and c != "\x7f").strip()[:limit]
 
 
+def url_keeping(endpoint: str, **values: Any) -> str:
+    """``endpoint`` with this page's query arguments kept and ``values`` set (None drops one).
+    url_for's own names (``endpoint``, ``_external``…) are never passed on from the query."""
+    args: dict[str, Any] = {
+        key: found
+        for key, found in request.args.to_dict(flat=False).items()
+        if not key.startswith("_") and key != "endpoint" and key not in values
+    }
+    args.update({key: value for key, value in values.items() if value is not None})
+    return str(url_for(endpoint, **args))
+
+
 def url_with(**changes: Any) -> str:
     """This page's URL with some query arguments changed (None removes one)."""
     view_args = request.view_args or {}
@@ -281,7 +293,7 @@ def url_with(**changes: Any) -> str:
     args: dict[str, Any] = {
         key: values
         for key, values in request.args.to_dict(flat=False).items()
-        if not key.startswith("_") and key not in view_args
+        if not key.startswith("_") and key != "endpoint" and key not in view_args
     }
     for key, value in changes.items():
         if value is None or value == "":
@@ -325,6 +337,7 @@ def init_app(app: Flask) -> None:
         label=label,
         htmx_file=htmx_file,
         url_with=url_with,
+        url_keeping=url_keeping,
         job_status=job_status,
         job_error=job_error,
     )
