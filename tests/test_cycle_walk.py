@@ -122,6 +122,14 @@ def test_the_appraisal_page_explains_the_result(as_user: Any) -> None:
     assert "min(132 ÷ 120, 1.2) × 100" in html
     assert "103.2" in html
     assert "14,400" in html
+    # the total in words with the KPI table's name, then with the values used; the formula
+    # as written only for HR
+    assert "KPI 指标得分 × 0.8 + 上级评价等级（未填按 3） × 4，保留 1 位小数" in html
+    assert "coalesce" not in html
+    assert 'id="total-raw"' not in html
+    hr = as_user("hr01").get(f"/appraisals/{appraisal_id}").get_data(as_text=True)
+    assert 'id="total-raw"' in hr
+    assert "coalesce(manager_rating, 3)" in hr
 
 
 def test_under_all_one_person_with_two_roles_signs_for_one(

@@ -135,6 +135,69 @@ def explained(expression: Any, names: Any, values: dict[str, Any] | None) -> dic
     return {"said": said, "used": used or ""}
 
 
+def kpi_rule(k: dict[str, Any], d: Any, names: Any, named: bool = True) -> str:
+    """How one KPI was scored, in the reader's words: a custom formula in words and then with
+    its values; the others as the engine says them (``named``: with the method's own word
+    first, as on the appraisal page, where no column names the method)."""
+    raw = str(k.get("formula") or "")
+    method = str(k.get("method") or "")
+    if not named and raw.startswith(f"{method}: "):  # "linear: …": the method is beside it
+        raw = raw[len(method) + 2 :]
+    if method == "expression" and d is not None and d.scoring is not None:
+        values = {"actual": k.get("actual"), "target": k.get("target"), "weight": k.get("weight")}
+        shown = explained(getattr(d.scoring, "expr", None), names, values)
+        if shown.get("said"):
+            rule = f"{shown['said']} = {shown['used']}"
+            return rule + (f" = {number(k['score'])}" if k.get("score") is not None else "")
+    return formula(raw)
+
+
+@bp.app_template_global()
+def explain_kpi(form: Any, table: str, k: dict[str, Any]) -> str:
+    """The appraisal page's line for one scored KPI of the stored result."""
+    field = next((f for f in form.fields() if f.id == table), None)
+    d = next((x for x in getattr(field, "kpis", []) if x.id == k.get("kpi")), None)
+    return kpi_rule(k, d, name_of(form))
+
+
+@bp.app_template_global()
+def explain_table(form: Any, table: dict[str, Any]) -> str:
+    """A KPI table's score as the sum of its KPIs' weighted scores, each KPI by its name."""
+    kpis = table.get("kpis") or []
+    if table.get("score") is None or not kpis or any(k.get("weighted") is None for k in kpis):
+        return formula(table.get("formula"))
+    field = str(table.get("field"))
+    terms = [
+        f"{form_label(form, field + '.' + str(k.get('kpi')))} {number(k['score'])} × "
+        f"{number(k['weight'])}%"
+        for k in kpis
+    ]
+    return f"{' + '.join(terms)} = {number(table['score'])}"
+
+
+@bp.app_template_global()
+def explain_bonus(form: Any, bonus: dict[str, Any]) -> str:
+    """A bonus in words and then with the values used."""
+    inputs = bonus.get("inputs") or {}
+    shown = explained(inputs.get("expression"), name_of(form), inputs.get("read"))
+    if not shown.get("said") or bonus.get("amount") is None:
+        return str(bonus.get("formula") or "")
+    return f"{shown['said']} = {shown['used']} = {number(bonus['amount'])}"
+
+
+@bp.app_template_global()
+def explain_total(inputs: Any, total: Any, raw: str | None, form: Any) -> str:
+    """The total in words and then with its values (the appraisal page's live total and
+    result), or the engine's own words when there is no formula or no total yet."""
+    inputs = inputs or {}
+    shown = explained(inputs.get("expression"), name_of(form), inputs.get("names"))
+    if total is None or not shown.get("said"):
+        return formula(raw)
+    # adjustments apply after the formula: its own result is the total before them
+    value = (inputs.get("unadjusted") or {}).get("value", total)
+    return f"{shown['said']} = {shown['used']} = {number(value)}"
+
+
 def kpi_rows(report: reports.Report) -> list[dict[str, Any]]:
     """Each KPI table the reader may see, with its KPIs as scored (the stored result once
     there is one, else the form as it stands)."""
@@ -166,21 +229,7 @@ def kpi_rows(report: reports.Report) -> list[dict[str, Any]]:
             d = kpis.get(k["kpi"])
             if d is None:
                 continue
-            raw = str(k.get("formula") or "")
-            method = str(k.get("method") or "")
-            if raw.startswith(f"{method}: "):  # "linear: …": the method is named beside it
-                raw = raw[len(method) + 2 :]
-            rule = formula(raw)
-            if k.get("method") == "expression" and d.scoring is not None:
-                shown = explained(
-                    getattr(d.scoring, "expr", None),
-                    names,
-                    {"actual": k.get("actual"), "target": k.get("target"), "weight": k["weight"]},
-                )
-                if shown.get("said"):
-                    rule = f"{shown['said']} = {shown['used']}"
-                    if k.get("score") is not None:
-                        rule += f" = {number(k['score'])}"
+            rule = kpi_rule(k, d, names, named=False)
             rows.append({**k, "name": label(d.name, d.id), "unit": d.unit or "", "rule": rule})
         tables.append(
             {"label": label(f.label, f.id), "rows": rows, "score": score,
