@@ -32,7 +32,6 @@ from opsperf.services import appraisals as appraisals_svc
 from opsperf.services.alignment import attainment
 from opsperf.services.calibration import board_roles, headed, is_company_wide
 from opsperf.services.context import compiled_workflow, context
-from opsperf.services.cycles import subtree
 from opsperf.services.pages import Page
 
 TREND_CYCLES = 4  # the cycle shown and up to three before it
@@ -102,15 +101,6 @@ def scope_for(
     if position and position not in {p for p, _ in positions(defs, departments)}:
         raise NotFound("there is no position '%(id)s' in these departments", id=position)
     return Scope(cycle, root, departments, position)
-
-
-def departments_for(defs: DefinitionSet, user: User, cycle: Cycle) -> list[str]:
-    """The departments of the cycle the reader may pick."""
-    if is_company_wide(user):
-        return list(cycle.departments)
-    own = headed(defs, user)
-    allowed = set(subtree(defs, [own])) if own else set()
-    return [d for d in cycle.departments if d in allowed]
 
 
 def positions(defs: DefinitionSet, departments: Sequence[str]) -> list[tuple[str, Any]]:

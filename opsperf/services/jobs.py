@@ -9,8 +9,8 @@ session: call it where committing what was done so far is right. The page reads 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
@@ -18,6 +18,7 @@ from opsperf.definitions.loader import DefinitionSet
 from opsperf.errors import NotFound, OpsperfError, PermissionDenied
 from opsperf.persistence.models import Job, User, db, utcnow
 
+T = TypeVar("T")
 Progress = Callable[[int, int], None]
 Handler = Callable[[DefinitionSet, Job, Progress], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
@@ -105,6 +106,14 @@ def _fail(job_id: int, exc: Exception, final: bool) -> None:
 
 def _plain(params: dict[str, object]) -> dict[str, Any]:
     return {k: v if isinstance(v, int | float | str) else str(v) for k, v in params.items()}
+
+
+def counted(rows: Iterable[T], total: int, progress: Progress, every: int = 500) -> Iterator[T]:
+    """``rows`` passed on, reporting ``progress`` every ``every`` rows (it commits)."""
+    for done, row in enumerate(rows, 1):
+        if done % every == 0:
+            progress(done, total)
+        yield row
 
 
 def get(job_id: int, user: User) -> Job:

@@ -183,17 +183,12 @@ def payout_job(defs: DefinitionSet, job: Job, progress: jobs.Progress) -> dict[s
     language, kind = str(params.get("lang", "zh")), str(params.get("kind", "xlsx"))
     total = count(cycle, scope)
     progress(0, total)
-
-    def counted() -> Iterator[list[Any]]:
-        for done, row in enumerate(rows(defs, cycle, scope, language), 1):
-            if done % BATCH == 0:
-                progress(done, total)
-            yield row
+    body = jobs.counted(rows(defs, cycle, scope, language), total, progress, BATCH)
 
     if kind == "csv":
-        job.output = exports.csv_text(header(language), counted()).encode("utf-8")
+        job.output = exports.csv_text(header(language), body).encode("utf-8")
     else:
-        job.output = exports.xlsx("payout", header(language), counted())
+        job.output = exports.xlsx("payout", header(language), body)
     job.output_name = filename(cycle, scope, kind)
     progress(total, total)
     return {"rows": total}

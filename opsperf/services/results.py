@@ -142,14 +142,8 @@ def results_job(defs: DefinitionSet, job: Job, progress: jobs.Progress) -> dict[
     language, kind = str(params.get("lang", "zh")), str(params.get("kind", "xlsx"))
     total = count(cycle, only)
     progress(0, total)
-
-    def counted() -> Iterator[list[Any]]:
-        for done, row in enumerate(rows(defs, cycle, only, language), 1):
-            if done % BATCH == 0:
-                progress(done, total)
-            yield row
-
-    job.output = sheet(defs, cycle, only, kind, language, counted())
+    body = jobs.counted(rows(defs, cycle, only, language), total, progress, BATCH)
+    job.output = sheet(defs, cycle, only, kind, language, body)
     job.output_name = filename(cycle, kind)
     progress(total, total)
     return {"rows": total}

@@ -16,9 +16,9 @@ from flask_login import login_required
 from opsperf import charts
 from opsperf.errors import NotFound
 from opsperf.persistence.models import Cycle, utcnow
+from opsperf.services import alignment, exports
 from opsperf.services import cycles as cycles_svc
 from opsperf.services import dashboards as svc
-from opsperf.services import exports
 from opsperf.services.calibration import is_company_wide
 from opsperf.web import reports
 from opsperf.web.helpers import MAX_ID, defs, int_arg, label, render, state_label, text_arg, user
@@ -106,7 +106,7 @@ def company() -> Any:
         "dashboards/company.html",
         scope=scope,
         cycles=choices,
-        departments=svc.departments_for(defs(), user(), scope.cycle),
+        departments=alignment.choices(defs(), user(), scope.cycle),
         positions=svc.positions(defs(), scope.departments),
         tables=tables,
         heat_page=heat_page,
