@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from opsperf.definitions.loader import DefinitionSet
@@ -212,21 +212,26 @@ def batch_scope(defs: DefinitionSet, user: User, cycle: Cycle, department: str) 
     return BatchScope(root, tuple(subtree(defs, [root])))
 
 
+def _in_batch(cycle: Cycle, scope: BatchScope) -> Any:
+    condition = Appraisal.cycle_id == cycle.id
+    if scope.departments is not None:
+        condition &= Appraisal.department_id.in_(scope.departments)
+    return condition
+
+
 def batch_ids(cycle: Cycle, scope: BatchScope) -> list[int]:
     """The appraisals of the batch, by department and employee number (one indexed query)."""
     query = (
         select(Appraisal.id)
         .join(User, Appraisal.employee_id == User.id)
-        .where(Appraisal.cycle_id == cycle.id)
+        .where(_in_batch(cycle, scope))
         .order_by(Appraisal.department_id, User.employee_no)
     )
-    if scope.departments is not None:
-        query = query.where(Appraisal.department_id.in_(scope.departments))
     return list(db.session.scalars(query.limit(MAX_BATCH + 1)))
 
 
 def create_batch(user: User, cycle: Cycle, scope: BatchScope, language: str) -> Job:
-    count = len(batch_ids(cycle, scope))
+    count = db.session.scalar(select(func.count(Appraisal.id)).where(_in_batch(cycle, scope)))
     if not count:
         raise ValidationFailed("there is no appraisal to print here")
     if count > MAX_BATCH:
