@@ -237,6 +237,16 @@ PAGES = [
     ),
     ("dashboard table as CSV (HR)", "hr", "/dashboards/company.csv?cycle={cycle}&table=trend"),
     ("my dashboard", "lead", "/dashboards/me"),
+    (
+        "a head's figure's appraisals",
+        "head",
+        "/dashboards/appraisals?cycle={cycle}&state=monitor",
+    ),
+    (
+        "cycle results as CSV, filtered (HR)",
+        "hr",
+        "/cycles/{cycle}/results.csv?department=sales&grade=A",
+    ),
 ]
 
 
