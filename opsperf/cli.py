@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -83,11 +84,34 @@ def _upgraded(app: Any) -> None:
         click.echo(f"rebuilt the open steps of {rebuilt} appraisals")
 
 
+def _run_tick(app: Any, now: dt.datetime | None = None) -> Any:
+    """One run of the scheduled work, with the app's e-mail settings."""
+    from opsperf.mail import SmtpMailer
+    from opsperf.services import scheduler
+
+    config = app.config
+    settings = scheduler.Settings(
+        retries=int(config["EMAIL_RETRIES"]),
+        retry_delay=int(config["EMAIL_RETRY_DELAY"]),
+        digest_hour=int(config["DIGEST_HOUR"]),
+    )
+    mailer = SmtpMailer(app) if config.get("SMTP_HOST") else None
+    with app.app_context():
+        return scheduler.tick(now, mailer, settings)
+
+
 def _serve(app: Any, host: str, port: int) -> None:
-    """The development server, with a job worker thread inside the process."""
+    """The development server, with a job worker thread and the scheduler inside the process."""
+    import threading
+
     from opsperf import worker
+    from opsperf.services import scheduler
 
     consumer = worker.start_in_process(app)
+    interval = float(app.config.get("TICK_INTERVAL") or 0)
+    if interval > 0:
+        loop = scheduler.every(interval, lambda: _run_tick(app))
+        threading.Thread(target=loop, name="opsperf-tick", daemon=True).start()
     try:
         app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
     finally:
@@ -130,6 +154,28 @@ def serve(host: str, port: int) -> None:
     app = _app()
     _upgraded(app)
     _serve(app, host, port)
+
+
+@main.command()
+@click.option(
+    "--now",
+    "moment",
+    type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    help="Run as if it were this moment (UTC), e.g. to try the rules out on a copy.",
+)
+def tick(moment: dt.datetime | None) -> None:
+    """Do the scheduled work that is due, once, and exit: reminders, overdue notices,
+    escalations, overdue steps fired, daily digests, queued e-mail. Safe to run from cron or a
+    systemd timer on several hosts at once: each thing is done exactly once."""
+    from opsperf.persistence.models import db
+
+    app = _app()
+    report = _run_tick(app, moment)
+    with app.app_context():
+        db.engine.dispose()
+    click.echo(" ".join(f"{k}={v}" for k, v in report.as_dict().items()))
+    for problem in report.problems:
+        click.echo(f"  {problem}", err=True)
 
 
 @main.command("worker")

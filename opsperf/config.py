@@ -53,3 +53,18 @@ class Defaults:
     JOBS_QUEUE: str | None = None  # default: sqlite:///<instance>/jobs.sqlite; or redis://…
     JOB_RETRIES = 2  # a job that fails unexpectedly runs again up to this many times
     JOB_RETRY_DELAY = 10  # seconds before running it again
+    # E-mail (services.notifications): unset SMTP_HOST, notifications stay in the inbox.
+    # SMTP_SECURITY: starttls, ssl (implicit TLS, usually port 465) or none.
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 587
+    SMTP_SECURITY = "starttls"
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_TIMEOUT = 20  # seconds
+    MAIL_FROM = "opsperf <opsperf@localhost>"
+    EMAIL_RETRIES = 5  # deliveries tried before an e-mail is given up (shown as failed)
+    EMAIL_RETRY_DELAY = 60  # seconds before the first retry; doubled each time
+    DIGEST_HOUR = 0  # UTC hour from which the daily digest goes out (0 = 08:00 in Beijing)
+    # `opsperf serve` and `opsperf demo` run `opsperf tick` this often (seconds); 0: never
+    # (run it from cron or a systemd timer instead).
+    TICK_INTERVAL = 60

@@ -29,6 +29,7 @@ FIELDS = (
     "entry_seq",
     "cycle_id",
     "override",
+    "due_at",
 )
 
 

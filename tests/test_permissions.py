@@ -775,6 +775,17 @@ def _rows() -> list[Row]:
         rows.append(page(w, 404, "/follow-ups/999999", "POST", data={"status": "done"}))
         rows.append(api(w, 200, "/api/v1/follow-ups"))
         rows.append(api(w, 404, "/api/v1/follow-ups/999999", "POST", json={"status": "done"}))
+    # -- notifications: everyone has an inbox (only their own); administrators see the outbox
+    for w in WHO:
+        rows.append(page(w, 200, "/inbox/"))
+        rows.append(page(w, 404, "/inbox/999999"))
+        rows.append(page(w, 404, "/inbox/999999/read", "POST", data={}))
+        rows.append(page(w, 302, "/inbox/read-all", "POST", data={}, changes=True))
+        rows.append(page(w, 422, "/inbox/settings", "POST", data={"email": "pigeon"}))
+        rows.append(page(w, 200 if w == "admin" else 403, "/admin/emails/"))
+        rows.append(
+            page(w, 404 if w == "admin" else 403, "/admin/emails/999999/retry", "POST", data={})
+        )
     # -- actuals: HR, administrators (and data stewards) import files; administrators hold the
     # API tokens; the integration API takes a token, never a session or a password
     for w in WHO:
@@ -1100,6 +1111,13 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/cycles/{cycle}/goals/production/workshop_output",
         "/api/v1/actuals",
         "/api/v1/cycles/{cycle}/checkins",
+        "/inbox/",
+        "/inbox/999999",
+        "/inbox/999999/read",
+        "/inbox/read-all",
+        "/inbox/settings",
+        "/admin/emails/",
+        "/admin/emails/999999/retry",
     }
     seen = {(r.who, r.url) for r in ROWS}
     missing = [(w, route) for w in WHO for route in routes if (w, route) not in seen]

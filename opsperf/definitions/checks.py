@@ -16,6 +16,7 @@ from opsperf.definitions.schema import (
     GLOBAL_ROLES,
     INCENTIVE_ACTIONS,
     KPI_COLUMNS,
+    NOTIFY_RECIPIENTS,
     OWN_RIGHT,
     PHASES,
     RELATIVE_ROLES,
@@ -1030,6 +1031,70 @@ def _transitions(
                 scope = guard_scope(form)
                 out += _expression(item, (*at, "guard"), t.guard, scope, f" (form '{form.id}')")
     out += _overdue(item, wf, roles, seen)
+    out += _notification_rules(item, wf, roles, states)
+    return out
+
+
+def _notification_rules(
+    item: Located, wf: Workflow, roles: set[str], states: Mapping[str, object]
+) -> list[Diagnostic]:
+    """Rules name known roles (or the recipients every rule may use), states and triggers, and
+    ask only what their event can tell."""
+    out: list[Diagnostic] = []
+    triggers = {t.trigger for t in wf.transitions}
+    recipients = roles | set(NOTIFY_RECIPIENTS)
+    for index, rule in enumerate(wf.notifications):
+        at: KeyPath = ("notifications", index)
+        for i, state in enumerate(rule.states):
+            problem = _resolve(item, (*at, "states", i), state, states)
+            if problem:
+                out.append(problem)
+        for i, trigger in enumerate(rule.transitions):
+            if trigger not in triggers:
+                out.append(_unknown(item, (*at, "transitions", i), "transition", trigger, triggers))
+        if rule.transitions and rule.event not in ("step", "approval_requested", "declined"):
+            out.append(
+                item.at(
+                    (*at, "transitions"),
+                    "error",
+                    f"'{rule.event}' is not about a transition; 'transitions' is for step, "
+                    "approval_requested and declined",
+                )
+            )
+        for i, who in enumerate(rule.notify):
+            if who not in recipients:
+                out.append(_unknown(item, (*at, "notify", i), "role", who, recipients))
+            elif who == "mentioned" and rule.event != "mentioned":
+                out.append(
+                    item.at(
+                        (*at, "notify", i), "error", "only a 'mentioned' rule has people mentioned"
+                    )
+                )
+            elif who == "requester" and rule.event not in ("declined", "approval_requested"):
+                out.append(
+                    item.at(
+                        (*at, "notify", i),
+                        "error",
+                        "only approval_requested and declined rules have a requester",
+                    )
+                )
+            elif who == "participants" and rule.event not in ("comment", "mentioned"):
+                out.append(
+                    item.at(
+                        (*at, "notify", i),
+                        "error",
+                        "only comment and mentioned rules have a thread's participants",
+                    )
+                )
+    for path, st in statetree.all_states(wf).items():
+        if st.remind and st.due is None:
+            out.append(
+                item.at(
+                    (*statetree.key_path(path), "remind"),
+                    "warning",
+                    "remind never happens: the state has no 'due'",
+                )
+            )
     return out
 
 

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from opsperf.definitions import statetree
 from opsperf.definitions.loader import DefinitionSet
-from opsperf.definitions.schema import GLOBAL_ROLES, RELATIVE_ROLES, RoleDef, Workflow
+from opsperf.definitions.schema import (
+    GLOBAL_ROLES,
+    NOTIFY_RECIPIENTS,
+    RELATIVE_ROLES,
+    RoleDef,
+    Workflow,
+)
 
 
 def ancestors(defs: DefinitionSet, dept_id: str) -> list[str]:
@@ -44,7 +50,8 @@ def counts_in(declared: tuple[str, RoleDef], dept_id: str, defs: DefinitionSet) 
 
 
 def named_roles(workflow: Workflow) -> set[str]:
-    """Every role a workflow gives something to do: firing, approving, editing, escalations."""
+    """Every role a workflow gives something to do or tells something: firing, approving,
+    editing, escalations, notifications."""
     named: set[str] = set()
     for t in workflow.transitions:
         named.update(t.roles)
@@ -52,9 +59,13 @@ def named_roles(workflow: Workflow) -> set[str]:
             named.update(t.approval.roles)
     for state in statetree.all_states(workflow).values():
         named.update(state.edit)
-        if state.on_overdue is not None and state.on_overdue.escalate_to:
-            named.add(state.on_overdue.escalate_to)
-    return named
+        if state.on_overdue is not None:
+            named.update(state.on_overdue.notify)
+            if state.on_overdue.escalate_to:
+                named.add(state.on_overdue.escalate_to)
+    for rule in workflow.notifications:
+        named.update(rule.notify)
+    return named - set(NOTIFY_RECIPIENTS)
 
 
 def custom_roles(workflow: Workflow) -> set[str]:

@@ -46,6 +46,30 @@ IncentiveAction = Literal[
     "promotion_nomination", "salary_review", "training", "coaching", "improvement_plan"
 ]
 WORKFLOW_ACTIONS: tuple[str, ...] = get_args(WorkflowAction)
+# What a workflow's notification rules may react to (services.notifications): entering a
+# state, a step taken, a sign-off asked for or declined, a comment on a thread, a mention.
+NotificationEvent = Literal[
+    "entered", "step", "approval_requested", "declined", "comment", "mentioned"
+]
+NOTIFICATION_EVENTS: tuple[str, ...] = get_args(NotificationEvent)
+# The messages a notification may say (their texts are in the catalogs, web.notifications).
+MessageKey = Literal[
+    "entered",
+    "step",
+    "approval_requested",
+    "declined",
+    "comment",
+    "mentioned",
+    "reminder",
+    "overdue",
+    "escalated",
+    "fired",
+]
+MESSAGE_KEYS: tuple[str, ...] = get_args(MessageKey)
+# Who a rule may notify besides the workflow's roles: whoever may act on the step now, the
+# person who asked for the declined sign-off, the people a comment mentions, and the people
+# who wrote in the thread (and the thread's appraisal's employee).
+NOTIFY_RECIPIENTS = ("actors", "requester", "mentioned", "participants")
 INCENTIVE_ACTIONS: tuple[str, ...] = get_args(IncentiveAction)
 # The built-in follow-ups' owner role and days to complete them (a policy's own actions say
 # theirs; unsaid, the manager within 30 days).
@@ -760,6 +784,11 @@ class State(Model):
     )
     due: Duration | None = Field(None, description="ISO 8601 duration, e.g. P14D")
     due_from: Literal["entered", "cycle_start"] = "entered"
+    remind: list[Duration] = Field(
+        [],
+        max_length=5,
+        description="Reminders before the deadline to whoever may act, e.g. [P3D, P1D]",
+    )
     on_overdue: OverdueAction | None = None
     final: bool = False
     calibration: Calibration | None = Field(
@@ -829,6 +858,26 @@ class TransitionDef(Model):
         return self
 
 
+class NotificationRule(Model):
+    """Who hears of what happens on an appraisal (services.notifications)."""
+
+    event: NotificationEvent
+    states: list[str] = Field(
+        [], description="Only in (or, for entered, into) these states; a parent covers its children"
+    )
+    transitions: list[Id] = Field(
+        [], description="Only for these triggers (events step, approval_requested, declined)"
+    )
+    notify: list[Id] = Field(
+        min_length=1,
+        description="Roles of the appraisal (employee, manager, dept_head, hr…) or actors, "
+        "requester, mentioned, participants",
+    )
+    message: MessageKey | None = Field(
+        None, description="The message to send; default: the event's"
+    )
+
+
 class Workflow(Model):
     kind: Literal["Workflow"]
     id: Id
@@ -842,6 +891,11 @@ class Workflow(Model):
         [],
         description="Roles whose holders never act as them on their own appraisal (a quality "
         "inspector who is also an agent does not check their own actuals)",
+    )
+    notifications: list[NotificationRule] = Field(
+        [],
+        description="Who is told of what: entering a state, a step, a sign-off asked or "
+        "declined, a comment, a mention",
     )
 
 

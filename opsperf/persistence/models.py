@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
@@ -48,8 +51,24 @@ def upsert(table: Any, values: dict[str, Any], keys: list[Any], changes: dict[st
     return insert(table).values(**values).on_conflict_do_update(index_elements=keys, set_=changes)
 
 
+# The time scheduled work runs at (``clock_at``): ``opsperf tick --now`` and the tests move
+# it; everything stamped or compared while it is set (events, deadlines, the ``overdue``
+# guard) reads the same moment.
+_NOW: ContextVar[dt.datetime | None] = ContextVar("opsperf_now", default=None)
+
+
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return _NOW.get() or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def clock_at(moment: dt.datetime | None) -> Iterator[None]:
+    """Let ``utcnow`` say ``moment`` (naive UTC) inside the block; None: the real time."""
+    token = _NOW.set(moment)
+    try:
+        yield
+    finally:
+        _NOW.reset(token)
 
 
 class User(db.Model):  # type: ignore[name-defined,misc]
@@ -67,6 +86,10 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     language: Mapped[str | None] = mapped_column(String(8))  # None: the browser's
+    # How notifications reach this person besides the inbox: immediate | digest | inbox
+    email_notifications: Mapped[str] = mapped_column(
+        String(16), default="immediate", server_default="immediate"
+    )
     base_bonus: Mapped[float | None]
     # Declared person attributes (kind: PersonAttributes) by id: salary, quota, level…
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -150,6 +173,8 @@ class Appraisal(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_appraisals_cycle_state", "cycle_id", "state"),
         Index("ix_appraisals_cycle_department", "cycle_id", "department_id"),
         Index("ix_appraisals_cycle_due", "cycle_id", "due_at"),
+        # what `opsperf tick` looks at: deadlines coming up or passed, across cycles
+        Index("ix_appraisals_due", "due_at"),
         # a cycle's list in launch (employee-number) order and by score, a page at a time
         Index("ix_appraisals_cycle_order", "cycle_id", "id"),
         Index("ix_appraisals_cycle_score", "cycle_id", "score"),
@@ -481,3 +506,70 @@ class GoalActual(db.Model):  # type: ignore[name-defined,misc]
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     recorded_by: Mapped[User | None] = relationship()
+
+
+class Notification(db.Model):  # type: ignore[name-defined,misc]
+    """One message in a person's inbox (services.notifications): a message key and its
+    parameters, said in the reader's language when shown or mailed."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # the inbox, newest first, and the header's unread count: an indexed range per person
+        Index("ix_notifications_user_read", "user_id", "read_at", "id"),
+        Index("ix_notifications_user_id", "user_id", "id"),
+        # the daily digest: who has notifications waiting for it
+        Index("ix_notifications_mail_user", "mail", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    appraisal_id: Mapped[int | None] = mapped_column(ForeignKey("appraisals.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    event: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # where on the appraisal page it points (a comment, a KPI row): an element id, or ""
+    anchor: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[dt.datetime | None]
+    # by e-mail: none | queued (an e-mail of its own) | digest (waits for the digest) | digested
+    mail: Mapped[str] = mapped_column(String(16), default="none")
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+
+
+class Email(db.Model):  # type: ignore[name-defined,misc]
+    """An e-mail waiting to be sent, sent, or given up on (the outbox): written in the
+    transaction that caused it, delivered by ``opsperf tick``, never by a request."""
+
+    __tablename__ = "emails"
+    __table_args__ = (Index("ix_emails_status_next", "status", "next_try_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # one notification, or (a digest) several: their ids
+    notification_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    digest: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_try_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[dt.datetime | None]
+    to_addr: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class ScheduleMark(db.Model):  # type: ignore[name-defined,misc]
+    """Scheduled work done once (a reminder, an overdue step fired, a day's digest): the key
+    is written in the transaction that does it, so a second ``tick`` — later, or on another
+    host at the same moment — finds it taken and does nothing."""
+
+    __tablename__ = "schedule_marks"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

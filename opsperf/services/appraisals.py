@@ -49,7 +49,7 @@ from opsperf.errors import (
 )
 from opsperf.persistence import cache
 from opsperf.persistence.models import Appraisal, Event, User, Vote, db, utcnow
-from opsperf.services import budget, follow_ups, goals, snapshots, steps
+from opsperf.services import budget, follow_ups, goals, notifications, snapshots, steps
 from opsperf.services.context import (
     Context,
     compute_due,
@@ -485,11 +485,49 @@ def fire(
         if kind in ("fire", "request") and t.require_complete:
             _require_complete(ctx, user)
         handlers = {"fire": _move, "request": _request, "approve": _approve, "decline": _decline}
+        source, requester, entry = a.state, a.pending_by_id, a.entry_seq
         with db.session.no_autoflush:  # one UPDATE of the appraisal: one new version per step
             handlers[kind](ctx, t, user, comment)
             steps.refresh(ctx)
+        _tell(ctx, t, user, kind, source, requester, moved=a.entry_seq != entry)
         _commit()
         return a
+
+
+def _tell(
+    ctx: Context,
+    t: TransitionDef,
+    user: User | None,
+    kind: str,
+    source: str,
+    requester: int | None,
+    *,
+    moved: bool,
+) -> None:
+    """Notify whom the workflow says of the step just taken (services.notifications)."""
+    if kind == "request":
+        requested = user.id if user else None
+        notifications.tell(ctx, "approval_requested", user, trigger=t.trigger, requester=requested)
+    elif kind == "decline":
+        notifications.tell(
+            ctx, "declined", user, trigger=t.trigger, state=source, requester=requester
+        )
+    elif moved:  # a vote that completed the sign-off, or a step taken
+        notifications.after_step(ctx, t, user, source)
+
+
+def fire_by_rule(ctx: Context, trigger: str, rule: str) -> None:
+    """Take ``trigger`` as the system, because the workflow's ``rule`` says so (an overdue
+    step fired by ``opsperf tick``): the guard must hold; audited with the rule, no actor."""
+    a = ctx.appraisal
+    if not any(t.trigger == trigger for t in ctx.workflow.transitions_from(a.state)):
+        raise TransitionNotAllowed("'%(trigger)s' is not possible in this step", trigger=trigger)
+    t = ctx.workflow.transition(a.state, trigger)
+    source = a.state
+    with db.session.no_autoflush:
+        _move(ctx, t, None, None, rule=rule)
+        steps.refresh(ctx)
+    _tell(ctx, t, None, "fire", source, None, moved=True)
 
 
 def approve_many(
@@ -526,11 +564,12 @@ def approve_many(
                 continue
             if action.comment == "required" and not comment:
                 raise ValidationFailed("a comment is required for this step")
-            state = a.state
+            state, entry = a.state, a.entry_seq
             t = ctx.workflow.transition(state, trigger)
             with db.session.no_autoflush:
                 _approve(ctx, t, user, comment)
                 steps.refresh(ctx)
+            _tell(ctx, t, user, "approve", state, None, moved=a.entry_seq != entry)
             signed += 1
             moved += a.state != state
         db.session.commit()
@@ -605,11 +644,15 @@ def _decline(ctx: Context, t: TransitionDef, user: User, comment: str | None) ->
     )
 
 
-def _move(ctx: Context, t: TransitionDef, user: User, comment: str | None) -> None:
+def _move(
+    ctx: Context, t: TransitionDef, user: User | None, comment: str | None, rule: str | None = None
+) -> None:
     a = ctx.appraisal
     source = a.state
     new_state = ctx.workflow.fire(source, t.trigger, guard_values(ctx))
     changes = compute_scores(ctx) if "compute_scores" in t.actions else None
+    if rule is not None:
+        changes = {**(changes or {}), "rule": rule}
     a.state = new_state
     a.state_entered_at = utcnow()
     a.due_at = compute_due(ctx)

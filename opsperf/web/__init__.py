@@ -133,6 +133,7 @@ def init_app(app: Flask) -> None:
         goals,
         home,
         jobs,
+        notifications,
         reports,
     )
 
@@ -150,7 +151,9 @@ def init_app(app: Flask) -> None:
         actuals,
         jobs,
         reports,
+        notifications,
     ):
         app.register_blueprint(module.bp)
+    app.register_blueprint(notifications.outbox)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)

@@ -1,0 +1,364 @@
+"""Scheduled work, done by ``opsperf tick`` (cron, a systemd timer, or a thread of ``serve``):
+reminders before a deadline, overdue notices, escalation, overdue steps fired, the daily
+digest, and the delivery of queued e-mail.
+
+Each thing is done once. Its key (``remind:<appraisal>:<entry>:<offset>``,
+``overdue:<appraisal>:<entry>``, ``digest:<person>:<day>``) is inserted into ``schedule_marks``
+in the transaction that does it: a second run — later, or on another host at the same moment
+— finds the key taken (the primary key refuses it) and rolls its attempt back. An e-mail is
+claimed by an ``UPDATE … WHERE status = 'queued'`` that only one sender can win.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from opsperf.definitions.schema import State, Workflow, parse_duration
+from opsperf.errors import OpsperfError
+from opsperf.persistence.models import (
+    Appraisal,
+    Email,
+    Notification,
+    ScheduleMark,
+    Snapshot,
+    User,
+    clock_at,
+    db,
+    utcnow,
+)
+from opsperf.services import appraisals as appraisals_svc
+from opsperf.services import notifications, snapshots
+from opsperf.services.context import Context, context, state_chain
+
+log = logging.getLogger(__name__)
+
+BATCH = 500  # appraisals looked at, and marks looked up, per query
+SEND_BATCH = 200  # e-mails sent per run at most; the next run goes on
+STALE_CLAIM = dt.timedelta(minutes=10)  # a sender that claimed an e-mail and vanished
+
+
+class Mailer(Protocol):
+    """Says an e-mail in its reader's language and hands it to the SMTP server; raises
+    ``OSError`` or ``smtplib.SMTPException`` when the server refuses or cannot be reached."""
+
+    def send(self, email: Email, user: User, items: list[Notification]) -> None: ...
+
+
+@dataclass
+class Report:
+    reminders: int = 0
+    overdue: int = 0
+    escalated: int = 0
+    fired: int = 0
+    digests: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "problems"}
+
+
+@dataclass
+class Settings:
+    retries: int = 5  # deliveries tried before an e-mail is given up
+    retry_delay: int = 60  # seconds before the first retry; doubled each time
+    digest_hour: int = 0  # the UTC hour from which the day's digest goes out
+
+
+def tick(
+    now: dt.datetime | None = None, mailer: Mailer | None = None, settings: Settings | None = None
+) -> Report:
+    """Do the scheduled work that is due at ``now`` (default: the real time), once."""
+    settings = settings or Settings()
+    report = Report()
+    moment = now or utcnow()
+    with clock_at(moment):
+        deadlines(moment, report)
+        digests(moment, settings, report)
+        if mailer is not None:
+            deliver(moment, mailer, settings, report)
+    return report
+
+
+# --------------------------------------------------------------------------- deadlines
+
+
+def _deadline_state(ctx: Context) -> State | None:
+    """The innermost state of the chain that sets the deadline (as ``compute_due`` reads it)."""
+    for state in reversed(state_chain(ctx)):
+        if state.due:
+            return state
+    return None
+
+
+def _horizon() -> dt.timedelta:
+    """The longest reminder any pinned workflow asks for."""
+    longest = dt.timedelta(0)
+    for snapshot_id in db.session.scalars(select(Snapshot.id).where(Snapshot.kind == "Workflow")):
+        workflow: Workflow = snapshots.definition(snapshot_id)
+        for state in _all_states(workflow):
+            for offset in state.remind:
+                longest = max(longest, parse_duration(offset))
+    return longest
+
+
+def _all_states(workflow: Workflow) -> Iterator[State]:
+    from opsperf.definitions import statetree
+
+    yield from statetree.all_states(workflow).values()
+
+
+def _candidates(now: dt.datetime) -> Iterator[list[tuple[int, int, Any]]]:
+    """Appraisals whose deadline is passed or within the reminders' reach, a batch at a time
+    (``ix_appraisals_due``)."""
+    until = now + _horizon()
+    last = 0
+    while True:
+        rows = db.session.execute(
+            select(Appraisal.id, Appraisal.entry_seq, Appraisal.due_at)
+            .where(Appraisal.due_at.is_not(None), Appraisal.due_at <= until, Appraisal.id > last)
+            .order_by(Appraisal.id)
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield [(r[0], r[1], r[2]) for r in rows]
+
+
+def _keys_due(ctx: Context, now: dt.datetime) -> tuple[list[str], str | None]:
+    """The marks this appraisal's deadline calls for now, and which work they stand for:
+    ``remind`` (the nearest reminder; earlier ones missed are marked with it) or ``overdue``."""
+    a = ctx.appraisal
+    state = _deadline_state(ctx)
+    if state is None or a.due_at is None or ctx.final:
+        return [], None
+    if now >= a.due_at:
+        if state.on_overdue is None:
+            return [], None
+        return [f"overdue:{a.id}:{a.entry_seq}"], "overdue"
+    reached = [o for o in state.remind if a.due_at - parse_duration(o) <= now]
+    if not reached:
+        return [], None
+    return [f"remind:{a.id}:{a.entry_seq}:{o}" for o in reached], "remind"
+
+
+def _taken(keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(keys), BATCH):
+        found.update(
+            db.session.scalars(
+                select(ScheduleMark.key).where(ScheduleMark.key.in_(keys[i : i + BATCH]))
+            )
+        )
+    return found
+
+
+def deadlines(now: dt.datetime, report: Report) -> None:
+    for batch in _candidates(now):
+        wanted: dict[int, tuple[list[str], str]] = {}
+        for appraisal_id, _seq, _due in batch:
+            a = db.session.get(Appraisal, appraisal_id)
+            if a is None:
+                continue
+            keys, work = _keys_due(context(a), now)
+            if work is not None:
+                wanted[appraisal_id] = (keys, work)
+        taken = _taken([k for keys, _ in wanted.values() for k in keys])
+        db.session.rollback()  # end the read: each appraisal's work is its own transaction
+        for appraisal_id, (keys, work) in wanted.items():
+            if all(k in taken for k in keys):
+                continue
+            try:
+                _do(appraisal_id, [k for k in keys if k not in taken], work, now, report)
+            except IntegrityError:
+                db.session.rollback()  # another run did it first
+            except (OpsperfError, StaleDataError) as exc:  # it moved on: the next run sees
+                db.session.rollback()
+                report.problems.append(f"appraisal {appraisal_id}: {exc}")
+                log.warning("scheduled work on appraisal %s: %s", appraisal_id, exc)
+
+
+def _do(appraisal_id: int, keys: list[str], work: str, now: dt.datetime, report: Report) -> None:
+    """One appraisal's due work and its marks, in one transaction."""
+    for key in keys:
+        db.session.add(ScheduleMark(key=key, at=now))
+    db.session.flush()  # a taken key fails here (or waits for the run holding it, then fails)
+    a = db.session.get(Appraisal, appraisal_id)
+    assert a is not None
+    ctx = context(a)
+    current, _ = _keys_due(ctx, now)  # the appraisal may have moved since it was read
+    if not set(keys) <= set(current):
+        db.session.rollback()
+        return
+    state = _deadline_state(ctx)
+    assert state is not None
+    if work == "remind":
+        left = a.due_at - now if a.due_at else dt.timedelta(0)
+        people = notifications._actors_now(ctx)
+        notifications.send(
+            people,
+            event="reminder",
+            message="reminder",
+            params=notifications._params(ctx, days_left=max(0, left.days)),
+            appraisal_id=a.id,
+        )
+        report.reminders += 1
+    else:
+        _overdue(ctx, state, report)
+    db.session.commit()
+
+
+def _overdue(ctx: Context, state: State, report: Report) -> None:
+    action = state.on_overdue
+    assert action is not None
+    a = ctx.appraisal
+    params = notifications._params(ctx)
+    told = notifications.holders(ctx, action.notify)
+    escalated = notifications.holders(ctx, [action.escalate_to]) if action.escalate_to else set()
+    if told:
+        notifications.send(
+            told - escalated, event="overdue", message="overdue", params=params, appraisal_id=a.id
+        )
+        report.overdue += 1
+    if escalated:
+        notifications.send(
+            escalated, event="overdue", message="escalated", params=params, appraisal_id=a.id
+        )
+        report.escalated += 1
+    if action.fire:
+        rule = f"{a.state}: on_overdue.fire {action.fire}"
+        appraisals_svc.fire_by_rule(ctx, action.fire, rule)
+        report.fired += 1
+
+
+# --------------------------------------------------------------------------- e-mail
+
+
+def digests(now: dt.datetime, settings: Settings, report: Report) -> None:
+    """Once a day from ``digest_hour``: one e-mail per person of what waited for the digest."""
+    if now.hour < settings.digest_hour:
+        return
+    day = now.date().isoformat()
+    waiting = list(
+        db.session.scalars(
+            select(Notification.user_id).where(Notification.mail == "digest").distinct()
+        )
+    )
+    db.session.rollback()
+    for user_id in waiting:
+        try:
+            db.session.add(ScheduleMark(key=f"digest:{user_id}:{day}", at=now))
+            db.session.flush()
+            ids = list(
+                db.session.scalars(
+                    select(Notification.id)
+                    .where(Notification.user_id == user_id, Notification.mail == "digest")
+                    .order_by(Notification.id)
+                    .with_for_update()
+                )
+            )
+            if ids:
+                db.session.execute(
+                    update(Notification).where(Notification.id.in_(ids)).values(mail="digested")
+                )
+                db.session.add(Email(user_id=user_id, notification_ids=ids, digest=True))
+                report.digests += 1
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+
+
+def _claimable(now: dt.datetime) -> list[int]:
+    queued = select(Email.id).where(Email.status == "queued", Email.next_try_at <= now)
+    abandoned = select(Email.id).where(
+        Email.status == "sending", Email.claimed_at < now - STALE_CLAIM
+    )
+    ids = list(db.session.scalars(queued.order_by(Email.id).limit(SEND_BATCH)))
+    ids += list(db.session.scalars(abandoned.order_by(Email.id).limit(SEND_BATCH)))
+    db.session.rollback()
+    return ids[:SEND_BATCH]
+
+
+def _claim(email_id: int, now: dt.datetime) -> bool:
+    won = db.session.execute(
+        update(Email)
+        .where(
+            Email.id == email_id,
+            (Email.status == "queued")
+            | ((Email.status == "sending") & (Email.claimed_at < now - STALE_CLAIM)),
+        )
+        .values(status="sending", claimed_at=now)
+    )
+    db.session.commit()
+    return bool(getattr(won, "rowcount", 0))
+
+
+def deliver(now: dt.datetime, mailer: Mailer, settings: Settings, report: Report) -> None:
+    """Send what the outbox holds; a refused delivery is tried again later, with a growing
+    wait, and given up (``failed``, with the server's answer) after ``retries`` tries."""
+    for email_id in _claimable(now):
+        if not _claim(email_id, now):
+            continue  # another sender has it
+        email = db.session.get(Email, email_id)
+        assert email is not None
+        user = email.user
+        items = list(
+            db.session.scalars(
+                select(Notification)
+                .where(Notification.id.in_(email.notification_ids or []))
+                .order_by(Notification.id)
+            )
+        )
+        email.attempts += 1
+        try:
+            if not user.email:
+                raise _Undeliverable("the person has no e-mail address")
+            mailer.send(email, user, items)
+        except _Undeliverable as exc:
+            email.status, email.last_error = "failed", str(exc)
+            report.failed += 1
+        except Exception as exc:
+            email.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            if email.attempts >= settings.retries:
+                email.status = "failed"
+                report.failed += 1
+            else:
+                email.status = "queued"
+                wait = settings.retry_delay * 2 ** (email.attempts - 1)
+                email.next_try_at = now + dt.timedelta(seconds=wait)
+                report.retrying += 1
+        else:
+            email.status, email.sent_at, email.last_error = "sent", now, None
+            report.sent += 1
+        email.claimed_at = None
+        db.session.commit()
+
+
+class _Undeliverable(Exception):
+    pass
+
+
+def every(seconds: float, run: Callable[[], Any]) -> Callable[[], None]:
+    """A loop body for a background thread: ``run`` every ``seconds`` (``serve``/``demo``)."""
+    import time
+
+    def loop() -> None:
+        while True:
+            try:
+                run()
+            except Exception:
+                log.exception("scheduled work failed")
+            time.sleep(seconds)
+
+    return loop
