@@ -508,6 +508,12 @@ class Timeline:
             actor = escape(e.actor.name) if e.actor else system
             said = e.comment and e.kind != "checkin"  # a check-in's comment is its source
             comment = f"<div>“{escape(e.comment)}”</div>" if said else ""
+            rule = (e.changes or {}).get("rule") if e.kind == "transition" else None
+            if rule:  # taken by the scheduler, because the workflow says so
+                comment += (
+                    f'<div class="muted">{escape(_("By the rule: %(rule)s", rule=rule))}</div>'
+                )
+
             out.append(
                 f'<li class="timeline-item{css}"><time class="timeline-time">{fmt_when(e.at)}'
                 f'</time><span class="timeline-actor">{actor}</span><div class="timeline-body">'
@@ -572,6 +578,8 @@ class Timeline:
         if e.kind in ("transition", "override"):
             names = {"score": "Score", "grade": "Grade", "bonus": "Bonus"}
             for key, value in e.changes.items():
+                if key == "rule":
+                    continue  # said beside the step
                 name = self.w._(names[key]) if key in names else key
                 if isinstance(value, list) and len(value) == 2:  # [before, after]
                     old, new = (escape(fmt_number(v)) for v in value)
