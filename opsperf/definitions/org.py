@@ -44,7 +44,8 @@ def counts_in(declared: tuple[str, RoleDef], dept_id: str, defs: DefinitionSet) 
 
 
 def named_roles(workflow: Workflow) -> set[str]:
-    """Every role a workflow gives something to do: firing, approving, editing, escalations."""
+    """Every role a workflow gives something to do: firing, approving, editing, escalations,
+    private notes and threads addressed to it."""
     named: set[str] = set()
     for t in workflow.transitions:
         named.update(t.roles)
@@ -54,6 +55,10 @@ def named_roles(workflow: Workflow) -> set[str]:
         named.update(state.edit)
         if state.on_overdue is not None and state.on_overdue.escalate_to:
             named.add(state.on_overdue.escalate_to)
+    for t in workflow.transitions:  # a thread a step opens is addressed to them
+        named.update(t.opens_thread)
+    if workflow.comments is not None:  # they write and read private notes
+        named.update(workflow.comments.private)
     return named
 
 

@@ -817,6 +817,11 @@ class TransitionDef(Model):
         "false for steps that send work back",
     )
     actions: list[WorkflowAction] = []
+    opens_thread: list[Id] = Field(
+        [],
+        description="The step's comment opens a comment thread addressed to these roles (an "
+        "appeal to hr), visible to everyone who may open the appraisal",
+    )
 
     @property
     def sources(self) -> list[str]:
@@ -827,6 +832,16 @@ class TransitionDef(Model):
         if not self.roles and self.approval is None:
             raise ValueError("say who fires this transition: 'roles', 'approval', or both")
         return self
+
+
+class CommentRules(Model):
+    """What the comments on an appraisal of this workflow may be besides public ones."""
+
+    private: list[Id] = Field(
+        [],
+        description="Roles that may write and read private notes on an appraisal (never the "
+        "employee), e.g. [manager, dept_head, hr]",
+    )
 
 
 class Workflow(Model):
@@ -842,6 +857,9 @@ class Workflow(Model):
         [],
         description="Roles whose holders never act as them on their own appraisal (a quality "
         "inspector who is also an agent does not check their own actuals)",
+    )
+    comments: CommentRules | None = Field(
+        None, description="Private notes on appraisals: who may write and read them"
     )
 
 
