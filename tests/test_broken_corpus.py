@@ -644,6 +644,56 @@ WORKFLOW_CASES = [
         ),
     ),
     case(
+        "private_notes_unknown_role",
+        E(
+            f"{WORKFLOW}:4:31",
+            "unknown role 'dept_haed'",
+            "did you mean 'dept_head'?",
+            key_path="comments.private[1]",
+        ),
+        edit=Edit(
+            WORKFLOW,
+            "en: Quarterly review}\n",
+            "en: Quarterly review}\ncomments: {private: [manager, dept_haed]}\n",
+        ),
+    ),
+    case(
+        "private_notes_for_the_employee",
+        E(f"{WORKFLOW}:4:22", "never shown to the employee", key_path="comments.private[0]"),
+        edit=Edit(
+            WORKFLOW,
+            "en: Quarterly review}\n",
+            "en: Quarterly review}\ncomments: {private: [employee, hr]}\n",
+        ),
+    ),
+    case(
+        "thread_to_unknown_role",
+        E(
+            f"{WORKFLOW}:54:20",
+            "unknown role 'hrr'",
+            "did you mean 'hr'?",
+            key_path="transitions[4].opens_thread[0]",
+        ),
+        edit=Edit(
+            WORKFLOW,
+            "    actions: [notify_employee]",
+            "    actions: [notify_employee]\n    opens_thread: [hrr]",
+        ),
+    ),
+    case(
+        "thread_without_comment",
+        E(
+            f"{WORKFLOW}:54:14",
+            "opens a thread with its comment but takes none",
+            key_path="transitions[4].comment",
+        ),
+        edit=Edit(
+            WORKFLOW,
+            "    actions: [notify_employee]",
+            "    actions: [notify_employee]\n    comment: none\n    opens_thread: [hr]",
+        ),
+    ),
+    case(
         "unknown_approval_role",
         E(f"{WORKFLOW}:47:24", "unknown role 'dept_haed'", "did you mean 'dept_head'?"),
         edit=Edit(WORKFLOW, "roles: [manager, dept_head]", "roles: [manager, dept_haed]"),

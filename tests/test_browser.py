@@ -540,3 +540,51 @@ def test_a_head_changes_a_grade_and_signs_off_on_the_calibration_board(
         page.click("#sign-off button[type=submit]")
     expect(page.locator("#messages .flash-success")).to_be_visible()
     expect(page.locator(f"#row-{target}")).to_contain_text("张伟")
+
+
+def test_a_manager_mentions_on_a_kpi_row_and_the_employee_replies(
+    open_page: OpenPage, cycle: dict[str, int]
+) -> None:
+    """The manager opens the revenue row's thread from its "comments" link (HTMX, in place),
+    types "@王" and picks HR's 王芳 from the offered people, and posts; the comment shows the
+    name, the row counts it. The employee, in another browser, opens the same thread and
+    replies; both see the thread with the reply."""
+    appraisal_id = cycle["s101"]
+    boss = open_page("s100")
+    boss.goto(f"/appraisals/{appraisal_id}")
+    boss.click("#comments-kpis-revenue")
+    expect(boss.locator("#comments-panel input[name=kpi]")).to_have_value("kpis.revenue")
+    assert urlsplit(boss.url).path == f"/appraisals/{appraisal_id}"  # swapped in place
+    box = boss.locator("#comment-new")
+    box.click()
+    boss.keyboard.type("请 @王")
+    option = boss.locator("#comment-new-options .mention-option")
+    expect(option).to_have_count(1)
+    expect(option).to_contain_text("王芳")
+    option.click()
+    expect(box).to_have_value(re.compile(r"^请 @\[王芳\]\(u:\d+\) $"))
+    boss.keyboard.type("看一下收入目标")
+    boss.click("#comments-panel .comment-form button[type=submit]")
+    body = boss.locator("#comment-threads .comment-body").first
+    expect(body).to_have_text("请 @王芳 看一下收入目标")
+    expect(body.locator(".mention")).to_have_text("@王芳")
+    expect(boss.locator("#comments-status")).not_to_be_empty()
+
+    me = open_page("s101")
+    me.goto(f"/appraisals/{appraisal_id}")
+    link = me.locator("#comments-kpis-revenue")
+    expect(link).to_contain_text("1")
+    link.click()
+    expect(me.locator("#comment-threads .comment-body").first).to_contain_text("@王芳")
+    me.locator("#comment-threads details.comment-reply > summary").first.click()
+    reply_box = me.locator("#comment-threads textarea[name=body]").first
+    reply_box.fill("好的，我按 125 调整。")
+    me.locator("#comment-threads details.comment-reply button[type=submit]").first.click()
+    expect(me.locator("#comment-threads .comment-replies .comment-body")).to_have_text(
+        "好的，我按 125 调整。"
+    )
+    boss.reload()
+    boss.click("#comments-kpis-revenue")
+    expect(boss.locator("#comment-threads .comment-replies .comment-body")).to_have_text(
+        "好的，我按 125 调整。"
+    )

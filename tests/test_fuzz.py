@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from opsperf.config import PROJECT_ROOT
-from opsperf.persistence.models import Appraisal, Cycle, Event, Job, User, Vote, db
+from opsperf.persistence.models import Appraisal, Comment, Cycle, Event, Job, User, Vote, db
 from opsperf.services import demo
 from tests.conftest import login
 from tests.helpers import launch
@@ -34,7 +34,7 @@ KEYS = ["page", "per_page", "q", "sort", "state", "department", "grade", "overdu
         "workflow", "period_start", "period_end", "departments", "plan_summary",
         "kpis-revenue-actual", "kpis-revenue-note", "checkins__rows", "values", "next",
         "goal", "kpi", "period", "value:kpis.revenue", "note:kpis.revenue", "cycle",
-        "position", "table"]  # fmt: skip
+        "position", "table", "body", "parent", "private", "reply_to", "box"]  # fmt: skip
 HOSTILE = ["", "0", "-1", "1.5", "99999999999999999999", "1" * 400, "²", "a\x00b", "\x1b[2J",
            "<script>alert(1)</script>", "' OR 1=1 --", "李" * 300, "%", "%ED%A0%80", "../../etc",
            "NaN", "inf", "1e999", "true", "null", "[]", "{}", "submit_plan:request", ":",
@@ -123,7 +123,7 @@ def _stored(app: Flask) -> Any:
         ).one()
         counts = [
             db.session.scalar(select(func.count()).select_from(model))
-            for model in (Cycle, Event, Vote, Job, User)
+            for model in (Cycle, Event, Vote, Job, User, Comment)
         ]
         users = [
             (u.employee_no, u.name, u.email, u.roles, u.active, u.password_hash)
@@ -166,6 +166,9 @@ def requests(draw: st.DrawFn, rules: list[Any], ids: dict[str, list[int]]) -> di
                 "trigger": TEXT,
                 "kind": TEXT,
                 "comment": JSON,
+                "body": JSON,
+                "reply_to": JSON,
+                "private": JSON,
             },
         )
         body["data"] = json.dumps(draw(shape | JSON))

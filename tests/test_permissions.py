@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from opsperf.config import PROJECT_ROOT
-from opsperf.persistence.models import Appraisal, Cycle, Event, User, Vote, db
+from opsperf.persistence.models import Appraisal, Comment, Cycle, Event, User, Vote, db
 from opsperf.services import demo, passwords
 from tests.helpers import appraisal_of, fire, problems, record_actuals
 from tests.worlds import open_world
@@ -135,7 +135,7 @@ class World:
             ]
             counts = [
                 db.session.scalar(select(func.count()).select_from(model))
-                for model in (Cycle, Event, Vote)
+                for model in (Cycle, Event, Vote, Comment)
             ]
             return appraisals, users, counts
 
@@ -388,6 +388,37 @@ def _rows() -> list[Row]:
                 target="s101",
             )
         )
+    # comments: whoever may open the appraisal reads and writes them; the mention box
+    for target in ("s101", "m102"):
+        for w in WHO:
+            ok = 200 if w in VIEWERS[target] else 403
+            url = "{" + target + "}"
+            rows.append(page(w, ok, f"/appraisals/{url}/comments", target=target))
+            rows.append(page(w, ok, f"/appraisals/{url}/comments?kpi=kpis.revenue",
+                             target=target, note="kpi"))  # fmt: skip
+            rows.append(page(w, ok, f"/appraisals/{url}/comments/people?q=s", target=target))
+            rows.append(api(w, ok, f"/api/v1/appraisals/{url}/comments", target=target))
+            # an empty comment: viewers reach the check (422), nothing is stored
+            refused = 422 if w in VIEWERS[target] else 403
+            rows.append(page(w, refused, f"/appraisals/{url}/comments", "POST",
+                             data={"body": " "}, target=target))  # fmt: skip
+            rows.append(api(w, refused, f"/api/v1/appraisals/{url}/comments", "POST",
+                            json={"body": ""}, target=target))  # fmt: skip
+    for w in WHO:
+        if w in VIEWERS["s101"]:
+            rows.append(Row(w, "POST", "/api/v1/appraisals/{s101}/comments", 201,
+                            json={"body": f"{w} 的评论"}, changes=True, note="posted"))  # fmt: skip
+        # a private note: the manager, the head and HR write them, never the employee
+        may = w in {"s100", "hr01"}
+        expect = 201 if may else 403
+        rows.append(api(w, expect, "/api/v1/appraisals/{s101}/comments", "POST",
+                        json={"body": "私密", "private": True}, changes=may,
+                        target=None if w in VIEWERS["s101"] else "s101",
+                        note="private"))  # fmt: skip
+    rows.append(page("s101", 404, "/appraisals/999999/comments"))
+    rows.append(page("s101", 404, "/appraisals/999999/comments", "POST", data={"body": "x"}))
+    rows.append(api("s101", 404, "/api/v1/appraisals/{s101}/comments", "POST",
+                    json={"body": "x", "reply_to": 999999}, note="no such thread"))  # fmt: skip
     # the printed appraisal: whoever may open it, as a PDF
     for target in ("s101", "m102"):
         for w in WHO:
@@ -1118,6 +1149,9 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/inbox/settings",
         "/admin/emails/",
         "/admin/emails/999999/retry",
+        "/appraisals/{s101}/comments",
+        "/appraisals/{s101}/comments/people?q=s",
+        "/api/v1/appraisals/{s101}/comments",
     }
     seen = {(r.who, r.url) for r in ROWS}
     missing = [(w, route) for w in WHO for route in routes if (w, route) not in seen]

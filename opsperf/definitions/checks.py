@@ -875,6 +875,34 @@ def _workflow(defs: DefinitionSet, item: Located, wf: Workflow) -> list[Diagnost
     out += _graph(item, wf)
     out += _edit_rights(defs, item, wf)
     out += _calibration(defs, item, wf)
+    out += _comments(defs, item, wf)
+    return out
+
+
+def _comments(defs: DefinitionSet, item: Located, wf: Workflow) -> list[Diagnostic]:
+    """Private notes are for roles that exist, never the employee's; a step that opens a
+    thread addresses roles that exist and takes a comment to open it with."""
+    out: list[Diagnostic] = []
+    roles = roles_known(defs)
+    if wf.comments is not None:
+        for index, role in enumerate(wf.comments.private):
+            at: KeyPath = ("comments", "private", index)
+            if role == "employee":
+                message = "a private note is never shown to the employee; take 'employee' out"
+                out.append(item.at(at, "error", message))
+            elif role not in roles:
+                out.append(_unknown(item, at, "role", role, roles))
+    for index, t in enumerate(wf.transitions):
+        for r_index, role in enumerate(t.opens_thread):
+            if role not in roles:
+                at = ("transitions", index, "opens_thread", r_index)
+                out.append(_unknown(item, at, "role", role, roles))
+        if t.opens_thread and t.comment == "none":
+            message = (
+                f"'{t.trigger}' opens a thread with its comment but takes none: "
+                "say comment: required (or optional)"
+            )
+            out.append(item.at(("transitions", index, "comment"), "error", message))
     return out
 
 

@@ -51,7 +51,7 @@ def counts_in(declared: tuple[str, RoleDef], dept_id: str, defs: DefinitionSet) 
 
 def named_roles(workflow: Workflow) -> set[str]:
     """Every role a workflow gives something to do or tells something: firing, approving,
-    editing, escalations, notifications."""
+    editing, escalations, notifications, private notes and threads addressed to it."""
     named: set[str] = set()
     for t in workflow.transitions:
         named.update(t.roles)
@@ -65,6 +65,10 @@ def named_roles(workflow: Workflow) -> set[str]:
                 named.add(state.on_overdue.escalate_to)
     for rule in workflow.notifications:
         named.update(rule.notify)
+    for t in workflow.transitions:  # a thread a step opens is addressed to them
+        named.update(t.opens_thread)
+    if workflow.comments is not None:  # they write and read private notes
+        named.update(workflow.comments.private)
     return named - set(NOTIFY_RECIPIENTS)
 
 

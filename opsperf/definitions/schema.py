@@ -846,6 +846,11 @@ class TransitionDef(Model):
         "false for steps that send work back",
     )
     actions: list[WorkflowAction] = []
+    opens_thread: list[Id] = Field(
+        [],
+        description="The step's comment opens a comment thread addressed to these roles (an "
+        "appeal to hr), visible to everyone who may open the appraisal",
+    )
 
     @property
     def sources(self) -> list[str]:
@@ -878,6 +883,16 @@ class NotificationRule(Model):
     )
 
 
+class CommentRules(Model):
+    """What the comments on an appraisal of this workflow may be besides public ones."""
+
+    private: list[Id] = Field(
+        [],
+        description="Roles that may write and read private notes on an appraisal (never the "
+        "employee), e.g. [manager, dept_head, hr]",
+    )
+
+
 class Workflow(Model):
     kind: Literal["Workflow"]
     id: Id
@@ -896,6 +911,9 @@ class Workflow(Model):
         [],
         description="Who is told of what: entering a state, a step, a sign-off asked or "
         "declined, a comment, a mention",
+    )
+    comments: CommentRules | None = Field(
+        None, description="Private notes on appraisals: who may write and read them"
     )
 
 

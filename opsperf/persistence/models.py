@@ -573,3 +573,32 @@ class ScheduleMark(db.Model):  # type: ignore[name-defined,misc]
 
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Comment(db.Model):  # type: ignore[name-defined,misc]
+    """A comment on an appraisal or on one KPI row of it (services.comments): a thread is a
+    top-level comment and its replies (one level). Mentions are the ids of people named in
+    the body as ``@[name](u:<id>)``; ``addressed_to`` the roles a thread a step opened is
+    for (an appeal to HR). Each comment is also a ``comment`` event of the audit trail."""
+
+    __tablename__ = "comments"
+    __table_args__ = (
+        # an appraisal's threads (general, or of one KPI), newest first, a page at a time
+        Index("ix_comments_appraisal_threads", "appraisal_id", "kpi", "parent_id", "id"),
+        # the replies of a page of threads, oldest first
+        Index("ix_comments_parent", "parent_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id"))
+    kpi: Mapped[str | None] = mapped_column(String(130))  # "<kpi table>.<kpi>", None: general
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)  # at most engine.text.COMMENT_LIMIT characters
+    visibility: Mapped[str] = mapped_column(String(16), default="public")  # public | private
+    mentions: Mapped[list[int]] = mapped_column(JSON, default=list)
+    addressed_to: Mapped[list[str] | None] = mapped_column(JSON)
+    trigger: Mapped[str | None] = mapped_column(String(64))  # the step that opened the thread
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User] = relationship()

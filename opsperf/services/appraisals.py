@@ -489,8 +489,16 @@ def fire(
         with db.session.no_autoflush:  # one UPDATE of the appraisal: one new version per step
             handlers[kind](ctx, t, user, comment)
             steps.refresh(ctx)
+        from opsperf.services import comments  # (it builds on this module)
+
+        opened = None
+        if t.opens_thread and comment and kind in ("fire", "request"):
+            # the step's comment opens a thread addressed to those roles (an appeal: HR)
+            opened = comments.open_thread(ctx, user, comment, t.trigger, t.opens_thread)
         _tell(ctx, t, user, kind, source, requester, moved=a.entry_seq != entry)
         _commit()
+        if opened is not None:
+            comments.announce(opened)
         return a
 
 

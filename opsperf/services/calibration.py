@@ -537,6 +537,7 @@ def stale(cycle: Cycle, step: CalibrationStep, scope: Scope, as_of: int) -> list
         .where(
             Event.id > as_of,
             Event.cycle_id == cycle.id,
+            Event.kind != "comment",  # a comment changes nothing the board shows
             (Appraisal.state.in_(step.population)) | (Event.from_state == step.state),
         )
         .distinct()

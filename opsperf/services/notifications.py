@@ -15,7 +15,7 @@ same transaction (the outbox), one who wants a daily digest has theirs gathered 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -246,10 +246,12 @@ def tell(
     params: Mapping[str, Any] | None = None,
     anchor: str = "",
     also: Mapping[str, Iterable[int]] | None = None,
+    may_read: Callable[[int], bool] | None = None,
 ) -> int:
     """Send what the workflow's rules say for ``event`` on the appraisal; ``also`` adds
     messages (key → people) the event calls for whatever the rules say (a mention tells the
-    person mentioned). Each person gets one message per event. Returns how many were sent."""
+    person mentioned); ``may_read`` leaves out whoever may not read what it is about (a
+    private note). Each person gets one message per event. Returns how many were sent."""
     chosen: dict[int, str] = {}
     for message, people in (also or {}).items():
         for person in people:
@@ -264,6 +266,8 @@ def tell(
         participants=participants,
         into=chosen,
     )
+    if may_read is not None:
+        chosen = {person: m for person, m in chosen.items() if may_read(person)}
     return _send_chosen(ctx, event, chosen, actor, trigger=trigger, params=params, anchor=anchor)
 
 

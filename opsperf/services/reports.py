@@ -31,15 +31,15 @@ from opsperf.persistence.models import (
     db,
 )
 from opsperf.services import appraisals as appraisals_svc
-from opsperf.services import goals, jobs, snapshots
+from opsperf.services import comments, goals, jobs, snapshots
 from opsperf.services.calibration import headed, is_company_wide
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.services.cycles import subtree
 
 # The events that make the sign-off trail: a step taken, a sign-off asked for, given or
-# declined, a grade changed at calibration.
-TRAIL = ("request", "vote", "decline", "transition", "override")
+# declined, a grade changed at calibration, a comment (a private note only for its readers).
+TRAIL = ("request", "vote", "decline", "transition", "override", "comment")
 TRAIL_LIMIT = 200  # the newest steps of an appraisal worked on for years; none has so many
 
 
@@ -55,6 +55,8 @@ class Step:
     roles: tuple[str, ...]
     at: dt.datetime
     comment: str | None
+    private: bool = False  # a private note (printed only for those who read them)
+    kpi: str | None = None  # a comment's KPI row (``table.kpi``)
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,8 @@ def report_of(appraisal_id: int, reader: User | None) -> Report:
         viewer, roles = None, frozenset()
     evaluation = evaluate(ctx.form, goals.values_with_goals(ctx), viewer=viewer)
     report = Report(ctx, evaluation, roles)
-    report.trail = _trail(ctx)
+    private_ok = reader is None or comments.reads_private(ctx, reader)
+    report.trail = _trail(ctx, private_ok)
     report.definitions = _definitions(a)
     report.digest = digest(a, report.definitions)
     report.document_id = f"OPS-{a.id:06d}-{a.version}-{report.digest[:8].upper()}"
@@ -136,9 +139,10 @@ def _definitions(a: Appraisal) -> list[Pinned]:
     return found
 
 
-def _trail(ctx: Context) -> list[Step]:
+def _trail(ctx: Context, private_ok: bool = False) -> list[Step]:
     """The steps taken on the appraisal, oldest first, with the roles each signer held: a
-    sign-off's as recorded with it, a step's as the person holds them on the appraisal."""
+    sign-off's as recorded with it, a step's as the person holds them on the appraisal; the
+    comments among them (the private notes only when ``private_ok``)."""
     a = ctx.appraisal
     events = list(
         db.session.scalars(
@@ -157,6 +161,9 @@ def _trail(ctx: Context) -> list[Step]:
     roles_now: dict[int, tuple[str, ...]] = {}
     steps = []
     for e in events:
+        private = e.kind == "comment" and (e.changes or {}).get("visibility") != "public"
+        if private and not private_ok:
+            continue  # a private note is not printed, not even that there is one
         roles: tuple[str, ...] = ()
         if e.actor is not None:
             roles = votes.get((e.actor.id, e.trigger, e.comment)) or ()
@@ -175,6 +182,8 @@ def _trail(ctx: Context) -> list[Step]:
                 roles,
                 e.at,
                 e.comment,
+                private,
+                (e.changes or {}).get("kpi") if e.kind == "comment" else None,
             )
         )
     return steps

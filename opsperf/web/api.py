@@ -21,7 +21,16 @@ from opsperf.engine.forms import FieldError, withheld
 from opsperf.errors import PermissionDenied, ValidationFailed
 from opsperf.persistence.models import ApiToken, User
 from opsperf.services import appraisals as svc
-from opsperf.services import calibration, checkins, follow_ups, logins, payout, tasks, tokens
+from opsperf.services import (
+    calibration,
+    checkins,
+    comments,
+    follow_ups,
+    logins,
+    payout,
+    tasks,
+    tokens,
+)
 from opsperf.services import cycles as cycles_svc
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
@@ -296,6 +305,71 @@ def record_checkins(appraisal_id: int) -> Any:
         return jsonify({"error": "invalid check-ins", "status": 422, "problems": problems}), 422
     ctx = context(get_appraisal(appraisal_id))
     return jsonify({"recorded": list(outcome.changes), "appraisal": _appraisal_json(ctx, me)})
+
+
+def _comment_json(c: Any, names: Mapping[int, str]) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "kpi": c.kpi,
+        "reply_to": c.parent_id,
+        "author": {"id": c.author_id, "name": c.author.name},
+        "body": c.body,  # mentions as written: @[name](u:<id>)
+        "text": comments.plain(c.body, names),  # mentions as @name
+        "visibility": c.visibility,
+        "mentions": [{"id": i, "name": names.get(i)} for i in c.mentions or []],
+        "to": c.addressed_to,
+        "step": c.trigger,
+        "at": iso(c.created_at),
+    }
+
+
+@bp.get("/appraisals/<int:appraisal_id>/comments")
+def comment_threads(appraisal_id: int) -> Any:
+    """A page of the appraisal's threads the caller may read, newest first, each with its
+    replies (``?kpi=table.kpi`` one KPI row's; ``?before=<id>`` older ones)."""
+    me = _user()
+    ctx = context(get_appraisal(appraisal_id))
+    svc.require_view(ctx, me)
+    kpi = (request.args.get("kpi") or "")[:130] or None
+    page = comments.threads(ctx, me, kpi, int_arg("before", 0) or None)
+    return jsonify(
+        {
+            "kpi": page.kpi,
+            "threads": [
+                {
+                    **_comment_json(t.comment, page.names),
+                    "replies": [_comment_json(r, page.names) for r in t.replies],
+                }
+                for t in page.threads
+            ],
+            "older": page.older,
+        }
+    )
+
+
+@bp.post("/appraisals/<int:appraisal_id>/comments")
+def post_comment(appraisal_id: int) -> Any:
+    """Post a comment: ``{"body": "…", "kpi": "kpis.revenue", "reply_to": 12, "private":
+    false}`` (all but ``body`` optional); mention people as ``@[name](u:<id>)``."""
+    me = _user()
+    body = _json()
+    reply_to = body.get("reply_to")
+    if reply_to is not None and (not isinstance(reply_to, int) or isinstance(reply_to, bool)):
+        raise ValidationFailed("'reply_to' must be the id of a comment (a whole number)")
+    private = body.get("private", False)
+    if not isinstance(private, bool):
+        raise ValidationFailed("'private' must be true or false")
+    posted = comments.post(
+        appraisal_id,
+        me,
+        _text_of(body, "body"),
+        kpi=_text_of(body, "kpi")[:130] or None,
+        parent_id=reply_to,
+        private=private,
+    )
+    names = {u.id: u.name for u in posted.mentioned}
+    names.update(comments.names_of([posted.comment]))
+    return jsonify(_comment_json(posted.comment, names)), 201
 
 
 def _problem(error: FieldError) -> dict[str, Any]:

@@ -13,10 +13,11 @@ from opsperf.engine.forms import FieldError, evaluate
 from opsperf.errors import Conflict, PermissionDenied, TransitionNotAllowed, ValidationFailed
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
-from opsperf.services import calibration, checkins, follow_ups, goals, pdca
+from opsperf.services import calibration, checkins, comments, follow_ups, goals, pdca
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.web import appraisal_view
+from opsperf.web import comments as comment_view
 from opsperf.web.helpers import defs, error_text, form_int, int_arg, lang, render, texts, user
 from opsperf.web.widgets import Timeline, Widgets
 
@@ -73,11 +74,14 @@ def _page(
     }
     if live and getattr(request, "htmx", False):
         return render("appraisals/view.html", block="live", **shown), status
+    # the comments panel, and each KPI row's count linking to its thread
+    shown["w"].comments = (ctx.appraisal.id, comments.counts(ctx, me))
+    panel = comment_view.shown(ctx, me, here=url_for(".view", appraisal_id=ctx.appraisal.id))
     events, more = svc.timeline(ctx.appraisal)
     steps = appraisal_view.workflow_view(ctx)
     html = render(
         "appraisals/view.html",
-        **shown,
+        **{**panel, **shown},
         **steps,
         history=_timeline(shown["w"], ctx, steps["state_names"], me, evaluation).items(
             events, more
@@ -106,7 +110,8 @@ def _timeline(
     evaluation = evaluation or evaluate(
         ctx.form, goals.values_with_goals(ctx), viewer=svc.viewer(ctx, me)
     )
-    return Timeline(w, ctx, state_names, names, fields, _unseen(evaluation))
+    private_ok = comments.reads_private(ctx, me)
+    return Timeline(w, ctx, state_names, names, fields, _unseen(evaluation), private_ok)
 
 
 def _unseen(evaluation: Any) -> frozenset[str]:

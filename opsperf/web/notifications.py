@@ -70,7 +70,11 @@ def say(n: Notification, language: str | None = None) -> str:
 def link(n: Notification, external: bool = False) -> str:
     if n.appraisal_id is None:
         return url_for("inbox.index", _external=external)
-    url = url_for("appraisals.view", appraisal_id=n.appraisal_id, _external=external)
+    kpi = (n.params or {}).get("kpi")
+    if isinstance(kpi, str):  # a KPI row's thread: its page of comments
+        url = url_for("comments.panel", appraisal_id=n.appraisal_id, kpi=kpi, _external=external)
+    else:
+        url = url_for("appraisals.view", appraisal_id=n.appraisal_id, _external=external)
     return f"{url}#{n.anchor}" if n.anchor else url
 
 

@@ -19,7 +19,7 @@ from opsperf.engine.forms import Editable
 from opsperf.engine.text import DEFAULT_LIMITS, KPI_NOTE_LIMIT
 from opsperf.errors import N_
 from opsperf.web.helpers import fmt_number, fmt_when, plain
-from opsperf.web.vocabulary import SCORING_METHODS, formula
+from opsperf.web.vocabulary import SCORING_METHODS, formula, role_name
 
 OOB = ' hx-swap-oob="true"'
 NUMBER_TYPES = ("number", "integer", "percent", "money")
@@ -41,6 +41,9 @@ class Widgets:
         self.rights = rights
         # checked-in KPIs (services.checkins.Series) by (table, KPI)
         self.series = {(s.table.id, s.kpi.id): s for s in series}
+        # the appraisal and how many comments each KPI row has (``table.kpi``): each row
+        # links to its thread; None: no links (the live preview)
+        self.comments: tuple[int, dict[str | None, int]] | None = None
 
     def label(self, text: Text | str | None) -> str:
         if text is None:
@@ -338,7 +341,8 @@ class Widgets:
             note = f'<small class="muted">{self.label(k.help)}</small>' if k.help else ""
             cells = [
                 f'<tr><td class="kpi-name">{name}{unit} <small class="muted">'
-                f"{better.get(k.direction, '')} · {how}</small>{note}</td>"
+                f"{better.get(k.direction, '')} · {how}</small>{note}"
+                f"{self.comment_link(d.id, k)}</td>"
                 f'<td class="num">{escape(fmt_number(k.weight))}%</td>'
             ]
             for column in ("target", "actual"):
@@ -374,6 +378,24 @@ class Widgets:
             f"</tr></tfoot></table></div>{self.errors(f.errors)}</div>"
         )
         return Markup("".join(out))
+
+    def comment_link(self, table: str, k: Any) -> str:
+        """A KPI row's "comments (n)": its thread, swapped into the comments panel (HTMX) or
+        on a page of its own (a plain link)."""
+        if self.comments is None:
+            return ""
+        appraisal_id, counts = self.comments
+        ref = f"{table}.{k.id}"
+        count = counts.get(ref, 0)
+        url = _attr(url_for("comments.panel", appraisal_id=appraisal_id, kpi=ref))
+        text = escape(self.ngettext("%(num)s comment", "%(num)s comments", count))
+        name = k.name if isinstance(k.name, str) else k.name.get(self.language)
+        said = _attr(self._("Comments on %(kpi)s: %(num)s", kpi=name, num=count))
+        return (
+            f' <a class="comment-link" id="comments-{_attr(table)}-{_attr(k.id)}" href="{url}" '
+            f'hx-get="{url}" hx-target="#comments-panel" hx-swap="outerHTML show:#comments:top" '
+            f'aria-label="{said}">{text}</a>'
+        )
 
     def _kpi_cell(
         self,
@@ -474,9 +496,11 @@ class Timeline:
         field_names: dict[str, str],
         field_defs: dict[str, Any],
         hidden: frozenset[str] = frozenset(),
+        private_ok: bool = False,
     ) -> None:
         self.w = widgets
         self.hidden = hidden
+        self.private_ok = private_ok  # the reader reads the private notes
         self.ctx = ctx
         self.state_names = state_names
         self.field_names = field_names
@@ -503,6 +527,9 @@ class Timeline:
         for e in events:
             if e.kind in ("save", "checkin") and not self._visible(e.changes):
                 continue  # only values this reader may not see: not even that they changed
+            if e.kind == "comment" and not self.private_ok:
+                if (e.changes or {}).get("visibility") != "public":
+                    continue  # a private note: not even that there is one
             danger = e.kind == "decline" or e.trigger in ("reject", "appeal")
             css = " is-danger" if danger else " is-ok" if e.kind == "transition" else ""
             actor = escape(e.actor.name) if e.actor else system
@@ -510,9 +537,8 @@ class Timeline:
             comment = f"<div>“{escape(e.comment)}”</div>" if said else ""
             rule = (e.changes or {}).get("rule") if e.kind == "transition" else None
             if rule:  # taken by the scheduler, because the workflow says so
-                comment += (
-                    f'<div class="muted">{escape(_("By the rule: %(rule)s", rule=rule))}</div>'
-                )
+                by_rule = escape(_("By the rule: %(rule)s", rule=rule))
+                comment += f'<div class="muted">{by_rule}</div>'
 
             out.append(
                 f'<li class="timeline-item{css}"><time class="timeline-time">{fmt_when(e.at)}'
@@ -562,6 +588,8 @@ class Timeline:
                 escape(self.w.ngettext("recorded %(num)s check-in", "recorded %(num)s check-ins",
                                        count))
             )  # fmt: skip
+        if e.kind == "comment":
+            return self._commented(e.changes or {})
         said = {
             "request": N_("requested approval: %(step)s"),
             "vote": N_("approved: %(step)s"),
@@ -570,6 +598,25 @@ class Timeline:
         if e.kind in said:  # the step's label is escaped already; the sentence around it too
             return str(escape(_(said[e.kind], step="\x00"))).replace("\x00", self._step(e.trigger))
         return str(escape(e.kind))
+
+    def _commented(self, said: dict[str, Any]) -> str:
+        """A comment event: a reply, a thread a step opened, a private note, a KPI's comment."""
+        _ = self.w._
+        private = ""
+        if said.get("visibility") != "public":
+            marked = escape(_("Private note"))  # (outside the f-string: the extractor skips those)
+            private = f' <span class="badge badge-private">{marked}</span>'
+        kpi = said.get("kpi")
+        if said.get("reply_to"):
+            text = _("replied to a comment")
+        elif said.get("to"):
+            roles = "、".join(role_name(r) for r in said["to"] if isinstance(r, str))
+            text = _("opened a thread with %(roles)s", roles=roles)
+        elif isinstance(kpi, str):
+            text = _("commented on %(kpi)s", kpi=self.field_names.get(kpi, kpi))
+        else:
+            text = _("commented")
+        return f"{escape(text)}{private}"
 
     def _changes(self, e: Any) -> str:
         if not e.changes or e.kind not in ("save", "transition", "override", "checkin"):
