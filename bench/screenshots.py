@@ -45,6 +45,10 @@ Writes ``<lang>-NN-<name>.png`` (lang ``zh`` or ``en``) into the output folder:
 26-dashboard-department   生产部's dashboard as its head p100: the people × KPIs heat table and
                           the movers since last quarter
 27-dashboard-me           p101's own dashboard: score, grade and KPI attainment by cycle
+28-acknowledge-step       s101's appraisal in feedback, the first screen only (1280×800): the
+                          manager's write-up, her answer and "I have read" ticked, Acknowledge
+                          ready beside them
+29-my-appraisals          s101's "My appraisals": this quarter and last, with score and grade
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LOCALES = {"zh": "zh-CN", "en": "en"}  # as <html lang> reads; also sent as Accept-Language
+FIRST_SCREEN = {"28-acknowledge-step": 800}  # scenes shot as the first screen: its height
 
 
 @contextmanager
@@ -158,7 +163,9 @@ class Shooter:
         # The header is sticky: scrolled (e.g. by typing), it would be drawn mid-page.
         page.evaluate("window.scrollTo(0, 0)")
         path = self.out / f"{lang}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        if name in FIRST_SCREEN:
+            page.set_viewport_size({"width": self.width, "height": FIRST_SCREEN[name]})
+        page.screenshot(path=str(path), full_page=name not in FIRST_SCREEN)
         self.written.append(path)
         print(path)
 
@@ -218,6 +225,13 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         page.wait_for_url("**/jobs/*")
         expect(page.locator("#actuals-counts")).to_be_visible()
 
+    def acknowledge(page: Page) -> None:
+        page.goto(f"/appraisals/{s101}")
+        page.check('input[name="agreement"][value="agree"]')
+        page.check("#acknowledged")
+        expect(page.locator('button[value="acknowledge:fire"]')).to_be_enabled()
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+
     def tokens(page: Page) -> None:
         page.goto("/admin/tokens")
         page.fill("#t-name", "MES 每月同步")
@@ -259,6 +273,8 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         ("25-dashboard-company", "hr01", lambda page: page.goto("/dashboards/company")),
         ("26-dashboard-department", "p100", lambda page: page.goto("/dashboards/company")),
         ("27-dashboard-me", "p101", lambda page: page.goto("/dashboards/me")),
+        ("28-acknowledge-step", "s101", acknowledge),
+        ("29-my-appraisals", "s101", lambda page: page.goto("/appraisals/mine")),
     ]
 
 

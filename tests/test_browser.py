@@ -588,3 +588,38 @@ def test_a_manager_mentions_on_a_kpi_row_and_the_employee_replies(
     expect(boss.locator("#comment-threads .comment-replies .comment-body")).to_have_text(
         "好的，我按 125 调整。"
     )
+
+
+def test_acknowledge_from_the_top_of_the_page(
+    open_page: OpenPage, cycle: dict[str, int], app: Flask
+) -> None:
+    """In feedback, at 1280×800, the employee reads the manager's write-up, answers, ticks
+    "I have read" and acknowledges without scrolling: the step card asks for both next to the
+    button, which opens as the box is ticked (live preview), and one click takes the step."""
+    appraisal_id = cycle["s101"]
+    with app.app_context():
+        steps = ["submit_plan", "start_assessment", "submit_self", "submit_review", "sign_off"]
+        demo._walk(appraisal_id, [*steps, "@manager"], random.Random(1))
+    assert appraisal(appraisal_id).state == "feedback"
+    me = open_page("s101")
+    me.set_viewport_size({"width": 1280, "height": 800})
+    me.goto(f"/appraisals/{appraisal_id}")
+    button = me.locator('button[value="acknowledge:fire"]')
+    expect(button).to_be_disabled()
+    card = me.locator("#step-card")
+    expect(card).to_contain_text(demo.WRITTEN["sales_quarterly"]["manager_feedback"][:20])
+    agree = card.locator('input[name="agreement"][value="agree"]')
+    for control in (agree, card.locator("#acknowledged"), button):
+        box = control.bounding_box()
+        assert box is not None
+        assert box["y"] >= 0
+        assert box["y"] + box["height"] <= 800, box  # in the first screen
+    agree.check()
+    card.locator("#acknowledged").check()
+    expect(button).to_be_enabled()
+    assert me.evaluate("window.scrollY") == 0
+    take_step(me, "acknowledge:fire")
+    expect(me.locator(".flash-success")).to_be_visible()
+    stored = appraisal(appraisal_id)
+    assert stored.state == "closed"
+    assert (stored.values["agreement"], stored.values["acknowledged"]) == ("agree", True)

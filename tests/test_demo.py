@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
+from typing import Any
 
+import pytest
 from flask import Flask
 
-from opsperf.persistence.models import Appraisal, Cycle, User, db, utcnow
+from opsperf.definitions.schema import KpiTableField, TableField, TextField
+from opsperf.persistence.models import Appraisal, CheckIn, Cycle, User, db, utcnow
 from opsperf.services import demo
+from opsperf.services.context import context
 from tests.conftest import FAST_HASH
 
 
@@ -134,3 +139,93 @@ def test_the_demo_cascades_company_revenue_to_each_reps_revenue_kpi(app: Flask) 
         < html.index('id="goal-sales.quarterly_revenue"')
         < html.index('id="kpi-sales.quarterly_revenue-sales_quarterly.kpis.revenue"')
     )
+
+
+# The quarter's first day, a day past the plan deadline, and the last day of a 92-day quarter
+# (13 weeks of monitoring end the day before).
+SEEDING_DAYS = [dt.date(2026, 10, 1), dt.date(2026, 11, 17), dt.date(2026, 12, 31)]
+PLACEHOLDERS = ("TODO", "todo", "lorem", "xxx", "示例", "测试", "占位", "待填写", "请输入")
+
+
+@pytest.mark.parametrize("today", SEEDING_DAYS, ids=str)
+def test_the_demo_makes_sense_on_any_day(app: Flask, today: dt.date) -> None:
+    """Seeded on any day: only the deliberately late plans can be past their deadline, counts
+    are whole, and every text is one the demo's people wrote for that field."""
+    with app.app_context():
+        defs = app.extensions["opsperf.registry"].current
+        demo.seed(defs, today=today, password_method=FAST_HASH)
+        cycle = db.session.query(Cycle).order_by(Cycle.id.desc()).first()
+        assert cycle.period_start <= today <= cycle.period_end
+        end_of_day = dt.datetime.combine(today, dt.time.max)
+        late = {}
+        for a in db.session.query(Appraisal).filter_by(cycle_id=cycle.id):
+            if a.due_at is not None and a.due_at <= end_of_day:
+                late[a.employee.employee_no] = a.state
+        plan_deadline = dt.datetime.combine(cycle.period_start, dt.time()) + dt.timedelta(days=14)
+        if end_of_day < plan_deadline:
+            assert late == {}
+        else:
+            assert late == dict.fromkeys(demo.LATE, "plan")  # and they say so in the README
+        assert len(demo.LATE) <= 2
+        for a in db.session.query(Appraisal).order_by(Appraisal.id):
+            _whole_counts(a)
+            _written_texts(a)
+        for c in db.session.query(CheckIn):
+            kpi = _kpi(db.session.get(Appraisal, c.appraisal_id), c.field_id, c.kpi_id)
+            if kpi.unit in demo.COUNT_UNITS:
+                assert c.value == int(c.value), (c.kpi_id, c.period, c.value)
+
+
+def _kpi(a: Appraisal, field_id: str, kpi_id: str) -> Any:
+    form = context(a).form
+    table = next(f for f in form.fields() if f.id == field_id)
+    return next(k for k in table.kpis if k.id == kpi_id)
+
+
+def _whole_counts(a: Appraisal) -> None:
+    """Customers, incidents, leads: whole numbers wherever they stand."""
+    for f in context(a).form.fields():
+        value = (a.values or {}).get(f.id)
+        if isinstance(f, KpiTableField):
+            for kpi in f.kpis:
+                if kpi.unit in demo.COUNT_UNITS:
+                    row = (value or {}).get(kpi.id) or {}
+                    for column in ("target", "actual"):
+                        figure = row.get(column)
+                        assert figure is None or figure == int(figure), (a.id, kpi.id, row)
+        elif isinstance(f, TableField):
+            for row in value or []:
+                for column in f.columns:
+                    if column.type == "integer" and row.get(column.id) is not None:
+                        assert row[column.id] == int(row[column.id]), (a.id, f.id, row)
+        elif f.type == "integer" and value is not None:
+            assert value == int(value), (a.id, f.id, value)
+
+
+def _written_texts(a: Appraisal) -> None:
+    """Every text typed is what the demo's people wrote for that field: plans read as plans
+    (numbered actions), deals name real-looking companies, nothing is a placeholder."""
+    form = context(a).form
+    written = {**demo.WRITTEN["*"], **demo.WRITTEN.get(form.id, {})}
+    tables = {**demo.TABLES["*"], **demo.TABLES.get(form.id, {})}
+    for f in form.fields():
+        value = (a.values or {}).get(f.id)
+        if isinstance(f, TextField) and value:
+            assert value == written[f.id][: f.max_length or None], (a.id, f.id, value)
+        elif isinstance(f, TableField) and value:
+            for row in value:
+                for column in f.columns:
+                    if column.type in ("text", "textarea") and row.get(column.id):
+                        offered = [r.get(column.id) for r in tables[f.id]]
+                        assert row[column.id] in offered, (a.id, f.id, row)
+        texts = [value] if isinstance(value, str) else []
+        rows = value if isinstance(value, list) else []
+        for row in rows:  # a table's rows, or a multi-choice's values
+            texts += [str(c) for c in row.values()] if isinstance(row, dict) else [str(row)]
+        for text in texts:
+            assert not any(p in text for p in PLACEHOLDERS), (a.id, f.id, text)
+    plan = (a.values or {}).get("key_actions")
+    if plan:
+        assert len(re.findall(r"^\d\. ", plan, re.M)) >= 3, plan
+    for deal in (a.values or {}).get("key_deals") or []:
+        assert deal["customer"].endswith("有限公司"), deal

@@ -243,6 +243,9 @@ def _rows() -> list[Row]:
     # -- pages anyone logged in may open
     for w in WHO:
         rows.append(page(w, 200, "/"))
+        # everyone their own appraisals, never someone else's
+        rows.append(page(w, 200, "/appraisals/mine", target="s101"))
+        rows.append(page(w, 200, "/appraisals/mine?page=2", target="s102"))
         if w == "anon":
             rows.append(Row(w, "GET", "/login", 200))
             rows.append(Row(w, "POST", "/logout", 302, location="/login"))
@@ -1077,6 +1080,8 @@ def test_matrix_covers_every_role_on_every_route() -> None:
         "/login",
         "/logout",
         "/language/en",
+        "/appraisals/mine",
+        "/appraisals/mine?page=2",
         "/appraisals/{s101}",
         "/appraisals/{s101}/preview",
         "/appraisals/{s101}/fire",

@@ -22,6 +22,8 @@ from opsperf.definitions.schema import (
     DEPARTMENT,
     GLOBAL_ROLES,
     IncentivePolicy,
+    KpiTableField,
+    TableField,
     Text,
     TransitionDef,
 )
@@ -130,6 +132,16 @@ def due_at(ctx: Context) -> dt.datetime | None:
 def is_overdue(ctx: Context, now: dt.datetime | None = None) -> bool:
     due = due_at(ctx)
     return due is not None and (now or utcnow()) > due
+
+
+# --------------------------------------------------------------------------- results
+
+
+def result_shown(ctx: Context) -> bool:
+    """Whether the appraisal's readers see its stored score and grade: once it has been
+    computed (before calibration is signed off it is marked provisional). The appraisal page
+    and the person's list of their own appraisals both follow this."""
+    return ctx.appraisal.result is not None
 
 
 # --------------------------------------------------------------------------- actions
@@ -247,6 +259,60 @@ def actions_for(ctx: Context, user: User, values: dict[str, Any] | None = None) 
             action.reason = t.guard_message or Text(zh=str(t.guard), en=str(t.guard))
         actions.append(action)
     return actions
+
+
+@dataclass
+class StepFields:
+    """What the step card asks for beside the buttons: the fields the guards of the steps a
+    person may take read and that they fill in now (``asked``), and, before them, what others
+    filled in the sections those fields belong to (``shown``, read-only)."""
+
+    asked: list[str] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)
+
+    def __contains__(self, field_id: object) -> bool:
+        return field_id in self.asked or field_id in self.shown
+
+
+def step_fields(ctx: Context, evaluation: Evaluation, actions: Iterable[Action]) -> StepFields:
+    """The fields to put in the step card for the person ``evaluation`` was made for.
+
+    A guard such as ``acknowledged and agreement != 'disagree'`` reads values; those the person
+    may edit now are asked for next to the button they unlock, once. Tables are left in the
+    form (they need its width). The other fields of their sections that the person sees and
+    may not change (the manager's side of a feedback talk) are shown above them."""
+    own = {a.trigger for a in actions if a.kind in ("fire", "request")}
+    read: set[str] = set()
+    for t in ctx.workflow.transitions_from(ctx.appraisal.state):
+        if t.trigger in own and t.guard is not None:
+            read.update(chain[0] for chain in t.guard.names())
+    out = StepFields()
+    if not read:
+        return out
+    states = evaluation.fields
+    for section in ctx.form.sections:
+        if not evaluation.sections[section.id]:
+            continue
+        asked = [
+            f.id
+            for f in section.fields
+            if f.id in read
+            and not isinstance(f, KpiTableField | TableField)
+            and states[f.id].editable
+        ]
+        if not asked:
+            continue
+        out.asked.extend(asked)
+        out.shown.extend(
+            f.id
+            for f in section.fields
+            if f.id not in asked
+            and not isinstance(f, KpiTableField | TableField)
+            and not states[f.id].editable
+            and states[f.id].visible
+            and not states[f.id].withheld
+        )
+    return out
 
 
 def _why_not(ctx: Context, user: User, trigger: str, kind: str) -> TransitionNotAllowed:

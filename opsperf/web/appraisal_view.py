@@ -178,3 +178,40 @@ def workflow_view(ctx: Any) -> dict[str, Any]:
         "steps": steps,
         "state_help": help_texts[-1] if help_texts else "",
     }
+
+
+@dataclass
+class StepGroup:
+    """Fields of one section put in the step card: what others filled in (read-only), then
+    what the person is asked for next to the buttons."""
+
+    section: Section
+    shown: list[FieldView]
+    asked: list[FieldView]
+
+    @property
+    def blank(self) -> bool:
+        """Nothing filled in by the others yet (defaults aside)."""
+        return SectionView(self.section, True, self.shown).blank
+
+
+def take_step_fields(
+    sections: list[SectionView], step: Any
+) -> tuple[list[SectionView], list[StepGroup]]:
+    """Move the fields of ``step`` (``services.appraisals.StepFields``) out of the form's
+    sections into the step card, so each is on the page once."""
+    kept: list[SectionView] = []
+    groups: list[StepGroup] = []
+    for s in sections:
+        moved = [f for f in s.fields if f.id in step]
+        if not moved:
+            kept.append(s)
+            continue
+        asked = [f for f in moved if f.id in step.asked]
+        if asked:
+            shown = [f for f in moved if f.id not in step.asked]
+            groups.append(StepGroup(s.section, shown, asked))
+        rest = [f for f in s.fields if f.id not in step]
+        if rest:
+            kept.append(replace(s, fields=rest))
+    return kept, groups

@@ -14,6 +14,7 @@ from opsperf.errors import Conflict, PermissionDenied, TransitionNotAllowed, Val
 from opsperf.persistence.models import User
 from opsperf.services import appraisals as svc
 from opsperf.services import calibration, checkins, comments, follow_ups, goals, pdca
+from opsperf.services import mine as own
 from opsperf.services.context import Context, context
 from opsperf.services.context import get as get_appraisal
 from opsperf.web import appraisal_view
@@ -45,19 +46,27 @@ def _page(
     )
     series = [] if live else checkins.series_of(ctx, me, _unseen(evaluation))
     language = lang()
+    actions = svc.actions_for(ctx, me, svc.guard_values(ctx, evaluation))
+    # what the steps' guards read and the person fills in now goes next to the buttons
+    sections, step_groups = appraisal_view.take_step_fields(
+        appraisal_view.build(evaluation, errors or [], raw, language),
+        svc.step_fields(ctx, evaluation, actions),
+    )
     shown = {
         "ctx": ctx,
         "a": ctx.appraisal,
-        "sections": appraisal_view.build(evaluation, errors or [], raw, language),
+        "sections": sections,
+        "step_groups": step_groups,
         "evaluation": evaluation,
         "can_edit": bool(rights),
         "w": Widgets(language, texts(), rights, series),
         "series": series,
         "checkin": checkin or {},
         "today": dt.date.today(),
-        "actions": svc.actions_for(ctx, me, svc.guard_values(ctx, evaluation)),
+        "actions": actions,
         "approvals": svc.approval_status(ctx),
         "provisional": calibration.provisional(ctx),
+        "result_shown": svc.result_shown(ctx),
         "follow_ups": follow_ups.of_appraisal(defs(), ctx.appraisal.id, me),
         "earlier": (
             follow_ups.open_before(defs(), ctx.appraisal, me)
@@ -125,6 +134,13 @@ def _context(appraisal_id: int) -> Context:
     ctx = context(get_appraisal(appraisal_id))
     svc.require_view(ctx, user())
     return ctx
+
+
+@bp.get("/mine")
+@login_required
+def mine() -> Any:
+    """The signed-in person's own appraisals, current and past, newest cycle first."""
+    return render("appraisals/mine.html", page=own.of(user(), page=int_arg("page", 1)))
 
 
 @bp.get("/<int:appraisal_id>")

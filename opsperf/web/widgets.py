@@ -8,6 +8,7 @@ YAML goes through :func:`escape`. ``f`` is a :class:`~opsperf.web.appraisal_view
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -22,6 +23,9 @@ from opsperf.web.helpers import fmt_number, fmt_when, plain
 from opsperf.web.vocabulary import SCORING_METHODS, formula, role_name
 
 OOB = ' hx-swap-oob="true"'
+FORM_ID = "appraisal-form"
+# the opening of a form control in markup we wrote (every value in it is escaped)
+_CONTROL = re.compile(r"(<(?:input|textarea|select))(?=[\s>])")
 NUMBER_TYPES = ("number", "integer", "percent", "money")
 
 
@@ -184,6 +188,12 @@ class Widgets:
                 f'<div class="value">{self.display(d, state.value)}</div>'
             )
         return Markup(f"{head}{body}{self.help(d.help)}{self.errors(f.errors)}</div>")
+
+    def step_field(self, f: Any, oob: bool = False) -> Markup:
+        """A field asked for in the step card, which stands outside the form element: its
+        controls name the form (``form="appraisal-form"``), so a step button, *Save draft* and
+        the live preview send them with the rest."""
+        return Markup(_CONTROL.sub(rf'\1 form="{FORM_ID}"', str(self.field(f, oob))))
 
     def computed(self, f: Any, oob: bool = False) -> Markup:
         tag = _attr(self._("auto"))  # (outside the f-string: the extractor skips those)
