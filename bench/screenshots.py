@@ -49,6 +49,8 @@ Writes ``<lang>-NN-<name>.png`` (lang ``zh`` or ``en``) into the output folder:
                           manager's write-up, her answer and "I have read" ticked, Acknowledge
                           ready beside them
 29-my-appraisals          s101's "My appraisals": this quarter and last, with score and grade
+30-inbox                  s100's notifications: sign-offs asked for, steps taken, 李娜's reply
+31-thread                 李娜's revenue row thread as s101: a mention, her answer, HR asked in
 """
 
 from __future__ import annotations
@@ -275,6 +277,12 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         ("27-dashboard-me", "p101", lambda page: page.goto("/dashboards/me")),
         ("28-acknowledge-step", "s101", acknowledge),
         ("29-my-appraisals", "s101", lambda page: page.goto("/appraisals/mine")),
+        ("30-inbox", "s100", lambda page: page.goto("/inbox/")),
+        (
+            "31-thread",
+            "s101",
+            lambda page: page.goto(f"/appraisals/{s101}/comments?kpi=kpis.revenue"),
+        ),
     ]
 
 

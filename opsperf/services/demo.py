@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import update
 from werkzeug.datastructures import MultiDict
 
 from opsperf.definitions.loader import DefinitionSet
@@ -23,7 +24,7 @@ from opsperf.definitions.schema import (
     TextField,
 )
 from opsperf.errors import OpsperfError
-from opsperf.persistence.models import Appraisal, Cycle, User, db
+from opsperf.persistence.models import Appraisal, Cycle, Notification, User, db
 from opsperf.services import appraisals, calibration, checkins, cycles, goals, people, steps
 from opsperf.services.context import compute_due, context
 from opsperf.services.context import get as get_appraisal
@@ -377,6 +378,7 @@ def seed(
     workflow = next(iter(defs.workflows))
     hr = _user("hr01")
     _last_quarter(defs, workflow, quarter_start, hr)
+    _read_all(quarter_start)
     launched = cycles.launch(
         defs,
         name=f"{today.year} Q{(today.month - 1) // 3 + 1} 季度绩效考核",
@@ -395,6 +397,49 @@ def seed(
             # the quarter's last day, when monitoring is due: HR has started the assessment
             _walk(appraisal.id, ["start_assessment"], rng, today)
     _override_one(launched.cycle.appraisals, _user("c100"))
+    _conversation(launched.cycle.appraisals, max(quarter_start, today - dt.timedelta(days=12)))
+
+
+def _conversation(launched: list[Appraisal], signed: dt.date) -> None:
+    """李娜's revenue row in feedback: 张伟 asks about a deal and mentions her, she answers,
+    and HR is asked in; each of them finds it in their notifications."""
+    from opsperf.services import comments
+
+    lina = next((a for a in launched if a.employee.employee_no == "s101"), None)
+    if lina is None or "kpis.revenue" not in comments.kpis_of(context(lina), ["manager"]):
+        return
+    boss, her, hr = _user("s100"), _user("s101"), _user("hr01")
+    first = comments.post(
+        lina.id,
+        boss,
+        f"@[{her.name}](u:{her.id}) 本季度收入完成得不错。华东精密机械有限公司的年度框架合同"
+        f"是在 {signed.month} 月签的吗？下季度的目标里要不要把它的续约算进去？",
+        kpi="kpis.revenue",
+    )
+    comments.post(
+        lina.id,
+        her,
+        f"是 {signed.month} 月 {signed.day} 日签的，首批订单 86 万已到账。续约要看对方明年的"
+        "扩产计划，我建议先按 60% 的把握算进下季度目标，面谈时再细说。",
+        parent_id=first.comment.id,
+    )
+    comments.post(
+        lina.id,
+        boss,
+        f"好的。@[{hr.name}](u:{hr.id}) 大客户续约能否计入季度目标，公司有统一口径吗？",
+        parent_id=first.comment.id,
+    )
+
+
+def _read_all(before: dt.date) -> None:
+    """Last quarter's notifications were read long ago, in the quarter itself."""
+    moment = dt.datetime.combine(before, dt.time()) - dt.timedelta(days=1)
+    db.session.execute(
+        update(Notification)
+        .where(Notification.read_at.is_(None))
+        .values(read_at=moment, created_at=moment)
+    )
+    db.session.commit()
 
 
 def _overdue(appraisal_id: int, today: dt.date) -> bool:

@@ -214,6 +214,8 @@ def _send_chosen(
         extra.setdefault("trigger", _text(t.label) if t is not None and t.label else trigger)
     if actor is not None:
         extra.setdefault("actor", actor.name)
+        if actor.id == ctx.appraisal.employee_id:
+            extra.setdefault("own", True)  # "on their own appraisal", not "X on X's"
     by_message: dict[str, list[int]] = {}
     for person, message in chosen.items():
         by_message.setdefault(message, []).append(person)

@@ -41,6 +41,15 @@ MESSAGES = {
         "escalated to you"
     ),
 }
+# When the actor is the person appraised: "on their own appraisal", not "李娜 on 李娜's".
+OWN = {
+    "step": N_(
+        "%(actor)s took the step “%(trigger)s” on their own appraisal; it is now at: %(step)s"
+    ),
+    "approval_requested": N_("%(actor)s asks you to sign off “%(trigger)s” on their appraisal"),
+    "comment": N_("%(actor)s commented on their own appraisal: %(excerpt)s"),
+    "mentioned": N_("%(actor)s mentioned you on their own appraisal: %(excerpt)s"),
+}
 CHOICES = {
     "immediate": N_("E-mail me each notification"),
     "digest": N_("E-mail me a daily digest"),
@@ -64,6 +73,8 @@ def say(n: Notification, language: str | None = None) -> str:
     due = params.get("due")
     values["due"] = fmt_when(dt.datetime.fromisoformat(due)) if isinstance(due, str) else "—"
     template = MESSAGES.get(n.message, MESSAGES.get(n.event, "%(person)s"))
+    if params.get("own") and n.message in OWN:
+        template = OWN[n.message]
     return str(_(template, **values))
 
 
