@@ -546,9 +546,10 @@ def test_a_manager_mentions_on_a_kpi_row_and_the_employee_replies(
     open_page: OpenPage, cycle: dict[str, int]
 ) -> None:
     """The manager opens the revenue row's thread from its "comments" link (HTMX, in place),
-    types "@王" and picks HR's 王芳 from the offered people, and posts; the comment shows the
-    name, the row counts it. The employee, in another browser, opens the same thread and
-    replies; both see the thread with the reply."""
+    types "@李" and picks 李娜 from the offered people, and posts; the comment shows the name,
+    the row counts it. The employee, in another browser, sees the unread count in the header,
+    opens the notification, lands on the revenue row's thread and replies; the manager is told
+    of the reply and sees it in the thread."""
     appraisal_id = cycle["s101"]
     boss = open_page("s100")
     boss.goto(f"/appraisals/{appraisal_id}")
@@ -557,25 +558,30 @@ def test_a_manager_mentions_on_a_kpi_row_and_the_employee_replies(
     assert urlsplit(boss.url).path == f"/appraisals/{appraisal_id}"  # swapped in place
     box = boss.locator("#comment-new")
     box.click()
-    boss.keyboard.type("请 @王")
+    boss.keyboard.type("@李")
     option = boss.locator("#comment-new-options .mention-option")
     expect(option).to_have_count(1)
-    expect(option).to_contain_text("王芳")
+    expect(option).to_contain_text("李娜")
     option.click()
-    expect(box).to_have_value(re.compile(r"^请 @\[王芳\]\(u:\d+\) $"))
-    boss.keyboard.type("看一下收入目标")
+    expect(box).to_have_value(re.compile(r"^@\[李娜\]\(u:\d+\) $"))
+    boss.keyboard.type("收入目标按 125 万定可以吗？")
     boss.click("#comments-panel .comment-form button[type=submit]")
     body = boss.locator("#comment-threads .comment-body").first
-    expect(body).to_have_text("请 @王芳 看一下收入目标")
-    expect(body.locator(".mention")).to_have_text("@王芳")
+    expect(body).to_have_text("@李娜 收入目标按 125 万定可以吗？")
+    expect(body.locator(".mention")).to_have_text("@李娜")
     expect(boss.locator("#comments-status")).not_to_be_empty()
 
     me = open_page("s101")
-    me.goto(f"/appraisals/{appraisal_id}")
-    link = me.locator("#comments-kpis-revenue")
-    expect(link).to_contain_text("1")
-    link.click()
-    expect(me.locator("#comment-threads .comment-body").first).to_contain_text("@王芳")
+    me.goto("/")
+    expect(me.locator("#inbox-link .inbox-count")).to_have_text("1")
+    me.click("#inbox-link")
+    item = me.locator(".inbox-item.is-unread .inbox-text")
+    expect(item).to_have_count(1)
+    expect(item).to_contain_text("张伟 在 李娜 的考核中提到了您")
+    item.click()
+    assert urlsplit(me.url).path == f"/appraisals/{appraisal_id}/comments"
+    expect(me.locator("#comment-threads .comment-body").first).to_contain_text("@李娜")
+    expect(me.locator("#inbox-link .inbox-count")).to_have_count(0)  # read by opening it
     me.locator("#comment-threads details.comment-reply > summary").first.click()
     reply_box = me.locator("#comment-threads textarea[name=body]").first
     reply_box.fill("好的，我按 125 调整。")
@@ -583,7 +589,9 @@ def test_a_manager_mentions_on_a_kpi_row_and_the_employee_replies(
     expect(me.locator("#comment-threads .comment-replies .comment-body")).to_have_text(
         "好的，我按 125 调整。"
     )
-    boss.reload()
+    boss.goto("/")
+    expect(boss.locator("#inbox-link .inbox-count")).to_have_text("1")
+    boss.goto(f"/appraisals/{appraisal_id}")
     boss.click("#comments-kpis-revenue")
     expect(boss.locator("#comment-threads .comment-replies .comment-body")).to_have_text(
         "好的，我按 125 调整。"
