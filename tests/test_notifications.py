@@ -504,3 +504,24 @@ def test_tick_from_the_command_line(app: Flask, staff: Any, tmp_path: Path) -> N
     assert "reminders=0" in again.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Appraisal)) == 4
+
+
+def test_a_step_entered_after_its_deadline_is_still_seen_as_overdue(app: Flask, staff: Any) -> None:
+    """Runs look at the deadlines since the last run, and at the steps entered since then: a
+    plan sent back weeks after its date is overdue at once, and told so."""
+    from opsperf.persistence.models import clock_at
+    from opsperf.services import appraisals
+
+    appraisal_id = launch_quarter(["sales"])["s101"]
+    walk(app, appraisal_id, ["submit_plan"])
+    tick(app, PLAN_DUE + dt.timedelta(days=5))  # the others' plans: overdue, told
+    assert notes(app, "s101", "overdue") == []
+    with app.app_context(), clock_at(PLAN_DUE + dt.timedelta(days=10)):
+        boss = db.session.scalar(select(User).where(User.employee_no == "s100"))
+        a = db.session.get(Appraisal, appraisal_id)
+        appraisals.fire(
+            appraisal_id, boss, "revise_plan", "fire", "目标需要按新区域调整。", a.version
+        )
+    assert appraisal_of("s101").state == "plan"
+    tick(app, PLAN_DUE + dt.timedelta(days=10, hours=1))
+    assert [n.appraisal_id for n in notes(app, "s101", "overdue")] == [appraisal_id]

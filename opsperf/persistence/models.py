@@ -175,6 +175,7 @@ class Appraisal(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_appraisals_cycle_due", "cycle_id", "due_at"),
         # what `opsperf tick` looks at: deadlines coming up or passed, across cycles
         Index("ix_appraisals_due", "due_at"),
+        Index("ix_appraisals_entered", "state_entered_at"),
         # a cycle's list in launch (employee-number) order and by score, a page at a time
         Index("ix_appraisals_cycle_order", "cycle_id", "id"),
         Index("ix_appraisals_cycle_score", "cycle_id", "score"),

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from opsperf.definitions import statetree
 from opsperf.definitions.schema import State, Workflow, parse_duration
 from opsperf.errors import OpsperfError
 from opsperf.persistence.models import (
@@ -28,6 +29,7 @@ from opsperf.persistence.models import (
     Email,
     Notification,
     ScheduleMark,
+    Setting,
     Snapshot,
     User,
     clock_at,
@@ -41,6 +43,8 @@ from opsperf.services.context import Context, context, state_chain
 log = logging.getLogger(__name__)
 
 BATCH = 500  # appraisals looked at, and marks looked up, per query
+SINCE_KEY = "scheduler.deadlines_until"
+SINCE_MARGIN = dt.timedelta(days=1)
 SEND_BATCH = 200  # e-mails sent per run at most; the next run goes on
 STALE_CLAIM = dt.timedelta(minutes=10)  # a sender that claimed an e-mail and vanished
 
@@ -101,79 +105,132 @@ def _deadline_state(ctx: Context) -> State | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """What a state's deadline asks for: reminders (offsets) and whether overdue work exists."""
+
+    remind: tuple[tuple[str, dt.timedelta], ...]
+    on_overdue: bool
+
+
+def _rules(snapshot_id: int, path: str) -> _Rule | None:
+    """The deadline rule of the state ``path`` of a pinned workflow (None: no deadline)."""
+    workflow: Workflow = snapshots.definition(snapshot_id)
+    states = statetree.all_states(workflow)
+    for ancestor in reversed(statetree.ancestors(path)):
+        state = states.get(ancestor)
+        if state is not None and state.due:
+            offsets = tuple((o, parse_duration(o)) for o in state.remind)
+            return _Rule(offsets, state.on_overdue is not None)
+    return None
+
+
 def _horizon() -> dt.timedelta:
     """The longest reminder any pinned workflow asks for."""
     longest = dt.timedelta(0)
     for snapshot_id in db.session.scalars(select(Snapshot.id).where(Snapshot.kind == "Workflow")):
         workflow: Workflow = snapshots.definition(snapshot_id)
-        for state in _all_states(workflow):
+        for state in statetree.all_states(workflow).values():
             for offset in state.remind:
                 longest = max(longest, parse_duration(offset))
     return longest
 
 
-def _all_states(workflow: Workflow) -> Iterator[State]:
-    from opsperf.definitions import statetree
-
-    yield from statetree.all_states(workflow).values()
-
-
-def _candidates(now: dt.datetime) -> Iterator[list[tuple[int, int, Any]]]:
-    """Appraisals whose deadline is passed or within the reminders' reach, a batch at a time
-    (``ix_appraisals_due``)."""
-    until = now + _horizon()
-    last = 0
-    while True:
-        rows = db.session.execute(
-            select(Appraisal.id, Appraisal.entry_seq, Appraisal.due_at)
-            .where(Appraisal.due_at.is_not(None), Appraisal.due_at <= until, Appraisal.id > last)
-            .order_by(Appraisal.id)
-            .limit(BATCH)
-        ).all()
-        if not rows:
-            return
-        last = rows[-1][0]
-        yield [(r[0], r[1], r[2]) for r in rows]
+def _since() -> dt.datetime | None:
+    """Until when earlier runs dealt with every deadline (the watermark), less a day's margin
+    (a run cut short, clocks of several hosts): overdue work is looked for after it only."""
+    found = db.session.get(Setting, SINCE_KEY)
+    if found is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(found.value) - SINCE_MARGIN
+    except ValueError:
+        return None
 
 
-def _keys_due(ctx: Context, now: dt.datetime) -> tuple[list[str], str | None]:
-    """The marks this appraisal's deadline calls for now, and which work they stand for:
-    ``remind`` (the nearest reminder; earlier ones missed are marked with it) or ``overdue``."""
-    a = ctx.appraisal
-    state = _deadline_state(ctx)
-    if state is None or a.due_at is None or ctx.final:
+def _mark_since(now: dt.datetime) -> None:
+    found = db.session.get(Setting, SINCE_KEY)
+    if found is None:
+        db.session.add(Setting(key=SINCE_KEY, value=now.isoformat()))
+    elif found.value < now.isoformat():
+        found.value = now.isoformat()
+    try:
+        db.session.commit()
+    except IntegrityError:  # another run wrote it at the same moment
+        db.session.rollback()
+
+
+Row = tuple[int, int, dt.datetime, str, int]  # id, entry, due, state, workflow snapshot
+
+
+def _candidates(now: dt.datetime) -> Iterator[list[Row]]:
+    """Appraisals whose deadline passed since the watermark or comes within the reminders'
+    reach, and those that entered a step since then whose deadline was already past (a plan
+    sent back after its date), a batch at a time, as plain columns (``ix_appraisals_due``,
+    ``ix_appraisals_entered``): the deadlines of the last day or so and the next few, not
+    the company's history."""
+    until, since = now + _horizon(), _since()
+    columns = (
+        Appraisal.id,
+        Appraisal.entry_seq,
+        Appraisal.due_at,
+        Appraisal.state,
+        Appraisal.workflow_snapshot_id,
+    )
+    due = Appraisal.due_at.is_not(None) & (Appraisal.due_at <= until)
+    wheres = [due if since is None else due & (Appraisal.due_at > since)]
+    if since is not None:
+        wheres.append((Appraisal.state_entered_at > since) & (Appraisal.due_at <= since))
+    for where in wheres:
+        last = 0
+        while True:
+            query = select(*columns).where(where, Appraisal.id > last)
+            rows = db.session.execute(query.order_by(Appraisal.id).limit(BATCH)).all()
+            if not rows:
+                break
+            last = rows[-1][0]
+            yield [(r[0], r[1], r[2], r[3], r[4]) for r in rows if r[2] is not None]
+
+
+def _keys_for(
+    row: Row, now: dt.datetime, known: dict[tuple[int, str], _Rule | None] | None = None
+) -> tuple[list[str], str | None]:
+    """The marks an appraisal's deadline calls for now, and which work they stand for:
+    ``remind`` (the nearest reminder; earlier ones missed are marked with it), ``overdue``,
+    or ``none`` (overdue, and the state asks nothing then)."""
+    appraisal_id, entry, due, state, snapshot_id = row
+    known = {} if known is None else known  # per run: snapshot ids are per database
+    if (snapshot_id, state) not in known:
+        known[snapshot_id, state] = _rules(snapshot_id, state)
+    rule = known[snapshot_id, state]
+    if rule is None:
         return [], None
-    if now >= a.due_at:
-        if state.on_overdue is None:
-            return [], None
-        return [f"overdue:{a.id}:{a.entry_seq}"], "overdue"
-    reached = [o for o in state.remind if a.due_at - parse_duration(o) <= now]
+    if now >= due:
+        return [f"overdue:{appraisal_id}:{entry}"], "overdue" if rule.on_overdue else "none"
+    reached = [name for name, offset in rule.remind if due - offset <= now]
     if not reached:
         return [], None
-    return [f"remind:{a.id}:{a.entry_seq}:{o}" for o in reached], "remind"
+    return [f"remind:{appraisal_id}:{entry}:{o}" for o in reached], "remind"
 
 
 def _taken(keys: list[str]) -> set[str]:
     found: set[str] = set()
     for i in range(0, len(keys), BATCH):
+        chunk = keys[i : i + BATCH]
         found.update(
-            db.session.scalars(
-                select(ScheduleMark.key).where(ScheduleMark.key.in_(keys[i : i + BATCH]))
-            )
+            db.session.scalars(select(ScheduleMark.key).where(ScheduleMark.key.in_(chunk)))
         )
     return found
 
 
 def deadlines(now: dt.datetime, report: Report) -> None:
+    known: dict[tuple[int, str], _Rule | None] = {}
     for batch in _candidates(now):
         wanted: dict[int, tuple[list[str], str]] = {}
-        for appraisal_id, _seq, _due in batch:
-            a = db.session.get(Appraisal, appraisal_id)
-            if a is None:
-                continue
-            keys, work = _keys_due(context(a), now)
+        for row in batch:
+            keys, work = _keys_for(row, now, known)
             if work is not None:
-                wanted[appraisal_id] = (keys, work)
+                wanted[row[0]] = (keys, work)
         taken = _taken([k for keys, _ in wanted.values() for k in keys])
         db.session.rollback()  # end the read: each appraisal's work is its own transaction
         for appraisal_id, (keys, work) in wanted.items():
@@ -187,6 +244,15 @@ def deadlines(now: dt.datetime, report: Report) -> None:
                 db.session.rollback()
                 report.problems.append(f"appraisal {appraisal_id}: {exc}")
                 log.warning("scheduled work on appraisal %s: %s", appraisal_id, exc)
+    _mark_since(now)
+
+
+def _keys_due(ctx: Context, now: dt.datetime) -> list[str]:
+    a = ctx.appraisal
+    if a.due_at is None or ctx.final:
+        return []
+    row = (a.id, a.entry_seq, a.due_at, a.state, a.workflow_snapshot_id)
+    return _keys_for(row, now)[0]
 
 
 def _do(appraisal_id: int, keys: list[str], work: str, now: dt.datetime, report: Report) -> None:
@@ -197,7 +263,7 @@ def _do(appraisal_id: int, keys: list[str], work: str, now: dt.datetime, report:
     a = db.session.get(Appraisal, appraisal_id)
     assert a is not None
     ctx = context(a)
-    current, _ = _keys_due(ctx, now)  # the appraisal may have moved since it was read
+    current = _keys_due(ctx, now)  # the appraisal may have moved since it was read
     if not set(keys) <= set(current):
         db.session.rollback()
         return
@@ -214,7 +280,7 @@ def _do(appraisal_id: int, keys: list[str], work: str, now: dt.datetime, report:
             appraisal_id=a.id,
         )
         report.reminders += 1
-    else:
+    elif work == "overdue":
         _overdue(ctx, state, report)
     db.session.commit()
 

@@ -23,6 +23,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_appraisals_due", "appraisals", ["due_at"])
+    op.create_index("ix_appraisals_entered", "appraisals", ["state_entered_at"])
     op.create_table(
         "notifications",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -81,6 +82,7 @@ def downgrade() -> None:
     op.drop_index("ix_notifications_user_id", table_name="notifications")
     op.drop_index("ix_notifications_user_read", table_name="notifications")
     op.drop_table("notifications")
+    op.drop_index("ix_appraisals_entered", table_name="appraisals")
     op.drop_index("ix_appraisals_due", table_name="appraisals")
     # SQLite rebuilds the table to drop a column and cannot carry the index on an expression
     op.drop_index(LOGIN_INDEX, table_name="users")
