@@ -6,7 +6,8 @@
    (so a button being pressed still gets its click), and values typed meanwhile are carried
    over into the fresh copy. An element the answer brings back unchanged is not replaced.
 
-   The new API token's field selects itself when focused, to be copied. */
+   The new API token's field selects itself when focused, to be copied; the sticky header's
+   height is kept in --sticky-h. */
 (function () {
   "use strict";
 
@@ -49,6 +50,17 @@
       }
     });
   });
+
+  // The sticky header's height, for scroll-padding-top: whatever takes the focus scrolls
+  // clear of it, however the header wraps (the CSS holds a fallback).
+  function measureHeader() {
+    var header = document.querySelector(".app-header");
+    if (header) {
+      document.documentElement.style.setProperty("--sticky-h", header.offsetHeight + "px");
+    }
+  }
+  document.addEventListener("DOMContentLoaded", measureHeader);
+  window.addEventListener("resize", measureHeader);
 
   document.addEventListener("focusin", function (event) {
     var el = event.target;
