@@ -1,6 +1,6 @@
 """Full-page screenshots of the main pages, in Chinese and in English, for review by eye.
 
-    python bench/screenshots.py [--out /tmp/opsperf-shots] [--width 1280] [--only NAME]
+    python bench/screenshots.py [--out /tmp/opsperf-shots] [--width 1280] [--only NAME] [--phone]
 
 Run by hand, not a test. Seeds the demo (``opsperf.services.demo.seed``: the demo people and a
 running cycle with appraisals in every phase) into a temporary SQLite database, serves it with
@@ -8,6 +8,9 @@ werkzeug on a free port (CSRF on, as in production) and drives Debian's headless
 (``apt-get install chromium fonts-noto-cjk``; never a downloaded browser). Everyone logs in on
 the log-in page; the browser asks for the language, and the header's switch is used when the
 person's stored language differs.
+
+``--phone`` shoots every scene as a phone shows it (390 px, touch, 3× pixels), as
+``<lang>-phone-NN-<name>.png``.
 
 Writes ``<lang>-NN-<name>.png`` (lang ``zh`` or ``en``) into the output folder:
 
@@ -135,16 +138,23 @@ def current_cycle(app: Flask) -> int:
 
 
 class Shooter:
-    def __init__(self, browser: Browser, base_url: str, out: Path, width: int) -> None:
+    def __init__(
+        self, browser: Browser, base_url: str, out: Path, width: int, phone: bool = False
+    ) -> None:
         self.browser, self.base_url, self.out, self.width = browser, base_url, out, width
+        self.phone = phone
         self.written: list[Path] = []
 
     def page_as(self, lang: str, employee_no: str | None) -> Page:
         context = self.browser.new_context(
             base_url=self.base_url,
             locale=LOCALES[lang],
-            viewport={"width": self.width, "height": 900},
-        )
+            viewport={"width": 390, "height": 844} if self.phone else {"width": self.width,
+                                                                        "height": 900},
+            device_scale_factor=3 if self.phone else 1,
+            has_touch=self.phone,
+            is_mobile=self.phone,
+        )  # fmt: skip
         context.set_default_timeout(15_000)
         page = context.new_page()
         page.goto("/login")
@@ -164,7 +174,7 @@ class Shooter:
         page.wait_for_load_state("networkidle")
         # The header is sticky: scrolled (e.g. by typing), it would be drawn mid-page.
         page.evaluate("window.scrollTo(0, 0)")
-        path = self.out / f"{lang}-{name}.png"
+        path = self.out / f"{lang}-{'phone-' if self.phone else ''}{name}.png"
         if name in FIRST_SCREEN:
             page.set_viewport_size({"width": self.width, "height": FIRST_SCREEN[name]})
         page.screenshot(path=str(path), full_page=name not in FIRST_SCREEN)
@@ -291,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/opsperf-shots"))
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--only", help="only scenes whose name contains this")
+    parser.add_argument("--phone", action="store_true", help="as a phone shows them (390 px)")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk", file=sys.stderr)
@@ -303,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         sync_playwright() as pw,
     ):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        shooter = Shooter(browser, base_url, args.out, args.width)
+        shooter = Shooter(browser, base_url, args.out, args.width, args.phone)
         try:
             for lang in LOCALES:
                 for name, who, before in scenes(app):

@@ -154,6 +154,34 @@ def field_names(form: Any) -> dict[str, str]:
     return names
 
 
+def error_names(form: Any, errors: Iterable[FieldError], limit: int = 6) -> str:
+    """The values a refused post must correct, by name, for the message above the page:
+    "Plan summary、Key deals · row 2 · Customer"."""
+    names = field_names(form)
+    columns = {
+        f.id: {c.id: label(c.label, c.id) for c in f.columns}
+        for f in form.fields()
+        if isinstance(f, TableField)
+    }
+    found: list[str] = []
+    for error in errors:
+        path = error.path
+        name = names.get(path)
+        if name is None:
+            head, _dot, rest = path.partition(".")
+            index, _dot, column = rest.partition(".")
+            name = names.get(head, head)
+            if index.isdigit() and head in columns:
+                row = _("row %(num)s", num=int(index) + 1)
+                name = f"{name} · {row}" + (
+                    f" · {columns[head].get(column, column)}" if column else ""
+                )
+        if name not in found:
+            found.append(name)
+    shown = "、".join(found[:limit]) if lang() == "zh" else ", ".join(found[:limit])
+    return shown + ("…" if len(found) > limit else "")
+
+
 def workflow_view(ctx: Any) -> dict[str, Any]:
     """State names, the phase stepper and the current state's help, in the page's language."""
     compiled = ctx.workflow

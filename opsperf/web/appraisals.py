@@ -52,6 +52,8 @@ def _page(
         appraisal_view.build(evaluation, errors or [], raw, language),
         svc.step_fields(ctx, evaluation, actions),
     )
+    widgets = Widgets(language, texts(), rights, series)
+    widgets.focus_error = bool(errors) and not live  # the page opens at the first correction
     shown = {
         "ctx": ctx,
         "a": ctx.appraisal,
@@ -59,7 +61,7 @@ def _page(
         "step_groups": step_groups,
         "evaluation": evaluation,
         "can_edit": bool(rights),
-        "w": Widgets(language, texts(), rights, series),
+        "w": widgets,
         "series": series,
         "checkin": checkin or {},
         "today": dt.date.today(),
@@ -99,6 +101,16 @@ def _page(
         overdue=svc.is_overdue(ctx),
     )
     return html, status
+
+
+def _correct(ctx: Context, said: str, errors: list[FieldError]) -> None:
+    """Flashes why a post was refused, naming the values to correct (the marks beside them
+    are not seen by everyone: a screen reader, a long page)."""
+    if errors:
+        names = appraisal_view.error_names(ctx.form, errors)
+        fields = _("To correct: %(fields)s.", fields=names)
+        said = f"{said} {fields}"
+    flash(said, "error")
 
 
 def _board_url(ctx: Context, me: User) -> str | None:
@@ -181,8 +193,8 @@ def save(appraisal_id: int) -> Any:
         status = {Conflict: 409, PermissionDenied: 403}.get(type(exc), 422)
         return _page(ctx, me, raw=typed.raw, evaluation=evaluation, status=status)
     if outcome.errors:
-        flash(_("Not saved: please correct the marked values."), "error")
         ctx = _context(appraisal_id)
+        _correct(ctx, _("Not saved: please correct the marked values."), outcome.errors)
         return _page(ctx, me, errors=outcome.errors, raw=outcome.raw, status=422)
     flash(_("Saved.") if outcome.changes else _("Nothing changed."), "success")
     return redirect(url_for(".view", appraisal_id=appraisal_id))
@@ -225,7 +237,7 @@ def fire(appraisal_id: int) -> Any:
         ctx = _context(appraisal_id)
         evaluation, typed = svc.preview(ctx, me, request.form)
         problems = [p for p in getattr(exc, "problems", []) if isinstance(p, FieldError)]
-        flash(error_text(exc), "error")
+        _correct(ctx, error_text(exc), problems or typed.errors)
         status = {Conflict: 409, TransitionNotAllowed: 403, PermissionDenied: 403}
         return _page(
             ctx,
@@ -287,8 +299,9 @@ def copy_targets(appraisal_id: int) -> Any:
         status = {Conflict: 409, PermissionDenied: 403}.get(type(exc), 422)
         return _page(_context(appraisal_id), me, status=status)
     if outcome.errors:
-        flash(_("Not saved: please correct the marked values."), "error")
-        return _page(_context(appraisal_id), me, errors=outcome.errors, status=422)
+        ctx = _context(appraisal_id)
+        _correct(ctx, _("Not saved: please correct the marked values."), outcome.errors)
+        return _page(ctx, me, errors=outcome.errors, status=422)
     flash(
         _("Last cycle's targets copied.") if outcome.changes else _("Nothing changed."), "success"
     )

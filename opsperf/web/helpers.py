@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import wraps
@@ -112,6 +113,24 @@ def _label_filter(context: Any, text: Text | str | None, fallback: str = "") -> 
     if isinstance(text, str):
         return text
     return text.get(context.get("_lang") or lang())
+
+
+HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def marked(text: str, language: str) -> Markup:
+    """``text`` for the inside of an element: Chinese text in a page of another language
+    (a unit such as 万元, a YAML label given only in Chinese) is marked ``lang="zh-CN"``, so
+    that screen readers read it in Chinese and browsers pick a Chinese font."""
+    if language != "zh" and HAN.search(text):
+        return Markup('<span lang="zh-CN">%s</span>') % text
+    return Markup("%s") % text
+
+
+@pass_context
+def _zh_filter(context: Any, text: str | None) -> Markup:
+    """``|zh`` in templates: see :func:`marked` (after ``|label`` for a YAML label)."""
+    return marked("" if text is None else str(text), context.get("_lang") or lang())
 
 
 class Texts:
@@ -327,7 +346,12 @@ def job_error(job: Any) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        label=_label_filter, num=fmt_number, plain=plain, when=fmt_when, state_label=state_label
+        label=_label_filter,
+        zh=_zh_filter,
+        num=fmt_number,
+        plain=plain,
+        when=fmt_when,
+        state_label=state_label,
     )
     vendor = Path(app.static_folder or "") / "vendor"
     htmx_file = next((p.name for p in sorted(vendor.glob("htmx-*.min.js"))), "htmx.min.js")

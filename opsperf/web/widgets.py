@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import url_for
@@ -19,7 +20,7 @@ from opsperf.definitions.schema import Text
 from opsperf.engine.forms import Editable
 from opsperf.engine.text import DEFAULT_LIMITS, KPI_NOTE_LIMIT
 from opsperf.errors import N_
-from opsperf.web.helpers import fmt_number, fmt_when, plain
+from opsperf.web.helpers import fmt_number, fmt_when, marked, plain
 from opsperf.web.vocabulary import SCORING_METHODS, formula, role_name
 
 OOB = ' hx-swap-oob="true"'
@@ -31,6 +32,61 @@ NUMBER_TYPES = ("number", "integer", "percent", "money")
 
 def _attr(value: Any) -> str:
     return str(escape("" if value is None else value))
+
+
+def _id(ident: str | None, i: int) -> str:
+    return f' id="{ident}-{i}"' if ident else ""
+
+
+def _aria(
+    label: str | None = None,
+    labelledby: str | None = None,
+    described: str | None = None,
+    invalid: bool = False,
+    required: bool = False,
+    autofocus: bool = False,
+) -> str:
+    """The accessibility attributes of a control (values already escaped)."""
+    out = ""
+    if label:
+        out += f' aria-label="{label}"'
+    if labelledby:
+        out += f' aria-labelledby="{labelledby}"'
+    if described:
+        out += f' aria-describedby="{described}"'
+    if invalid:
+        out += ' aria-invalid="true"'
+    if required:
+        out += " required"
+    if autofocus:
+        out += " autofocus"
+    return out
+
+
+@dataclass
+class Aria:
+    """How a control is named and described: ``label`` (an aria-label, for a table cell) or
+    ``labelledby`` (the id of its visible label, for a group), the ids of its help and error
+    texts, and whether it is invalid, required, or the first invalid control of the page."""
+
+    label: str | None = None
+    labelledby: str | None = None
+    described: str | None = None
+    invalid: bool = False
+    required: bool = False
+    autofocus: bool = False
+
+    def attrs(self, group: bool = False) -> str:
+        """As attributes; ``group``: of a radio or checkbox group (whose required state
+        the label says, and whose first box takes the focus)."""
+        return _aria(
+            self.label,
+            self.labelledby,
+            self.described,
+            self.invalid,
+            required=False if group else self.required,
+            autofocus=False if group else self.autofocus,
+        )
 
 
 class Widgets:
@@ -48,20 +104,59 @@ class Widgets:
         # the appraisal and how many comments each KPI row has (``table.kpi``): each row
         # links to its thread; None: no links (the live preview)
         self.comments: tuple[int, dict[str | None, int]] | None = None
+        # a refused post: the first control marked invalid takes the focus (autofocus), so
+        # that the page opens where the correction is needed
+        self.focus_error = False
+
+    def _focus(self, invalid: bool) -> bool:
+        """Whether this invalid control is the first of the page (once per page)."""
+        if invalid and self.focus_error:
+            self.focus_error = False
+            return True
+        return False
 
     def label(self, text: Text | str | None) -> str:
+        """A YAML label for the inside of an element (Chinese in another language marked)."""
+        return str(marked(self.plain_label(text), self.language))
+
+    def label_attr(self, text: Text | str | None) -> str:
+        """A YAML label for an attribute, escaped."""
+        return _attr(self.plain_label(text))
+
+    def plain_label(self, text: Text | str | None) -> str:
         if text is None:
             return ""
-        return str(escape(text if isinstance(text, str) else text.get(self.language)))
+        return text if isinstance(text, str) else text.get(self.language)
 
     # ------------------------------------------------------------------ small parts
 
-    def help(self, text: Text | str | None) -> str:
-        return f'<div class="field-help">{self.label(text)}</div>' if text else ""
+    def help(self, text: Text | str | None, ident: str | None = None) -> str:
+        if not text:
+            return ""
+        said = f' id="{ident}"' if ident else ""
+        return f'<div class="field-help"{said}>{self.label(text)}</div>'
 
     @staticmethod
-    def errors(messages: Iterable[str]) -> str:
-        return "".join(f'<div class="field-error">{escape(m)}</div>' for m in messages)
+    def errors(messages: Iterable[str], ident: str | None = None) -> str:
+        """Error messages; with ``ident``, each has the id ``<ident>-<n>`` (see
+        :func:`error_ids`), for the control's ``aria-describedby``."""
+        return "".join(
+            f'<div class="field-error"{_id(ident, i)}>{escape(m)}</div>'
+            for i, m in enumerate(messages)
+        )
+
+    @staticmethod
+    def error_ids(ident: str, messages: Iterable[str]) -> list[str]:
+        return [f"{ident}-{i}" for i, _m in enumerate(messages)]
+
+    def scroller(self, name: Text | str | None) -> str:
+        """A wide table's own scrolling box: reachable by keyboard (arrow keys scroll it) and
+        named after the table."""
+        return f'tabindex="0" role="region" aria-label="{self.label_attr(name)}"'
+
+    def cell_label(self, column: str, row: str) -> str:
+        """The name of a table cell's control, for an ``aria-label``: "Note — Revenue"."""
+        return _attr(self._("%(column)s — %(row)s", column=column, row=row))
 
     def display(self, d: Any, value: Any) -> Markup:
         """A value as text, as the field's type shows it."""
@@ -91,19 +186,25 @@ class Widgets:
             return Markup(f'<span class="nowrap">{escape(value)}</span>')
         return Markup(escape(value))
 
-    def input(self, d: Any, name: str, value: Any, ident: str | None = None) -> str:
+    def input(
+        self, d: Any, name: str, value: Any, ident: str | None = None, aria: Aria | None = None
+    ) -> str:
         """The control that edits one value (a field, or a table cell)."""
         ident = _attr(ident or name)
         name = _attr(name)
+        aria = aria or Aria()
+        more = aria.attrs()
         kind = d.type
         if kind in ("text", "textarea"):
             extra = f' maxlength="{d.max_length or DEFAULT_LIMITS[kind]}"'
             if d.placeholder:
-                extra += f' placeholder="{self.label(d.placeholder)}"'
+                extra += f' placeholder="{self.label_attr(d.placeholder)}"'
             shown = _attr(value)
             if kind == "textarea":
-                return f'<textarea id="{ident}" name="{name}" rows="4"{extra}>{shown}</textarea>'
-            return f'<input id="{ident}" name="{name}" value="{shown}"{extra}>'
+                return (
+                    f'<textarea id="{ident}" name="{name}" rows="4"{extra}{more}>{shown}</textarea>'
+                )
+            return f'<input id="{ident}" name="{name}" value="{shown}"{extra}{more}>'
         if kind in NUMBER_TYPES:
             step = "1" if kind == "integer" else "any"
             low = f' min="{_attr(plain(d.min))}"' if d.min is not None else ""
@@ -111,10 +212,10 @@ class Widgets:
             shown = _attr(plain(value)) if value is not None else ""
             return (
                 f'<input id="{ident}" name="{name}" type="number" inputmode="decimal" '
-                f'step="{step}"{low}{high} value="{shown}">'
+                f'step="{step}"{low}{high} value="{shown}"{more}>'
             )
         if kind == "date":
-            return f'<input id="{ident}" name="{name}" type="date" value="{_attr(value)}">'
+            return f'<input id="{ident}" name="{name}" type="date" value="{_attr(value)}"{more}>'
         if kind == "select":
             options = "".join(
                 f'<option value="{_attr(c.value)}"{" selected" if c.value == value else ""}>'
@@ -122,39 +223,52 @@ class Widgets:
                 for c in d.choices
             )
             return (
-                f'<select id="{ident}" name="{name}"><option value="">—</option>{options}</select>'
+                f'<select id="{ident}" name="{name}"{more}><option value="">—</option>'
+                f"{options}</select>"
             )
+        group = aria.attrs(group=True)
+        first = " autofocus" if aria.autofocus else ""
         if kind in ("multiselect", "radio"):
             boxes = []
             box = "checkbox" if kind == "multiselect" else "radio"
-            for c in d.choices:
+            # a required radio group: every radio says so; a checkbox group's label does
+            need = " required" if aria.required and box == "radio" else ""
+            for i, c in enumerate(d.choices):
                 on = (value and c.value in value) if kind == "multiselect" else c.value == value
                 boxes.append(
                     f'<label class="checkbox"><input type="{box}" name="{name}" '
-                    f'value="{_attr(c.value)}"{" checked" if on else ""}> '
-                    f"{self.label(c.label)}</label>"
+                    f'value="{_attr(c.value)}"{" checked" if on else ""}{need}'
+                    f"{'' if i else first}> {self.label(c.label)}</label>"
                 )
             shown = (
                 f'<input type="hidden" name="{name}__shown" value="1">' if box == "checkbox" else ""
             )
-            return f'<div class="row" id="{ident}">{shown}{"".join(boxes)}</div>'
+            role = "group" if box == "checkbox" else "radiogroup"
+            return (
+                f'<div class="row choices" role="{role}" id="{ident}"{group}>{shown}'
+                f"{''.join(boxes)}</div>"
+            )
         if kind == "checkbox":
             on = " checked" if value in (True, "y", "on") else ""
+            text = "" if aria.label else f" {self.label(d.label)}"
             return (
                 f'<input type="hidden" name="{name}__shown" value="1"><label class="checkbox">'
-                f'<input id="{ident}" type="checkbox" name="{name}" value="y"{on}> '
-                f"{self.label(d.label)}</label>"
+                f'<input id="{ident}" type="checkbox" name="{name}" value="y"{on}{more}>'
+                f"{text}</label>"
             )
         if kind == "rating":
             steps = []
+            need = " required" if aria.required else ""
             for i in range(1, d.scale + 1):
                 on = " checked" if str(value) == str(i) else ""
                 named = f"<small>{self.label(d.labels[i - 1])}</small>" if d.labels else ""
                 steps.append(
-                    f'<label><input type="radio" name="{name}" value="{i}"{on}>'
-                    f"<span>{i}</span>{named}</label>"
+                    f'<label><input type="radio" name="{name}" value="{i}"{on}{need}'
+                    f"{first if i == 1 else ''}><span>{i}</span>{named}</label>"
                 )
-            return f'<div class="rating" role="radiogroup" id="{ident}">{"".join(steps)}</div>'
+            return (
+                f'<div class="rating" role="radiogroup" id="{ident}"{group}>{"".join(steps)}</div>'
+            )
         return ""
 
     # ------------------------------------------------------------------ fields
@@ -167,27 +281,46 @@ class Widgets:
         if d.type == "table":
             return self.table(f)
         state = f.state
+        ident = _attr(d.id)
         css = "field" + (" has-error" if f.errors else "") + ("" if state.editable else " readonly")
         head = (
-            f'<div id="field-{_attr(d.id)}"{OOB if oob else ""} class="{css}"'
+            f'<div id="field-{ident}"{OOB if oob else ""} class="{css}"'
             f"{'' if state.visible else ' hidden'}>"
         )
+        help_id = f"help-{ident}" if d.help else None
+        error_ids = self.error_ids(f"error-{ident}", f.errors)
         if d.compute is not None:
             body = f'<div class="label">{self.label(d.label)}</div>{self.computed(f)}'
         elif state.editable:
             body = ""
-            if d.type != "checkbox":
-                required = "required" if state.required else ""
+            required = bool(state.required)
+            aria = Aria(
+                described=" ".join([*error_ids, *([help_id] if help_id else [])]) or None,
+                invalid=bool(f.errors),
+                required=required and d.type != "checkbox",
+                autofocus=not oob and self._focus(bool(f.errors)),
+            )
+            css = "required" if required else ""
+            if d.type in ("radio", "multiselect", "rating"):
+                # a group of boxes: named by its label, which is not a <label> of one box
+                aria.labelledby = f"label-{ident}"
+                said = ""
+                if required and d.type == "multiselect":
+                    needed = self._("required")
+                    said = f'<span class="sr-only"> ({escape(needed)})</span>'
                 body = (
-                    f'<label for="{_attr(d.id)}" class="{required}">{self.label(d.label)}</label>'
+                    f'<div class="label {css}" id="label-{ident}">{self.label(d.label)}{said}</div>'
                 )
-            body += self.input(d, d.id, f.shown())
+            elif d.type != "checkbox":
+                body = f'<label for="{ident}" class="{css}">{self.label(d.label)}</label>'
+            body += self.input(d, d.id, f.shown(), aria=aria)
         else:
             body = (
                 f'<div class="label">{self.label(d.label)}</div>'
                 f'<div class="value">{self.display(d, state.value)}</div>'
             )
-        return Markup(f"{head}{body}{self.help(d.help)}{self.errors(f.errors)}</div>")
+        help_ = self.help(d.help, help_id)
+        return Markup(f"{head}{body}{help_}{self.errors(f.errors, f'error-{ident}')}</div>")
 
     def step_field(self, f: Any, oob: bool = False) -> Markup:
         """A field asked for in the step card, which stands outside the form element: its
@@ -329,23 +462,28 @@ class Widgets:
 
         notes = any(editable(k.id, "note") for k in d.kpis)
         show_note = notes or any((r or {}).get("note") for r in rows.values())
-        note_head = f"<th>{escape(_('Note'))}</th>" if show_note else ""
+        note_head = f'<th scope="col">{escape(_("Note"))}</th>' if show_note else ""
         indicator, weight, weighted = _("Indicator"), _("Weight"), _("Weighted")
+        ident = _attr(d.id)
+        described = f' aria-describedby="help-{ident}"' if d.help else ""
         out = [
-            f'<div id="field-{_attr(d.id)}" class="field"{"" if state.visible else " hidden"}>'
-            f'<div class="label">{self.label(d.label)}</div>{self.help(d.help)}'
-            '<div class="table-wrap"><table class="table kpi-table"><thead><tr>'
-            f'<th>{escape(indicator)}</th><th class="num">{escape(weight)}</th>'
-            f'<th class="num">{escape(_("Target"))}</th><th class="num">{escape(_("Actual"))}</th>'
-            f'{note_head}<th class="num">{escape(_("Score"))}</th>'
-            f'<th class="num">{escape(weighted)}</th></tr></thead><tbody>'
+            f'<div id="field-{ident}" class="field"{"" if state.visible else " hidden"}>'
+            f'<div class="label" id="label-{ident}">{self.label(d.label)}</div>'
+            f"{self.help(d.help, f'help-{ident}')}"
+            f'<div class="table-wrap" {self.scroller(d.label)}><table class="table kpi-table"'
+            f' aria-labelledby="label-{ident}"{described}><thead><tr>'
+            f'<th scope="col">{escape(indicator)}</th><th scope="col" class="num">'
+            f'{escape(weight)}</th><th scope="col" class="num">{escape(_("Target"))}</th>'
+            f'<th scope="col" class="num">{escape(_("Actual"))}</th>'
+            f'{note_head}<th scope="col" class="num">{escape(_("Score"))}</th>'
+            f'<th scope="col" class="num">{escape(weighted)}</th></tr></thead><tbody>'
         ]
         better = {"higher": escape(_("higher is better")), "lower": escape(_("lower is better"))}
         column_names = {"target": _("Target"), "actual": _("Actual")}
         for k in d.kpis:
             row = rows.get(k.id) or {}
             name = self.label(k.name)
-            unit = f' <small class="muted">({escape(k.unit)})</small>' if k.unit else ""
+            unit = f' <small class="muted">({self.label(k.unit)})</small>' if k.unit else ""
             method = SCORING_METHODS.get(k.effective_scoring.method)
             how = escape(_(method)) if method else escape(k.effective_scoring.method)
             note = f'<small class="muted">{self.label(k.help)}</small>' if k.help else ""
@@ -363,28 +501,34 @@ class Widgets:
                     cells.append(self.kpi_checked_in_cell(f, k, row))
                     continue
                 cells.append(
-                    self._kpi_cell(f, k, row, column, editable(k.id, column), name, column_names)
+                    self._kpi_cell(f, k, row, column, editable(k.id, column), column_names)
                 )
             if show_note:
                 path = f"{d.id}.{k.id}.note"
                 if editable(k.id, "note"):
-                    ident = f"{_attr(d.id)}-{_attr(k.id)}-note"
+                    cell = f"{_attr(d.id)}-{_attr(k.id)}-note"
                     shown = _attr(f.cell(path, row.get("note")) or "")
                     errors = f.cell_errors.get(path) or []
+                    aria = Aria(
+                        label=self.cell_label(_("Note"), self.plain_label(k.name)),
+                        described=" ".join(self.error_ids(f"{cell}-error", errors)) or None,
+                        invalid=bool(errors),
+                        autofocus=self._focus(bool(errors)),
+                    )
                     cells.append(
-                        f'<td class="{"has-error" if errors else ""}"><input id="{ident}"'
-                        f' name="{ident}" aria-label="{escape(_("Note"))}"'
-                        f' maxlength="{KPI_NOTE_LIMIT}" value="{shown}">'
-                        f"{self.errors(errors)}</td>"
+                        f'<td class="{"has-error" if errors else ""}"><input id="{cell}"'
+                        f' name="{cell}" maxlength="{KPI_NOTE_LIMIT}" value="{shown}"'
+                        f"{aria.attrs()}>{self.errors(errors, f'{cell}-error')}</td>"
                     )
                 else:
                     cells.append(f"<td>{escape(row.get('note') or '')}</td>")
             cells.append(self.kpi_score_cells(f, k))
             out.append("".join(cells) + "</tr>")
         total = _("KPI score (weighted)")
+        # the total is a live region that stays: the preview swaps only the number in it
         out.append(
-            f'</tbody><tfoot><tr><th colspan="{6 if show_note else 5}">'
-            f'{escape(total)}</th><td class="num">{self.kpi_total(f)}</td>'
+            f'</tbody><tfoot><tr><th scope="row" colspan="{6 if show_note else 5}">'
+            f'{escape(total)}</th><td class="num" aria-live="polite">{self.kpi_total(f)}</td>'
             f"</tr></tfoot></table></div>{self.errors(f.errors)}</div>"
         )
         return Markup("".join(out))
@@ -414,24 +558,28 @@ class Widgets:
         row: dict[str, Any],
         column: str,
         editable: bool,
-        name: str,
         column_names: dict[str, str],
     ) -> str:
         path = f"{f.d.id}.{k.id}.{column}"
-        errors = f.cell_errors.get(path)
+        errors = f.cell_errors.get(path) or []
         css = "num has-error" if errors else "num"
+        ident = f"{_attr(f.d.id)}-{_attr(k.id)}-{column}"
         if editable:
-            ident = f"{_attr(f.d.id)}-{_attr(k.id)}-{column}"
             value = f.cell(path, row.get(column))
             shown = _attr(plain(value)) if value is not None else ""
-            label = f"{name} {escape(column_names[column])}"
+            aria = Aria(
+                label=self.cell_label(column_names[column], self.plain_label(k.name)),
+                described=" ".join(self.error_ids(f"{ident}-error", errors)) or None,
+                invalid=bool(errors),
+                autofocus=self._focus(bool(errors)),
+            )
             content = (
                 f'<input id="{ident}" name="{ident}" type="number" step="any" inputmode="decimal"'
-                f' aria-label="{label}" value="{shown}">'
+                f' value="{shown}"{aria.attrs()}>'
             )
         else:
             content = str(escape(fmt_number(row.get(column))))
-        return f'<td class="{css}">{content}{self.errors(errors or [])}</td>'
+        return f'<td class="{css}">{content}{self.errors(errors, f"{ident}-error")}</td>'
 
     def table(self, f: Any) -> Markup:
         d, state, _ = f.d, f.state, self._
@@ -441,12 +589,15 @@ class Widgets:
         own = bool(state.editable) and self.rights.own_rows(d)
         may_add = own or (bool(state.editable) and self.rights.rows(d) and bool(columns))
         css = "field has-error" if f.errors else "field"
-        head = "".join(f"<th>{self.label(c.label)}</th>" for c in d.columns)
+        head = "".join(f'<th scope="col">{self.label(c.label)}</th>' for c in d.columns)
+        ident = _attr(d.id)
+        described = f' aria-describedby="help-{ident}"' if d.help else ""
         out = [
-            f'<div id="field-{_attr(d.id)}" class="{css}"{"" if state.visible else " hidden"}>'
-            f'<div class="label">{self.label(d.label)}</div>{self.help(d.help)}'
-            f'<div class="table-wrap"><table class="table table-compact"><thead><tr>{head}'
-            "</tr></thead><tbody>"
+            f'<div id="field-{ident}" class="{css}"{"" if state.visible else " hidden"}>'
+            f'<div class="label" id="label-{ident}">{self.label(d.label)}</div>'
+            f"{self.help(d.help, f'help-{ident}')}"
+            f'<div class="table-wrap" {self.scroller(d.label)}><table class="table table-compact"'
+            f' aria-labelledby="label-{ident}"{described}><thead><tr>{head}</tr></thead><tbody>'
         ]
         count = len(rows) + (2 if editable or may_add else 0)
         for i in range(count):
@@ -462,12 +613,26 @@ class Widgets:
                     or (state.editable and c.id in columns and (not new or may_add))
                     or (own and (new or self.rights.mine(row)))
                 )
-                content = (
-                    self.input(c, f"{d.id}-{i}-{c.id}", f.cell(path, row.get(c.id)))
-                    if may
-                    else self.display(c, row.get(c.id))
+                cell = f"{ident}-{i}-{_attr(c.id)}"
+                if may:
+                    # named by its column and row: "Status — row 2"
+                    aria = Aria(
+                        label=_attr(
+                            _("%(column)s — row %(num)s", column=self.plain_label(c.label),
+                              num=i + 1)
+                        ),
+                        described=" ".join(self.error_ids(f"{cell}-error", errors)) or None,
+                        invalid=bool(errors),
+                        autofocus=self._focus(bool(errors)),
+                    )  # fmt: skip
+                    content = self.input(
+                        c, f"{d.id}-{i}-{c.id}", f.cell(path, row.get(c.id)), aria=aria
+                    )
+                else:
+                    content = self.display(c, row.get(c.id))
+                cells.append(
+                    f'<td class="{cell_css}">{content}{self.errors(errors, f"{cell}-error")}</td>'
                 )
-                cells.append(f'<td class="{cell_css}">{content}{self.errors(errors)}</td>')
             out.append(f"<tr>{''.join(cells)}</tr>")
         if not count:
             empty = escape(_("No rows yet."))
