@@ -21,7 +21,7 @@ Writes ``<lang>-NN-<name>.png`` (lang ``zh`` or ``en``) into the output folder:
 04-appraisal-result       s101's appraisal in feedback, with the result and how it was reached
 05-home-manager           s100's "My tasks" (a manager)
 06-appraisal-pending      m101's plan awaiting approval, as their manager m100
-07-appraisal-refused      s100's plan: "request approval" clicked with a required field empty
+07-appraisal-refused      p102's fresh plan: "request approval" clicked with required fields empty
 08-home-hr                hr01's home page with the cycle's progress
 09-cycle                  the cycle page
 10-cycle-filtered         the cycle page, filtered and sorted
@@ -186,7 +186,7 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
     """(name, who logs in, what to do before the screenshot)."""
     s101, s103 = appraisal_of(app, "s101"), appraisal_of(app, "s103")
     c104 = appraisal_of(app, "c104")
-    m101, s100 = appraisal_of(app, "m101"), appraisal_of(app, "s100")
+    m101, p102 = appraisal_of(app, "m101"), appraisal_of(app, "p102")
     cycle = current_cycle(app)
 
     def live(page: Page) -> None:
@@ -198,9 +198,9 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         expect(page.locator("#kpi-score-kpis-customer_satisfaction")).to_have_text("120")
 
     def refused(page: Page) -> None:
-        page.goto(f"/appraisals/{s100}")
-        page.fill("#plan_summary", "")
-        page.click('button[value="submit_plan:request"]')
+        page.goto(f"/appraisals/{p102}")  # a fresh plan: nothing filled in yet
+        with page.expect_navigation():
+            page.click('button[value="submit_plan:request"]')
         expect(page.locator(".field-error").first).to_be_visible()
 
     def imported(page: Page) -> None:
@@ -264,7 +264,7 @@ def scenes(app: Flask) -> list[tuple[str, str | None, Callable[[Page], None]]]:
         ("04-appraisal-result", "s101", lambda page: page.goto(f"/appraisals/{s101}")),
         ("05-home-manager", "s100", lambda page: None),
         ("06-appraisal-pending", "m100", lambda page: page.goto(f"/appraisals/{m101}")),
-        ("07-appraisal-refused", "s100", refused),
+        ("07-appraisal-refused", "p102", refused),
         ("08-home-hr", "hr01", lambda page: None),
         ("09-cycle", "hr01", lambda page: page.goto(f"/cycles/{cycle}")),
         ("10-cycle-filtered", "hr01", lambda page: page.goto(filtered)),

@@ -376,6 +376,7 @@ FOCUS = """() => {
   const below = header ? header.getBoundingClientRect().bottom : 0;
   return {
     tag: el.tagName.toLowerCase(), id: el.id, name: el.getAttribute('name') || '',
+    cls: el.className || '', label: el.getAttribute('aria-label') || '',
     type: el.getAttribute('type') || '', value: el.value || '',
     text: (el.textContent || '').trim().slice(0, 30),
     trigger: el.dataset.trigger || '',
@@ -395,10 +396,14 @@ def _walk_step(page: Page, trigger: str, take: bool) -> list[str]:
         at = page.evaluate(FOCUS)
         if at is None:
             continue
-        where = f"{at['tag']}#{at['id']}[{at['name']}]"
+        where = f"{at['tag']}#{at['id']}.{at['cls']}[{at['name'] or at['label']}]"
         if not at["visible"]:
             problems.append(f"{where}: no visible focus")
-        if not at["inHeader"] and (at["top"] < at["below"] - 1 or at["top"] > at["height"]):
+        # clear of the header; a region taller than the room below it (a long table on a
+        # phone) cannot be, and must not be hidden entirely (WCAG 2.4.11)
+        fits = at["bottom"] - at["top"] <= at["height"] - at["below"]
+        hidden = at["top"] < at["below"] - 1 if fits else at["bottom"] < at["below"] + 24
+        if not at["inHeader"] and (hidden or at["top"] > at["height"]):
             problems.append(f"{where}: at {at['top']:.0f}px, the header ends at {at['below']:.0f}")
         if at["trigger"] == trigger:
             if take:
