@@ -525,3 +525,12 @@ def test_a_step_entered_after_its_deadline_is_still_seen_as_overdue(app: Flask, 
     assert appraisal_of("s101").state == "plan"
     tick(app, PLAN_DUE + dt.timedelta(days=10, hours=1))
     assert [n.appraisal_id for n in notes(app, "s101", "overdue")] == [appraisal_id]
+
+
+def test_the_deadlines_are_read_a_page_at_a_time_without_missing_one(
+    app: Flask, staff: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scheduler, "BATCH", 1)  # a page per appraisal: every page boundary
+    ids = launch_quarter(["sales"])
+    assert tick(app, PLAN_DUE - dt.timedelta(days=2, hours=12)).reminders == len(ids)
+    assert tick(app, PLAN_DUE + dt.timedelta(hours=1)).overdue == len(ids)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -181,14 +181,18 @@ def _candidates(now: dt.datetime) -> Iterator[list[Row]]:
     wheres = [due if since is None else due & (Appraisal.due_at > since)]
     if since is not None:
         wheres.append((Appraisal.state_entered_at > since) & (Appraisal.due_at <= since))
-    for where in wheres:
-        last = 0
+    for where, key in zip(wheres, (Appraisal.due_at, Appraisal.state_entered_at), strict=False):
+        # keyset pages in the order of the index that selects the rows (deadline or entry,
+        # then id), so each page reads its rows straight from the index, never a walk by id
+        after: tuple[Any, int] | None = None
         while True:
-            query = select(*columns).where(where, Appraisal.id > last)
-            rows = db.session.execute(query.order_by(Appraisal.id).limit(BATCH)).all()
+            query = select(*columns, key).where(where)
+            if after is not None:
+                query = query.where(tuple_(key, Appraisal.id) > tuple_(*after))
+            rows = db.session.execute(query.order_by(key, Appraisal.id).limit(BATCH)).all()
             if not rows:
                 break
-            last = rows[-1][0]
+            after = (rows[-1][5], rows[-1][0])
             yield [(r[0], r[1], r[2], r[3], r[4]) for r in rows if r[2] is not None]
 
 
