@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from opsperf.definitions import statetree
@@ -90,13 +91,23 @@ def state_chain(ctx: Context) -> list[State]:
     return [ctx.workflow.state(p) for p in statetree.ancestors(ctx.appraisal.state)]
 
 
+def deadline_state(states: Mapping[str, State], path: str) -> State | None:
+    """The state whose deadline the state ``path`` keeps: the innermost of it and its parents
+    that sets ``due`` (None: no deadline). ``states``: a workflow's states by path."""
+    for ancestor in reversed(statetree.ancestors(path)):
+        state = states.get(ancestor)
+        if state is not None and state.due:
+            return state
+    return None
+
+
 def compute_due(ctx: Context, period_start: dt.date | None = None) -> dt.datetime | None:
     """When the current state is due, from the innermost state that sets a deadline."""
-    for state in reversed(state_chain(ctx)):
-        if state.due:
-            start = ctx.appraisal.state_entered_at
-            if state.due_from == "cycle_start":
-                first_day = period_start or ctx.appraisal.cycle.period_start
-                start = dt.datetime.combine(first_day, dt.time())
-            return start + parse_duration(state.due)
-    return None
+    state = deadline_state(ctx.workflow.states, ctx.appraisal.state)
+    if state is None or state.due is None:
+        return None
+    start = ctx.appraisal.state_entered_at
+    if state.due_from == "cycle_start":
+        first_day = period_start or ctx.appraisal.cycle.period_start
+        start = dt.datetime.combine(first_day, dt.time())
+    return start + parse_duration(state.due)

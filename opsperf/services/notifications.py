@@ -14,7 +14,6 @@ same transaction (the outbox), one who wants a daily digest has theirs gathered 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,6 @@ from flask import current_app, has_app_context
 from sqlalchemy import String, cast, func, select, update
 from sqlalchemy.orm import joinedload
 
-from opsperf.definitions import statetree
 from opsperf.definitions.schema import NotificationRule, Text, TransitionDef
 from opsperf.errors import NotFound
 from opsperf.persistence.models import Email, Notification, OpenStep, User, db, utcnow
@@ -34,7 +32,6 @@ from opsperf.services.steps import actors
 MAIL_CHOICES = ("immediate", "digest", "inbox")
 INBOX_PAGE = 20
 UNREAD_CAP = 99  # the header counts this far ("99+")
-COMMENT_EXCERPT = 200  # characters of a comment quoted in a notification
 
 
 # --------------------------------------------------------------------------- who
@@ -391,15 +388,3 @@ def retry(email_id: int) -> Email:
         e.status, e.attempts, e.next_try_at, e.last_error = "queued", 0, utcnow(), None
         db.session.commit()
     return e
-
-
-def state_names(ctx: Context) -> dict[str, Any]:
-    """Every state path of the workflow and its label (for messages about other states)."""
-    return {
-        path: _text(state.label) or path
-        for path, state in statetree.all_states(ctx.workflow.definition).items()
-    }
-
-
-def due_text(due: dt.datetime | None) -> str | None:
-    return due.isoformat(timespec="minutes") if due is not None else None

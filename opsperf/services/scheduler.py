@@ -38,7 +38,7 @@ from opsperf.persistence.models import (
 )
 from opsperf.services import appraisals as appraisals_svc
 from opsperf.services import notifications, snapshots
-from opsperf.services.context import Context, context, state_chain
+from opsperf.services.context import Context, context, deadline_state
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +97,6 @@ def tick(
 # --------------------------------------------------------------------------- deadlines
 
 
-def _deadline_state(ctx: Context) -> State | None:
-    """The innermost state of the chain that sets the deadline (as ``compute_due`` reads it)."""
-    for state in reversed(state_chain(ctx)):
-        if state.due:
-            return state
-    return None
-
-
 @dataclass(frozen=True)
 class _Rule:
     """What a state's deadline asks for: reminders (offsets) and whether overdue work exists."""
@@ -116,13 +108,11 @@ class _Rule:
 def _rules(snapshot_id: int, path: str) -> _Rule | None:
     """The deadline rule of the state ``path`` of a pinned workflow (None: no deadline)."""
     workflow: Workflow = snapshots.definition(snapshot_id)
-    states = statetree.all_states(workflow)
-    for ancestor in reversed(statetree.ancestors(path)):
-        state = states.get(ancestor)
-        if state is not None and state.due:
-            offsets = tuple((o, parse_duration(o)) for o in state.remind)
-            return _Rule(offsets, state.on_overdue is not None)
-    return None
+    state = deadline_state(statetree.all_states(workflow), path)
+    if state is None:
+        return None
+    offsets = tuple((o, parse_duration(o)) for o in state.remind)
+    return _Rule(offsets, state.on_overdue is not None)
 
 
 def _horizon() -> dt.timedelta:
@@ -271,7 +261,7 @@ def _do(appraisal_id: int, keys: list[str], work: str, now: dt.datetime, report:
     if not set(keys) <= set(current):
         db.session.rollback()
         return
-    state = _deadline_state(ctx)
+    state = deadline_state(ctx.workflow.states, a.state)
     assert state is not None
     if work == "remind":
         left = a.due_at - now if a.due_at else dt.timedelta(0)
